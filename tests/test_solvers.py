@@ -210,3 +210,13 @@ def test_blow_up_is_reported_not_returned():
     assert finite.tolist() == [False, True]
     with pytest.raises(SolverDivergedError):
         eq.solve_batch({"nu": [1e-4, 1.0]}, [1.0])
+
+
+def test_solve_at_scattered_points_matches_exact_solution():
+    eq = Burgers(n=1024)
+    rng = np.random.default_rng(1)
+    t_points = rng.uniform(0.05, 1.0, 40)
+    x_points = rng.uniform(-1.0, 1.0, 40)
+    values = eq.solve_at({"nu": NU}, t_points, x_points)
+    exact = np.array([burgers_cole_hopf(tk, np.array([xk]), NU)[0] for tk, xk in zip(t_points, x_points)])
+    assert np.max(np.abs(values - exact)) < 1e-6

@@ -1,0 +1,176 @@
+"""Observations: a validated, immutable set of measurements of u(t, x) for one equation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Mapping
+
+import numpy as np
+
+from ..solvers import EQUATIONS, get_equation
+
+__all__ = ["Observations", "ObservationError"]
+
+
+class ObservationError(ValueError):
+    """Observations (in memory or in a file) are inconsistent or unreadable.
+
+    The message is one line that names the problem (and the file, when there is one).
+    """
+
+
+def _frozen(array, name: str, shape=None) -> np.ndarray:
+    try:
+        out = np.array(array, dtype=float)
+    except (TypeError, ValueError):
+        raise ObservationError(f"{name} must be numeric") from None
+    if shape is not None and out.shape != shape:
+        raise ObservationError(f"{name} must have shape {shape}, got {out.shape}")
+    if not np.all(np.isfinite(out)):
+        raise ObservationError(f"{name} contains NaN or inf")
+    out.setflags(write=False)
+    return out
+
+
+def _param_dict(values: Mapping[str, float] | None, equation: str, what: str):
+    if values is None:
+        return None
+    cls = get_equation(equation)
+    out = {}
+    for key, value in dict(values).items():
+        if key not in cls.param_names:
+            raise ObservationError(
+                f"unknown {what} parameter {key!r} for {equation}; expected {list(cls.param_names)}"
+            )
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            raise ObservationError(f"{what} parameter {key} must be a number, got {value!r}") from None
+        if not np.isfinite(v):
+            raise ObservationError(f"{what} parameter {key} must be finite, got {v}")
+        if key in cls.positive and v <= 0:
+            raise ObservationError(f"{what} parameter {key} must be positive, got {v}")
+        out[key] = v
+    return MappingProxyType(out)
+
+
+@dataclass(frozen=True)
+class Observations:
+    """Point observations ``u[j] ~ u(t[j], x[j])`` of a solution of ``equation``.
+
+    Attributes
+    ----------
+    equation : str
+        ``burgers``, ``allen-cahn`` or ``kdv``.
+    t, x, u : arrays (P,)
+        Observation times, positions and values.
+    u0 : array (m,)
+        Initial condition sampled on ``linspace(a, b, m, endpoint=False)``.
+    domain, t_span : (float, float)
+        Periodic interval and time interval.
+    sigma : array (P,) or None
+        Noise standard deviation per point, when known; residuals are divided by it.
+    fixed_params : mapping
+        Known parameter values (those not fitted fall back to the equation defaults).
+    true_params : mapping or None
+        The parameters that generated the data, when known (synthetic data).
+    grid_shape : (nt, nx) or None
+        Set when the points form a full t-by-x grid (stored as such in files).
+    u0_description, metadata : free text and a small dict of provenance.
+    """
+
+    equation: str
+    t: np.ndarray
+    x: np.ndarray
+    u: np.ndarray
+    u0: np.ndarray
+    domain: tuple[float, float] = (-1.0, 1.0)
+    t_span: tuple[float, float] = (0.0, 1.0)
+    sigma: np.ndarray | None = None
+    fixed_params: Mapping[str, float] = field(default_factory=dict)
+    true_params: Mapping[str, float] | None = None
+    grid_shape: tuple[int, int] | None = None
+    u0_description: str = ""
+    metadata: Mapping[str, object] = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.equation not in EQUATIONS:
+            raise ObservationError(f"unknown equation {self.equation!r}; expected one of {sorted(EQUATIONS)}")
+        set_ = lambda name, value: object.__setattr__(self, name, value)
+        t = _frozen(self.t, "t").ravel()
+        set_("t", t)
+        set_("x", _frozen(self.x, "x", t.shape))
+        set_("u", _frozen(self.u, "u", t.shape))
+        if t.size == 0:
+            raise ObservationError("there are no observation points")
+        u0 = _frozen(self.u0, "u0")
+        if u0.ndim != 1 or u0.size < 4:
+            raise ObservationError(f"u0 must be 1-D samples with at least 4 points, got shape {u0.shape}")
+        set_("u0", u0)
+        domain = tuple(_frozen(self.domain, "domain", (2,)).tolist())
+        t_span = tuple(_frozen(self.t_span, "t_span", (2,)).tolist())
+        if domain[1] <= domain[0]:
+            raise ObservationError(f"domain must be an interval (a, b) with b > a, got {domain}")
+        if t_span[1] <= t_span[0]:
+            raise ObservationError(f"t_span must be an interval (t0, t1) with t1 > t0, got {t_span}")
+        set_("domain", domain)
+        set_("t_span", t_span)
+        tol = 1e-12 * max(1.0, abs(t_span[1]))
+        if np.any(t < t_span[0] - tol) or np.any(t > t_span[1] + tol):
+            raise ObservationError(f"observation times must lie in t_span [{t_span[0]}, {t_span[1]}]")
+        if np.any(self.x < domain[0]) or np.any(self.x > domain[1]):
+            raise ObservationError(f"observation points must lie in the domain [{domain[0]}, {domain[1]}]")
+        if self.sigma is not None:
+            sigma = _frozen(self.sigma, "sigma", t.shape)
+            if np.any(sigma <= 0):
+                raise ObservationError("sigma must be positive")
+            set_("sigma", sigma)
+        set_("fixed_params", _param_dict(self.fixed_params, self.equation, "fixed"))
+        set_("true_params", _param_dict(self.true_params, self.equation, "true"))
+        if self.grid_shape is not None:
+            shape = tuple(int(v) for v in self.grid_shape)
+            if len(shape) != 2 or shape[0] * shape[1] != t.size:
+                raise ObservationError(f"grid_shape {self.grid_shape} does not match {t.size} points")
+            set_("grid_shape", shape)
+        set_("metadata", MappingProxyType(dict(self.metadata)))
+
+    @classmethod
+    def from_grid(cls, equation: str, t, x, u, **kwargs) -> "Observations":
+        """Observations on a full grid: ``u[i, j] = u(t[i], x[j])``."""
+        t = np.asarray(t, dtype=float).ravel()
+        x = np.asarray(x, dtype=float).ravel()
+        u = np.asarray(u, dtype=float)
+        if u.shape != (t.size, x.size):
+            raise ObservationError(f"u must have shape (len(t), len(x)) = {(t.size, x.size)}, got {u.shape}")
+        tt, xx = np.meshgrid(t, x, indexing="ij")
+        return cls(equation, tt.ravel(), xx.ravel(), u.ravel(), grid_shape=u.shape, **kwargs)
+
+    @property
+    def n_points(self) -> int:
+        return int(self.t.size)
+
+    def known_params(self) -> dict[str, float]:
+        """The equation defaults overridden by the file's fixed parameters."""
+        params = dict(get_equation(self.equation).defaults)
+        params.update(self.fixed_params)
+        return params
+
+    def summary(self) -> dict:
+        """A JSON-friendly description (used by ``pdeinv info``)."""
+        out = {
+            "equation": self.equation,
+            "points": self.n_points,
+            "layout": "grid %dx%d" % self.grid_shape if self.grid_shape else "points",
+            "domain": list(self.domain),
+            "t_span": list(self.t_span),
+            "t_range": [float(self.t.min()), float(self.t.max())],
+            "x_range": [float(self.x.min()), float(self.x.max())],
+            "u_range": [float(self.u.min()), float(self.u.max())],
+            "u0": {"samples": int(self.u0.size), "description": self.u0_description},
+            "noise_sigma": None if self.sigma is None else [float(self.sigma.min()), float(self.sigma.max())],
+            "fixed_params": dict(self.fixed_params),
+            "true_params": None if self.true_params is None else dict(self.true_params),
+            "metadata": dict(self.metadata),
+        }
+        return out
