@@ -12,7 +12,7 @@ import sys
 
 import click
 
-from . import __version__
+__version__ = "0.1.0"
 
 EQUATION_CHOICE = click.Choice(["burgers", "allen-cahn", "kdv"])
 
@@ -156,6 +156,107 @@ def pdebench(file, sample, points, seed, output, force):
         obs = import_pdebench(file, sample=sample, points=points, seed=seed)
         save_observations(obs, output, overwrite=force)
     click.echo(f"wrote {output}: {obs.n_points} points of burgers (nu={obs.true_params['nu']:g})")
+
+
+@cli.command(name="fit")
+@click.argument("equation", type=EQUATION_CHOICE)
+@click.option("--obs", "obs_path", required=True, type=click.Path(dir_okay=False), help="Observation file (.h5).")
+@click.option("--method", type=click.Choice(["zo-gn", "zo", "exact", "lsq"]), default="zo-gn", show_default=True,
+              help="zo-gn: Gauss-Newton on random-direction differences (default); zo: (FG)^2U-ZO gradient + Adam; "
+                   "exact: AD through the solver (reference); lsq: scipy least_squares (baseline).")
+@click.option("--init", "inits", multiple=True, metavar="NAME=VALUE", help="Starting value (repeatable) [default: equation defaults].")
+@click.option("--fit", "fit_names", default=None, metavar="NAMES", help="Comma-separated unknowns [default: nu / D / lambda2].")
+@click.option("--directions", type=int, default=None, help="Random directions per step [zo-gn: min(d, 8); zo: 4].")
+@click.option("--steps", type=int, default=None, help="Maximum local iterations.")
+@click.option("--max-nfev", type=int, default=None, help="Maximum solver calls.")
+@click.option("--seed", default=0, show_default=True, help="Seed for directions and search.")
+@click.option("--preset", type=click.Choice(["paper"]), default=None, help="paper: Table F.3 of Shen et al. (1 direction, Adam, 5000 steps, 256 x 512 grid).")
+@click.option("--n", "n", type=int, default=None, help="Solver grid points [default: equation default, refined automatically].")
+@click.option("--dt", type=float, default=None, help="Solver time step [default: from the grid].")
+@click.option("--search/--no-search", default=None, help="Global scan before the local phase [default: on, off for lsq].")
+@click.option("--auto-grid/--no-auto-grid", default=True, show_default=True, help="Refine the grid until it no longer moves the estimate.")
+@click.option("--tol", type=float, default=1e-8, show_default=True, help="Stop when a step changes each (log-)parameter by less.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Result file (.h5) to write.")
+@click.option("--force", is_flag=True, help="Overwrite an existing result file.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result summary as JSON.")
+def fit_command(equation, obs_path, method, inits, fit_names, directions, steps, max_nfev, seed, preset, n, dt,
+                search, auto_grid, tol, output, force, quiet, as_json):
+    """Recover the unknown parameters of EQUATION from the observations in --obs.
+
+    \b
+    Example:
+      pdeinv fit burgers --obs data/burgers.h5 --init nu=0.03 -o fit.h5
+    """
+    from pathlib import Path
+
+    from .fit import fit
+    from .io import load_observations, save_result
+    from .problems.inverse import InverseProblem
+
+    init = parse_assignments(inits, "--init")
+    unknowns = None if fit_names is None else [s.strip() for s in fit_names.split(",") if s.strip()]
+    if output is not None and Path(output).exists() and not force:
+        raise UserError(f"{output} exists; pass --force to replace it")
+    with user_errors():
+        obs = load_observations(obs_path)
+        if obs.equation != equation:
+            raise ValueError(f"{obs_path} holds {obs.equation} observations, not {equation}")
+        problem = InverseProblem(obs, unknowns, n=n, dt=dt)
+        unknown_init = sorted(set(init) - set(problem.unknowns))
+        if unknown_init:
+            raise ValueError(f"--init names {unknown_init}, which are not fitted (--fit {','.join(problem.unknowns)})")
+        budget = max_nfev or 1000
+        bar = None
+        if not quiet:
+            bar = click.progressbar(length=budget, label=f"fitting {equation} ({method})", file=sys.stderr,
+                                    item_show_func=lambda text: text, show_eta=False)
+            bar.__enter__()
+        done = [0]
+
+        def progress(info):
+            if bar is not None:
+                step = min(info["nfev"], budget) - done[0]
+                done[0] += step
+                shown = ", ".join(f"{k}={v:.6g}" for k, v in info["params"].items())
+                bar.update(step, f"{info['phase']} nfev {info['nfev']} loss {info['loss']:.3e} {shown}")
+
+        try:
+            result = fit(problem, init or None, method=method, seed=seed, max_steps=steps, max_nfev=max_nfev,
+                         tol=tol, callback=progress, directions=directions, search=search, auto_grid=auto_grid,
+                         preset=preset)
+        finally:
+            if bar is not None:
+                bar.update(budget - done[0])
+                bar.__exit__(None, None, None)
+        if output is not None:
+            save_result(result, obs, output, overwrite=force)
+    if as_json:
+        click.echo(json.dumps(result.summary(), indent=2, default=float))
+    else:
+        click.echo(format_result_table(result))
+        if output is not None:
+            click.echo(f"result written to {output}")
+    if not result.success:
+        sys.exit(1)
+
+
+def format_result_table(result) -> str:
+    """The end-of-fit table: estimate, truth and relative error per parameter, then the cost."""
+    truth = result.true_params or {}
+    errors = result.relative_errors()
+    lines = [f"{'parameter':10s} {'estimate':>14s} {'truth':>14s} {'rel. error':>11s}"]
+    for name, value in result.params.items():
+        t = f"{truth[name]:14.6e}" if name in truth else f"{'-':>14s}"
+        e = f"{errors[name]:11.2e}" if name in errors else f"{'-':>11s}"
+        lines.append(f"{name:10s} {value:14.6e} {t} {e}")
+    grid = result.grid
+    lines.append(
+        f"{result.message if result.success else 'NOT converged (' + result.message + ')'}\n"
+        f"solver calls {result.nfev}, iterations {result.nit}, loss {result.loss:.3e}, "
+        f"grid n={grid.get('n')} dt={grid.get('dt', float('nan')):.3g}, wall {result.wall_time:.1f} s"
+    )
+    return "\n".join(lines)
 
 
 def main():

@@ -29,6 +29,7 @@ from typing import Iterator
 import numpy as np
 
 from .problems.observations import ObservationError, Observations
+from .result import FitResult
 
 FORMAT = "pdeinv-observations"
 VERSION = 1
@@ -41,7 +42,9 @@ __all__ = [
     "import_pdebench",
     "import_raissi",
     "load_observations",
+    "load_result",
     "save_observations",
+    "save_result",
 ]
 
 
@@ -78,40 +81,45 @@ def save_observations(obs: Observations, path: str | os.PathLike, *, overwrite: 
 
     path = Path(path)
     with atomic_path(path, overwrite=overwrite) as tmp, h5py.File(tmp, "w") as f:
-        f.attrs["format"] = FORMAT
-        f.attrs["version"] = VERSION
-        f.attrs["equation"] = obs.equation
-        f.attrs["domain"] = np.asarray(obs.domain)
-        f.attrs["t_span"] = np.asarray(obs.t_span)
-        ic = f.create_group("initial_condition")
-        ic.create_dataset("u0", data=obs.u0)
-        ic.attrs["description"] = obs.u0_description
-        g = f.create_group("observations")
-        if obs.grid_shape is not None:
-            nt, nx = obs.grid_shape
-            g.attrs["layout"] = "grid"
-            g.create_dataset("t", data=obs.t.reshape(nt, nx)[:, 0])
-            g.create_dataset("x", data=obs.x.reshape(nt, nx)[0, :])
-            g.create_dataset("u", data=obs.u.reshape(nt, nx))
-            if obs.sigma is not None:
-                g.create_dataset("sigma", data=obs.sigma.reshape(nt, nx))
-        else:
-            g.attrs["layout"] = "points"
-            for name in ("t", "x", "u"):
-                g.create_dataset(name, data=getattr(obs, name))
-            if obs.sigma is not None:
-                g.create_dataset("sigma", data=obs.sigma)
-        params = f.create_group("parameters")
-        fixed = params.create_group("fixed")
-        for k, v in obs.fixed_params.items():
-            fixed.attrs[k] = v
-        if obs.true_params is not None:
-            true = params.create_group("true")
-            for k, v in obs.true_params.items():
-                true.attrs[k] = v
-        meta = f.create_group("metadata")
-        meta.attrs["json"] = json.dumps(dict(obs.metadata), default=str)
+        write_observations_group(f, obs)
     return path
+
+
+def write_observations_group(f, obs: Observations) -> None:
+    """Write ``obs`` into an open h5py file or group (layout version 1)."""
+    f.attrs["format"] = FORMAT
+    f.attrs["version"] = VERSION
+    f.attrs["equation"] = obs.equation
+    f.attrs["domain"] = np.asarray(obs.domain)
+    f.attrs["t_span"] = np.asarray(obs.t_span)
+    ic = f.create_group("initial_condition")
+    ic.create_dataset("u0", data=obs.u0)
+    ic.attrs["description"] = obs.u0_description
+    g = f.create_group("observations")
+    if obs.grid_shape is not None:
+        nt, nx = obs.grid_shape
+        g.attrs["layout"] = "grid"
+        g.create_dataset("t", data=obs.t.reshape(nt, nx)[:, 0])
+        g.create_dataset("x", data=obs.x.reshape(nt, nx)[0, :])
+        g.create_dataset("u", data=obs.u.reshape(nt, nx))
+        if obs.sigma is not None:
+            g.create_dataset("sigma", data=obs.sigma.reshape(nt, nx))
+    else:
+        g.attrs["layout"] = "points"
+        for name in ("t", "x", "u"):
+            g.create_dataset(name, data=getattr(obs, name))
+        if obs.sigma is not None:
+            g.create_dataset("sigma", data=obs.sigma)
+    params = f.create_group("parameters")
+    fixed = params.create_group("fixed")
+    for k, v in obs.fixed_params.items():
+        fixed.attrs[k] = v
+    if obs.true_params is not None:
+        true = params.create_group("true")
+        for k, v in obs.true_params.items():
+            true.attrs[k] = v
+    meta = f.create_group("metadata")
+    meta.attrs["json"] = json.dumps(dict(obs.metadata), default=str)
 
 
 def _read_array(group, name: str, where: str, ndim: int | None = None) -> np.ndarray:
@@ -390,4 +398,113 @@ def load_any(path) -> tuple[str, dict]:
             fmt = None
     if isinstance(fmt, bytes):
         fmt = fmt.decode("utf-8", errors="replace")
+    if fmt == RESULT_FORMAT:
+        return "fit result", load_result(path)[0].summary()
     return "observations", load_observations(path).summary()
+
+
+# ---- fit results ------------------------------------------------------------------------------
+
+RESULT_FORMAT = "pdeinv-fit-result"
+RESULT_VERSION = 1
+
+
+def save_result(result, observations: Observations, path, *, overwrite: bool = False) -> Path:
+    """Write a FitResult and the observations it was fitted to (enough to re-plot) atomically.
+
+    Layout: root attrs ``format="pdeinv-fit-result"``, ``version=1``, ``summary`` (JSON of
+    the scalar fields and parameters), ``settings`` (JSON); ``/history`` datasets ``nfev``,
+    ``loss``, ``phase`` and ``params/NAME``; ``/observations_file`` an observation group in
+    the observation-file layout.
+    """
+    import h5py
+
+    path = Path(path)
+    with atomic_path(path, overwrite=overwrite) as tmp, h5py.File(tmp, "w") as f:
+        f.attrs["format"] = RESULT_FORMAT
+        f.attrs["version"] = RESULT_VERSION
+        f.attrs["result"] = json.dumps(
+            {
+                "equation": result.equation,
+                "params": result.params,
+                "success": result.success,
+                "message": result.message,
+                "nfev": result.nfev,
+                "nit": result.nit,
+                "loss": result.loss,
+                "grid": result.grid,
+                "wall_time": result.wall_time,
+                "seed": result.seed,
+                "true_params": result.true_params,
+                "known_params": result.known_params,
+            },
+            default=float,
+        )
+        f.attrs["settings"] = json.dumps(result.settings, default=str)
+        h = f.create_group("history")
+        h.create_dataset("nfev", data=np.asarray(result.history["nfev"], dtype=np.int64))
+        h.create_dataset("loss", data=np.asarray(result.history["loss"], dtype=float))
+        h.create_dataset("phase", data=np.asarray(result.history["phase"], dtype="S16"))
+        hp = h.create_group("params")
+        for name, values in result.history["params"].items():
+            hp.create_dataset(name, data=np.asarray(values, dtype=float))
+        write_observations_group(f.create_group("observations_file"), observations)
+    return path
+
+
+def load_result(path):
+    """Read a fit result file: ``(FitResult, Observations)``; ``ObservationError`` if bad."""
+    import h5py
+
+    path = Path(path)
+    if not path.exists():
+        raise ObservationError(f"{path}: no such file")
+    if not h5py.is_hdf5(path):
+        raise ObservationError(f"{path}: not an HDF5 file")
+    try:
+        with h5py.File(path, "r") as f:
+            if _attr(f, "format", "/") != RESULT_FORMAT:
+                raise ObservationError("not a pdeinv fit result file")
+            if int(np.asarray(_attr(f, "version", "/")).reshape(())) != RESULT_VERSION:
+                raise ObservationError(f"unsupported result version (this pdeinv reads version {RESULT_VERSION})")
+            data = json.loads(str(_attr(f, "result", "/")))
+            settings = json.loads(str(_attr(f, "settings", "/")))
+            if not isinstance(data, dict) or not isinstance(settings, dict):
+                raise ObservationError("result and settings attributes must be JSON objects")
+            if "history" not in f or "observations_file" not in f:
+                raise ObservationError("missing group /history or /observations_file")
+            h = f["history"]
+            history = {
+                "nfev": _read_array(h, "nfev", "/history", ndim=1).astype(int).tolist(),
+                "loss": np.asarray(h["loss"][()], dtype=float).tolist() if "loss" in h else [],
+                "phase": [p.decode() if isinstance(p, bytes) else str(p) for p in h["phase"][()]] if "phase" in h else [],
+                "params": {k: np.asarray(v[()], dtype=float).tolist() for k, v in h["params"].items()} if "params" in h else {},
+            }
+            observations = _read(f["observations_file"])
+            required = ("equation", "params", "success", "message", "nfev", "nit", "loss", "grid", "wall_time", "seed")
+            missing = [k for k in required if k not in data]
+            if missing:
+                raise ObservationError(f"result attribute lacks {missing}")
+            params = {str(k): float(v) for k, v in dict(data["params"]).items()}
+            result = FitResult(
+                params=params,
+                success=bool(data["success"]),
+                message=str(data["message"]),
+                nfev=int(data["nfev"]),
+                nit=int(data["nit"]),
+                loss=float(data["loss"]) if data["loss"] is not None else float("nan"),
+                history=history,
+                grid=dict(data["grid"]),
+                wall_time=float(data["wall_time"]),
+                seed=int(data["seed"]),
+                settings=settings,
+                equation=str(data["equation"]),
+                true_params=data.get("true_params"),
+                known_params=dict(data.get("known_params") or {}),
+            )
+            return result, observations
+    except ObservationError as err:
+        raise ObservationError(f"{path}: {err}") from None
+    except Exception as err:
+        detail = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ObservationError(f"{path}: unreadable or damaged result file ({detail})") from None
