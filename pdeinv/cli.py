@@ -259,6 +259,75 @@ def format_result_table(result) -> str:
     return "\n".join(lines)
 
 
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Figure file (.png, .pdf or .svg) [default: FILE with .png beside it].")
+@click.option("--kind", type=click.Choice(["summary", "field", "convergence", "residuals"]), default="summary",
+              show_default=True, help="What to draw (for an observation file: always the field).")
+@click.option("--n", "n", type=int, default=None, help="Solver grid for the fields [default: the fit's grid].")
+@click.option("--force", is_flag=True, help="Overwrite an existing figure.")
+def plot(file, output, kind, n, force):
+    """Draw a fit result (RESULT.h5) or an observation file (OBS.h5).
+
+    For a result: the recovered field beside the true one (when known) and their difference,
+    slices, residuals and convergence. For observations: the points over the field simulated
+    at the file's true parameters (or alone when those are unknown).
+    """
+    from pathlib import Path
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from . import plotting
+    from .io import atomic_path, load_any, load_observations, load_result
+
+    suffixes = {".png", ".pdf", ".svg"}
+    out = Path(output) if output else Path(file).with_suffix(".png")
+    if out.suffix.lower() not in suffixes:
+        raise UserError(f"output must end in one of {sorted(suffixes)}, got {out.name!r}")
+    if out.exists() and not force:
+        raise UserError(f"{out} exists; pass --force to replace it")
+    with user_errors():
+        if not out.parent.exists():
+            raise ValueError(f"folder {out.parent} does not exist")
+        what, _ = load_any(file)
+        if what == "fit result":
+            result, obs = load_result(file)
+            grid_n = n or result.grid.get("n")
+            if kind == "summary":
+                fig = plotting.summary_figure(result, obs, n=grid_n)
+            elif kind == "convergence":
+                fig = plotting.plot_convergence(result)[0].figure
+            elif kind == "residuals":
+                from .solvers import get_equation
+
+                eq = get_equation(obs.equation)(n=grid_n, domain=obs.domain, t_span=obs.t_span, u0=obs.u0)
+                predictions = eq.solve_at({**obs.known_params(), **result.params}, obs.t, obs.x)
+                fig = plotting.plot_residuals(obs, predictions).figure
+            else:
+                t, x, u = plotting.field_at(obs, result.params, n=grid_n)
+                fig = plotting.plot_field(t, x, u, observations=obs, title=f"{obs.equation} at the estimate").figure
+        else:
+            obs = load_observations(file)
+            if obs.true_params is not None:
+                t, x, u = plotting.field_at(obs, obs.true_params, n=n)
+                fig = plotting.plot_field(t, x, u, observations=obs, title=f"{obs.equation} at the true parameters").figure
+            else:
+                fig, ax = plt.subplots(figsize=(6, 3.5))
+                points = ax.scatter(obs.t, obs.x, c=obs.u, cmap="RdBu_r", s=30, edgecolor="k")
+                fig.colorbar(points, ax=ax, label="u")
+                ax.set_xlabel("t")
+                ax.set_ylabel("x")
+                ax.set_title(f"{obs.n_points} observations of {obs.equation}")
+        with atomic_path(out, overwrite=force) as tmp:
+            fig.savefig(tmp, format=out.suffix[1:].lower(), dpi=110)
+        plt.close(fig)
+    click.echo(f"wrote {out}")
+
+
 def main():
     try:
         cli(standalone_mode=True)

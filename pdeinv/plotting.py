@@ -1,0 +1,226 @@
+"""Figures for observations and fits (matplotlib only).
+
+Every function takes ``ax=None`` (or ``axes=None``) and returns what it drew on, so figures can
+be composed. Fields are arrays ``u[i, j] = u(t[i], x[j])``; ``field_at`` computes one from an
+observation set and parameters.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import numpy as np
+
+__all__ = [
+    "field_at",
+    "plot_comparison",
+    "plot_convergence",
+    "plot_field",
+    "plot_residuals",
+    "plot_slices",
+    "summary_figure",
+]
+
+
+def _axes(ax, **subplots):
+    import matplotlib.pyplot as plt
+
+    if ax is not None:
+        return ax
+    _, ax = plt.subplots(**subplots)
+    return ax
+
+
+def field_at(observations, params: Mapping[str, float], *, n: int | None = None, times: int = 101):
+    """Solve the observations' equation at ``params`` on ``times`` uniform times of its span.
+
+    Returns ``(t, x, u)``; parameters missing from ``params`` take the file's known values.
+    """
+    from .solvers import get_equation
+
+    cls = get_equation(observations.equation)
+    eq = cls(n=n, domain=observations.domain, t_span=observations.t_span, u0=observations.u0)
+    t = np.linspace(*observations.t_span, times)
+    full = {**observations.known_params(), **dict(params)}
+    return t, eq.x, eq.solve(full, t)
+
+
+def _image(ax, t, x, u, vmin, vmax, cmap="RdBu_r"):
+    dx = x[1] - x[0] if x.size > 1 else 1.0
+    extent = (t[0], t[-1], x[0], x[-1] + dx)
+    return ax.imshow(u.T, origin="lower", aspect="auto", extent=extent, vmin=vmin, vmax=vmax, cmap=cmap,
+                     interpolation="nearest")
+
+
+def plot_field(t, x, u, *, observations=None, ax=None, title: str | None = None, vmin=None, vmax=None,
+               colorbar: bool = True):
+    """u(t, x) as an image (t across, x up) with the observation points overlaid."""
+    ax = _axes(ax, figsize=(6, 3.5))
+    limit = float(np.max(np.abs(u)))
+    image = _image(ax, t, x, u, -limit if vmin is None else vmin, limit if vmax is None else vmax)
+    if observations is not None:
+        ax.scatter(observations.t, observations.x, s=14, facecolor="none", edgecolor="k", linewidth=0.8,
+                   label=f"{observations.n_points} observations")
+        ax.legend(loc="upper right", fontsize="small", framealpha=0.8)
+    ax.set_xlabel("t")
+    ax.set_ylabel("x")
+    if title:
+        ax.set_title(title)
+    if colorbar:
+        ax.figure.colorbar(image, ax=ax, label="u")
+    return ax
+
+
+def plot_comparison(t, x, recovered, reference=None, *, observations=None, axes=None,
+                    labels: Sequence[str] = ("recovered", "reference")):
+    """Recovered field, reference field (when given) and their difference.
+
+    The two fields share one colour scale; the difference has its own symmetric scale.
+    Returns the array of axes.
+    """
+    import matplotlib.pyplot as plt
+
+    panels = 3 if reference is not None else 1
+    if axes is None:
+        _, axes = plt.subplots(1, panels, figsize=(4.2 * panels, 3.4), sharey=True, constrained_layout=True)
+    axes = np.atleast_1d(axes)
+    fields = [recovered] + ([reference] if reference is not None else [])
+    limit = max(float(np.max(np.abs(f))) for f in fields)
+    for ax, field, label in zip(axes, fields, labels):
+        plot_field(t, x, field, observations=observations, ax=ax, title=label, vmin=-limit, vmax=limit,
+                   colorbar=ax is axes[len(fields) - 1])
+    if reference is not None:
+        diff = recovered - reference
+        d = max(float(np.max(np.abs(diff))), 1e-300)
+        image = _image(axes[2], t, x, diff, -d, d, cmap="PuOr_r")
+        axes[2].set_title(f"difference (max {d:.2e})")
+        axes[2].set_xlabel("t")
+        axes[2].set_ylabel("x")
+        axes[2].figure.colorbar(image, ax=axes[2], label="Δu")
+    return axes
+
+
+def plot_slices(t, x, fields: Mapping[str, np.ndarray], times: Sequence[float], *, observations=None, ax=None,
+                window: float | None = None):
+    """Line slices u(t_k, x) of each field at chosen times, with the observations near them.
+
+    An observation is drawn at the slice whose time is nearest, when within ``window``
+    (default: half the spacing of the slices).
+    """
+    ax = _axes(ax, figsize=(6, 3.5))
+    times = np.asarray(times, dtype=float)
+    colors = ax._get_lines.get_next_color if hasattr(ax, "_get_lines") else None
+    window = window if window is not None else (0.5 * np.min(np.diff(times)) if times.size > 1 else np.inf)
+    styles = ["-", "--", ":", "-."]
+    # Colour tells the time, line style the field: one legend entry each.
+    for k, tk in enumerate(times):
+        row = int(np.argmin(np.abs(t - tk)))
+        color = colors() if colors else None
+        for s, (name, u) in enumerate(fields.items()):
+            label = f"t = {t[row]:.2f}" if s == 0 else None
+            ax.plot(x, u[row], styles[s % len(styles)], color=color, label=label)
+        if observations is not None:
+            near = np.abs(observations.t - tk) <= window
+            if np.any(near):
+                ax.plot(observations.x[near], observations.u[near], "o", color=color, markersize=4,
+                        markeredgecolor="k")
+    for s, name in enumerate(fields):
+        ax.plot([], [], styles[s % len(styles)], color="0.3", label=name)
+    if observations is not None:
+        ax.plot([], [], "o", color="0.6", markeredgecolor="k", markersize=4, label="observations (nearest slice)")
+    ax.set_xlabel("x")
+    ax.set_ylabel("u")
+    ax.legend(fontsize="x-small", loc="best", framealpha=0.7)
+    return ax
+
+
+def plot_residuals(observations, predictions, *, ax=None):
+    """Residuals (prediction - observation) at the observation points, coloured by time,
+    with the noise level as a band when the file has one."""
+    ax = _axes(ax, figsize=(6, 3))
+    residuals = np.asarray(predictions) - observations.u
+    points = ax.scatter(observations.x, residuals, c=observations.t, cmap="viridis", s=18)
+    ax.axhline(0.0, color="k", linewidth=0.8)
+    if observations.sigma is not None:
+        s = float(np.median(observations.sigma))
+        ax.axhspan(-s, s, color="0.85", zorder=0, label="±σ (noise)")
+        ax.legend(fontsize="small")
+    ax.set_xlabel("x of observation")
+    ax.set_ylabel("prediction − observation")
+    ax.set_title(f"residuals (rms {np.sqrt(np.mean(residuals**2)):.2e})")
+    ax.figure.colorbar(points, ax=ax, label="t")
+    return ax
+
+
+def plot_convergence(results, *, axes=None, true_params: Mapping[str, float] | None = None):
+    """Loss and each parameter against solver calls, for one fit or several (``{label: result}``).
+
+    Solver calls are the axis that matters for black-box solvers. A parameter's true value,
+    when known, is drawn as a horizontal line. Returns the array of axes (loss first).
+    """
+    import matplotlib.pyplot as plt
+
+    if not isinstance(results, Mapping):
+        results = {results.settings.get("method", "fit"): results}
+    names = list(next(iter(results.values())).params)
+    if axes is None:
+        _, axes = plt.subplots(1 + len(names), 1, figsize=(6, 2.4 * (1 + len(names))), sharex=True,
+                               constrained_layout=True)
+    axes = np.atleast_1d(axes)
+    for label, result in results.items():
+        h = result.history
+        nfev = np.asarray(h["nfev"])
+        loss = np.asarray(h["loss"], dtype=float)
+        finite = np.isfinite(loss) & (loss > 0)
+        best = np.minimum.accumulate(np.where(finite, loss, np.inf))
+        line, = axes[0].semilogy(nfev[finite], loss[finite], ".", alpha=0.35)
+        axes[0].semilogy(nfev, best, "-", color=line.get_color(), label=f"{label} (best so far)")
+        for ax, name in zip(axes[1:], names):
+            ax.plot(nfev, h["params"][name], "-", color=line.get_color(), label=label)
+        truth = true_params or result.true_params or {}
+        for ax, name in zip(axes[1:], names):
+            if name in truth:
+                ax.axhline(truth[name], color="k", linestyle="--", linewidth=1, label=f"true {name}")
+    axes[0].set_ylabel("loss")
+    axes[0].legend(fontsize="small")
+    for ax, name in zip(axes[1:], names):
+        ax.set_ylabel(name)
+        ax.set_yscale("log" if all(np.all(np.asarray(r.history["params"][name]) > 0) for r in results.values()) else "linear")
+        handles, labels = ax.get_legend_handles_labels()
+        unique = dict(zip(labels, handles))
+        ax.legend(unique.values(), unique.keys(), fontsize="small")
+    axes[-1].set_xlabel("solver calls")
+    return axes
+
+
+def summary_figure(result, observations, *, n: int | None = None):
+    """One figure for a fit: recovered vs true field and difference, slices, residuals and
+    convergence."""
+    import matplotlib.pyplot as plt
+
+    from .solvers import get_equation
+
+    n = n or result.grid.get("n")
+    t, x, recovered = field_at(observations, result.params, n=n)
+    reference = None
+    if observations.true_params:
+        reference = field_at(observations, observations.true_params, n=n)[2]
+    fig = plt.figure(figsize=(13, 8.5), constrained_layout=True)
+    grid = fig.add_gridspec(2, 3)
+    top = [fig.add_subplot(grid[0, i]) for i in range(3 if reference is not None else 1)]
+    plot_comparison(t, x, recovered, reference, observations=observations, axes=top,
+                    labels=("recovered", "true"))
+    slices = np.unique(observations.t)
+    chosen = slices[np.linspace(0, slices.size - 1, min(3, slices.size)).round().astype(int)]
+    fields = {"recovered": recovered} | ({"true": reference} if reference is not None else {})
+    plot_slices(t, x, fields, chosen, observations=observations, ax=fig.add_subplot(grid[1, 0]))
+    eq = get_equation(observations.equation)(n=n, domain=observations.domain, t_span=observations.t_span,
+                                             u0=observations.u0)
+    predictions = eq.solve_at({**observations.known_params(), **result.params}, observations.t, observations.x)
+    plot_residuals(observations, predictions, ax=fig.add_subplot(grid[1, 1]))
+    sub = grid[1, 2].subgridspec(1 + len(result.params), 1)
+    conv_axes = [fig.add_subplot(sub[i]) for i in range(1 + len(result.params))]
+    plot_convergence({result.settings.get("method", "fit"): result}, axes=conv_axes)
+    estimate = ", ".join(f"{k} = {v:.6g}" for k, v in result.params.items())
+    fig.suptitle(f"{observations.equation}: {estimate}  ({result.nfev} solver calls)")
+    return fig

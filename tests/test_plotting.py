@@ -1,0 +1,100 @@
+"""Figures: check what was drawn, not only that nothing raised."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from click.testing import CliRunner  # noqa: E402
+
+from pdeinv import InverseProblem, fit, save_observations, save_result, simulate  # noqa: E402
+from pdeinv.cli import cli  # noqa: E402
+from pdeinv import plotting  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    obs = simulate("burgers", {"nu": 0.05}, points=16, n=128, dt=5e-4)
+    result = fit(InverseProblem(obs, n=64), {"nu": 0.1})
+    return obs, result
+
+
+def test_field_image_with_observations(fitted):
+    obs, result = fitted
+    t, x, u = plotting.field_at(obs, result.params, n=64, times=21)
+    ax = plotting.plot_field(t, x, u, observations=obs)
+    assert len(ax.images) == 1 and ax.images[0].get_array().shape == (64, 21)
+    assert ax.get_xlabel() == "t" and ax.get_ylabel() == "x"
+    offsets = ax.collections[0].get_offsets()
+    assert offsets.shape == (16, 2) and np.allclose(offsets[:, 0], obs.t)
+    plt.close("all")
+
+
+def test_comparison_shares_colour_scale(fitted):
+    obs, _ = fitted
+    t, x, a = plotting.field_at(obs, {"nu": 0.05}, n=64, times=11)
+    b = 1.5 * a
+    axes = plotting.plot_comparison(t, x, a, b, observations=obs)
+    assert len(axes) == 3
+    lims = [ax.images[0].get_clim() for ax in axes[:2]]
+    assert lims[0] == lims[1] == (-np.max(np.abs(b)), np.max(np.abs(b)))
+    diff_lim = axes[2].images[0].get_clim()
+    assert np.isclose(diff_lim[1], np.max(np.abs(a - b))) and np.isclose(diff_lim[0], -diff_lim[1])
+    plt.close("all")
+
+
+def test_slices_draw_each_field_and_nearby_observations(fitted):
+    obs, _ = fitted
+    t, x, u = plotting.field_at(obs, {"nu": 0.05}, n=64, times=11)
+    times = np.unique(obs.t)[:2]
+    ax = plotting.plot_slices(t, x, {"a": u, "b": u}, times, observations=obs)
+    data_lines = [line for line in ax.lines if len(line.get_xdata()) == 64]
+    assert len(data_lines) == 4  # 2 fields x 2 times
+    markers = [line for line in ax.lines if line.get_marker() == "o" and len(line.get_xdata())]
+    assert sum(len(m.get_xdata()) for m in markers) == 8  # the 4 + 4 points of those two times
+    plt.close("all")
+
+
+def test_residuals_and_convergence(fitted):
+    obs, result = fitted
+    ax = plotting.plot_residuals(obs, obs.u + 0.01)
+    assert np.allclose(ax.collections[0].get_offsets()[:, 1], 0.01)
+    axes = plotting.plot_convergence({"first": result, "second": result})
+    assert len(axes) == 2 and axes[-1].get_xlabel() == "solver calls"
+    truth_lines = [l for l in axes[1].lines if l.get_linestyle() == "--"]
+    assert truth_lines and np.isclose(truth_lines[0].get_ydata()[0], 0.05)
+    assert len([l for l in axes[0].lines if l.get_linestyle() == "-"]) == 2
+    plt.close("all")
+
+
+def test_summary_figure(fitted):
+    obs, result = fitted
+    fig = plotting.summary_figure(result, obs, n=64)
+    assert sum(len(ax.images) for ax in fig.axes) == 3
+    assert "nu" in fig._suptitle.get_text()
+    plt.close("all")
+
+
+def test_cli_plot_writes_png_and_refuses_bad_paths(tmp_path, fitted):
+    obs, result = fitted
+    save_result(result, obs, tmp_path / "fit.h5")
+    save_observations(obs, tmp_path / "obs.h5")
+    runner = CliRunner()
+    out = runner.invoke(cli, ["plot", str(tmp_path / "fit.h5"), "--n", "64"])
+    assert out.exit_code == 0, out.output
+    png = tmp_path / "fit.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+    for kind in ("field", "convergence", "residuals"):
+        res = runner.invoke(cli, ["plot", str(tmp_path / "fit.h5"), "--kind", kind, "-o", str(tmp_path / f"{kind}.svg")])
+        assert res.exit_code == 0 and (tmp_path / f"{kind}.svg").stat().st_size > 1000
+    res = runner.invoke(cli, ["plot", str(tmp_path / "obs.h5"), "-o", str(tmp_path / "obs.pdf")])
+    assert res.exit_code == 0 and (tmp_path / "obs.pdf").read_bytes()[:4] == b"%PDF"
+    again = runner.invoke(cli, ["plot", str(tmp_path / "fit.h5")])
+    assert again.exit_code == 2 and "--force" in again.output
+    for bad in (["-o", str(tmp_path / "x.txt")], ["-o", str(tmp_path / "no" / "x.png")]):
+        res = runner.invoke(cli, ["plot", str(tmp_path / "fit.h5"), *bad])
+        assert res.exit_code == 2 and "Traceback" not in res.output
+    res = runner.invoke(cli, ["plot", str(tmp_path / "missing.h5")])
+    assert res.exit_code == 2 and "no such file" in res.output
