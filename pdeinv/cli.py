@@ -159,8 +159,8 @@ def pdebench(file, sample, points, seed, output, force):
 
 
 @cli.command(name="fit")
-@click.argument("equation", type=EQUATION_CHOICE)
-@click.option("--obs", "obs_path", required=True, type=click.Path(dir_okay=False), help="Observation file (.h5).")
+@click.argument("equation", type=EQUATION_CHOICE, required=False)
+@click.option("--obs", "obs_path", type=click.Path(dir_okay=False), help="Observation file (.h5).")
 @click.option("--method", type=click.Choice(["zo-gn", "zo", "exact", "lsq"]), default="zo-gn", show_default=True,
               help="zo-gn: Gauss-Newton on random-direction differences (default); zo: (FG)^2U-ZO gradient + Adam; "
                    "exact: AD through the solver (reference); lsq: scipy least_squares (baseline).")
@@ -177,36 +177,62 @@ def pdebench(file, sample, points, seed, output, force):
 @click.option("--auto-grid/--no-auto-grid", default=True, show_default=True, help="Refine the grid until it no longer moves the estimate.")
 @click.option("--tol", type=float, default=1e-8, show_default=True, help="Stop when a step changes each (log-)parameter by less.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Result file (.h5) to write.")
+@click.option("--checkpoint", type=click.Path(dir_okay=False), default=None,
+              help="Checkpoint file, saved every --checkpoint-every iterations and on Ctrl-C/SIGTERM "
+                   "[default with -o: OUTPUT.ckpt.h5, removed after success].")
+@click.option("--checkpoint-every", type=int, default=10, show_default=True, help="Iterations between checkpoints.")
+@click.option("--resume", type=click.Path(dir_okay=False), default=None,
+              help="Continue the fit saved in this checkpoint (its observations and settings are used).")
 @click.option("--force", is_flag=True, help="Overwrite an existing result file.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result summary as JSON.")
 def fit_command(equation, obs_path, method, inits, fit_names, directions, steps, max_nfev, seed, preset, n, dt,
-                search, auto_grid, tol, output, force, quiet, as_json):
+                search, auto_grid, tol, output, checkpoint, checkpoint_every, resume, force, quiet, as_json):
     """Recover the unknown parameters of EQUATION from the observations in --obs.
 
     \b
-    Example:
+    Examples:
       pdeinv fit burgers --obs data/burgers.h5 --init nu=0.03 -o fit.h5
+      pdeinv fit --resume fit.ckpt.h5 -o fit.h5     # after Ctrl-C
+
+    Exit codes: 0 converged, 1 not converged, 2 bad input, 130/143 interrupted by
+    SIGINT/SIGTERM (the checkpoint says where to resume).
     """
+    import signal
     from pathlib import Path
 
     from .fit import fit
-    from .io import load_observations, save_result
+    from .io import load_checkpoint, load_observations, save_result
     from .problems.inverse import InverseProblem
 
     init = parse_assignments(inits, "--init")
     unknowns = None if fit_names is None else [s.strip() for s in fit_names.split(",") if s.strip()]
     if output is not None and Path(output).exists() and not force:
         raise UserError(f"{output} exists; pass --force to replace it")
+    if resume is None and (equation is None or obs_path is None):
+        raise UserError("give EQUATION and --obs FILE (or --resume CHECKPOINT)")
+    if checkpoint is None and output is not None:
+        checkpoint = str(Path(output).with_suffix("")) + ".ckpt.h5"
     with user_errors():
-        obs = load_observations(obs_path)
-        if obs.equation != equation:
-            raise ValueError(f"{obs_path} holds {obs.equation} observations, not {equation}")
+        state = None
+        if resume is not None:
+            state = load_checkpoint(resume)
+            obs = state["observations"]
+            if equation is not None and equation != obs.equation:
+                raise ValueError(f"{resume} continues a {obs.equation} fit, not {equation}")
+            equation = obs.equation
+            unknowns = state["options"]["unknowns"]
+            method = state["options"]["method"]
+            checkpoint = checkpoint or resume
+        else:
+            obs = load_observations(obs_path)
+            if obs.equation != equation:
+                raise ValueError(f"{obs_path} holds {obs.equation} observations, not {equation}")
         problem = InverseProblem(obs, unknowns, n=n, dt=dt)
         unknown_init = sorted(set(init) - set(problem.unknowns))
         if unknown_init:
             raise ValueError(f"--init names {unknown_init}, which are not fitted (--fit {','.join(problem.unknowns)})")
-        budget = max_nfev or 1000
+        budget = max_nfev or (state["options"]["max_nfev"] if state else 1000)
         bar = None
         if not quiet:
             bar = click.progressbar(length=budget, label=f"fitting {equation} ({method})", file=sys.stderr,
@@ -216,21 +242,36 @@ def fit_command(equation, obs_path, method, inits, fit_names, directions, steps,
 
         def progress(info):
             if bar is not None:
-                step = min(info["nfev"], budget) - done[0]
+                step = max(min(info["nfev"], budget) - done[0], 0)
                 done[0] += step
                 shown = ", ".join(f"{k}={v:.6g}" for k, v in info["params"].items())
                 bar.update(step, f"{info['phase']} nfev {info['nfev']} loss {info['loss']:.3e} {shown}")
 
+        received = []
+        handler = lambda signum, frame: received.append(signum)  # noqa: E731  (stop at the next iteration)
+        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
             result = fit(problem, init or None, method=method, seed=seed, max_steps=steps, max_nfev=max_nfev,
                          tol=tol, callback=progress, directions=directions, search=search, auto_grid=auto_grid,
-                         preset=preset)
+                         preset=preset, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
+                         resume=state, should_stop=lambda: bool(received))
         finally:
+            for sig, old in previous.items():
+                signal.signal(sig, old)
             if bar is not None:
-                bar.update(budget - done[0])
+                bar.update(max(budget - done[0], 0))
                 bar.__exit__(None, None, None)
+        if received:
+            name = signal.Signals(received[0]).name
+            click.echo(f"{name}: fit stopped after {result.nfev} solver calls.", err=True)
+            if checkpoint:
+                again = f" -o {output}" if output else ""
+                click.echo(f"checkpoint saved to {checkpoint}; resume with: pdeinv fit --resume {checkpoint}{again}", err=True)
+            sys.exit(128 + received[0])
         if output is not None:
             save_result(result, obs, output, overwrite=force)
+            if result.success and checkpoint and Path(checkpoint).exists() and resume != checkpoint:
+                Path(checkpoint).unlink()
     if as_json:
         click.echo(json.dumps(result.summary(), indent=2, default=float))
     else:

@@ -6,7 +6,7 @@
    unknown) or a scrambled Sobol set (several) over ``init`` x/÷ ``search_factor``; the best
    point starts the local phase. With 64 observations the misfit is multimodal (KdV has a
    dozen local minima between lambda2/100 and lambda2) and a local method started 10x off
-   lands in a wrong one; the scan finds the right basin for the price of ~20 solves.
+   lands in a wrong one; the scan finds the right basin for the price of ~10 solves.
 2. **local**: ``zo-gn`` (default; Levenberg-Marquardt on random-direction differences of the
    residuals, with step acceptance), ``zo`` ((FG)^2U-ZO gradient + an optax optimizer),
    ``exact`` (LM with the AD Jacobian; the reference) or ``lsq`` (scipy least_squares).
@@ -16,22 +16,28 @@
 
 Trial points where the solver blows up are rejected (the step shrinks); the fit never raises
 for a bad trial point, it reports ``success=False`` with a message instead.
+
+The fit is a small state machine whose whole state (iterate, Jacobian estimate or optimizer
+state, random generator, history, grid, solver-call count) can be checkpointed between
+iterations; resuming from a checkpoint gives bitwise the same result as not stopping.
 """
 
 from __future__ import annotations
 
+import copy
 import time
 from typing import Callable, Mapping
 
 import numpy as np
 
 from .estimators import ExactAD, ZOGradient, ZOSketch
-from .result import FitResult
 from .problems.inverse import InverseProblem
+from .result import FitResult
 
-__all__ = ["FitResult", "fit", "METHODS", "PRESETS"]
+__all__ = ["FitResult", "fit", "METHODS", "PRESETS", "CHECKPOINT_VERSION"]
 
 METHODS = ("zo-gn", "zo", "exact", "lsq")
+CHECKPOINT_VERSION = 1
 
 #: Table F.3 of Shen et al. (NeurIPS 2024) for (FG)^2U-ZO: one direction, Adam, 5000 steps,
 #: solver grid 256 points x 512 time steps, no global phase.
@@ -73,12 +79,15 @@ class _Recorder:
             self.history["params"][k].append(v)
         if np.isfinite(loss) and loss < self.best_loss:
             self.best_loss, self.best_z = float(loss), np.array(z, dtype=float)
-            self.best_residual = residual
+            self.best_residual = None if residual is None else np.array(residual, dtype=float)
         if self.callback is not None:
             info = {"phase": phase, "nfev": self.problem.nfev, "loss": float(loss), "params": params,
                     "step": len(self.history["loss"])}
             if self.callback(info) is True:
                 self.stop_requested = True
+
+    def forget_best(self) -> None:
+        self.best_loss, self.best_z, self.best_residual = np.inf, None, None
 
     @property
     def budget_left(self) -> int:
@@ -97,7 +106,12 @@ def _search_box(problem: InverseProblem, z0: np.ndarray, factor: float):
 
 
 def global_search(problem, z0, rng, recorder, points: int | None, factor: float):
-    """Evaluate the misfit at ``points`` spread over the search box in one batched call."""
+    """Evaluate the misfit at ``points`` spread over the search box in one batched call.
+
+    One unknown: 9 log-spaced values over init x/÷ factor (spacing x2.3; the KdV basin of
+    the example data spans x0.5 to x5.9 around the truth, so two points always fall inside).
+    Several: 8 d scrambled Sobol points. The initial guess is always evaluated too.
+    """
     d = problem.dim
     lo, hi = _search_box(problem, z0, factor)
     if points is None:
@@ -119,122 +133,125 @@ def global_search(problem, z0, rng, recorder, points: int | None, factor: float)
     return Z[best], R[best], losses[best]
 
 
-# ---- local phases ---------------------------------------------------------------------------
+# ---- local phases: one iteration per call, state in a dict --------------------------------
 
 
-def _levenberg_marquardt(problem, z, r, estimator, rng, recorder, max_steps, tol, max_step, broyden):
-    """Levenberg-Marquardt on a Jacobian estimate that keeps what every solve taught it.
+def _lm_state(z, r, d):
+    return {"z": z, "r": r, "loss": float(np.mean(r**2)), "lam": 1e-3, "J": np.zeros((r.size, d)),
+            "known": np.zeros((d, 0)), "refresh": True}
 
-    The estimate ``J`` (P, d) is refreshed along the estimator's directions (``J V`` from
-    random-direction differences, or the exact Jacobian) and, with ``broyden``, corrected
-    after every trial step by the secant (Broyden) update, so a full refresh is needed only
-    when a step fails or, for a sketch with fewer directions than unknowns, to explore the
-    directions not seen yet. Returns ``(z, r, J, nit, message, success)``.
+
+def _lm_iteration(problem, s, estimator, rng, recorder, tol, max_step, broyden):
+    """One Levenberg-Marquardt iteration on a Jacobian estimate that keeps what every solve
+    taught it; updates ``s`` in place, returns ``(message, success)`` when finished.
+
+    ``J`` (P, d) is refreshed along the estimator's directions (``J V`` from random-direction
+    differences, or the exact Jacobian) and, with ``broyden``, corrected after every trial
+    step by the secant (Broyden) update, so a refresh is needed only when a step fails or,
+    for a sketch with fewer directions than unknowns, to explore directions not seen yet.
     """
-    loss = float(np.mean(r**2))
-    lam = 1e-3
     lo, hi = problem.z_bounds()
     d = problem.dim
-    J = np.zeros((r.size, d))
-    known = np.zeros((d, 0))  # orthonormal basis of the directions J has been measured along
-    refresh = True
-    for it in range(1, max_steps + 1):
+    z, r, loss, J = s["z"], s["r"], s["loss"], s["J"]
+    if s["refresh"] or not broyden:
+        est = estimator(problem, z, r, rng)
+        if est.jac is None or est.jac.shape[1] == 0 or not np.all(np.isfinite(est.jac)):
+            return "stopped: every perturbed solve failed near the current point", False
+        V = est.directions
+        if V.shape[1] >= d:
+            J = est.jac @ np.linalg.pinv(V)
+        else:  # exact along span(V), keep the older estimate elsewhere
+            J = J + (est.jac - J @ V) @ V.T
+        known = np.linalg.qr(np.concatenate([s["known"], V], axis=1))[0]
+        s["known"] = known[:, : min(d, s["known"].shape[1] + V.shape[1])]
+    s["J"] = J
+    g = J.T @ r
+    H = J.T @ J
+    if loss == 0.0 or not np.any(g):
+        return "converged: zero residual or zero gradient", True
+    accepted = False
+    for attempt in range(12):
+        scale = np.diag(H).copy()
+        scale[scale <= 0] = max(float(np.max(scale)), 1.0)
+        try:
+            dz = np.linalg.solve(H + s["lam"] * np.diag(scale), -g)
+        except np.linalg.LinAlgError:
+            s["lam"] *= 10
+            continue
+        if not np.all(np.isfinite(dz)):
+            s["lam"] *= 10
+            continue
+        biggest = np.max(np.abs(dz))
+        if attempt == 0 and biggest < tol and s["known"].shape[1] == d:
+            return f"converged: Gauss-Newton step below tol={tol:g}", True
+        if biggest > max_step:  # trust region in transformed units (max_step e-folds)
+            dz *= max_step / biggest
+        z_trial = np.clip(z + dz, lo, hi)
+        step = z_trial - z
         if recorder.budget_left <= 0:
-            return z, r, J, it - 1, "stopped: solver-call budget (max_nfev) reached", False
-        if recorder.stop_requested:
-            return z, r, J, it - 1, "stopped by callback", False
-        if refresh or not broyden:
-            est = estimator(problem, z, r, rng)
-            if est.jac is None or est.jac.shape[1] == 0 or not np.all(np.isfinite(est.jac)):
-                return z, r, J, it, "stopped: every perturbed solve failed near the current point", False
-            V = est.directions
-            if V.shape[1] >= d:
-                J = est.jac @ np.linalg.pinv(V)
-            else:  # exact along span(V), keep the older estimate elsewhere
-                J = J + (est.jac - J @ V) @ V.T
-            known = np.linalg.qr(np.concatenate([known, V], axis=1))[0][:, : min(d, known.shape[1] + V.shape[1])]
-        g = J.T @ r
-        H = J.T @ J
-        if loss == 0.0 or not np.any(g):
-            return z, r, J, it, "converged: zero residual or zero gradient", True
-        accepted = False
-        for attempt in range(12):
-            scale = np.diag(H).copy()
-            scale[scale <= 0] = max(float(np.max(scale)), 1.0)
-            try:
-                dz = np.linalg.solve(H + lam * np.diag(scale), -g)
-            except np.linalg.LinAlgError:
-                lam *= 10
-                continue
-            biggest = np.max(np.abs(dz))
-            if attempt == 0 and biggest < tol and known.shape[1] == d:
-                return z, r, J, it, f"converged: Gauss-Newton step below tol={tol:g}", True
-            if biggest > max_step:  # trust region in transformed units (max_step e-folds)
-                dz *= max_step / biggest
-            z_trial = np.clip(z + dz, lo, hi)
-            step = z_trial - z
-            if recorder.budget_left <= 0:
-                return z, r, J, it, "stopped: solver-call budget (max_nfev) reached", False
-            R, finite = problem.residuals(z_trial[None, :])
-            trial_loss = float(problem.loss_of_residuals(R)[0]) if finite[0] else np.inf
-            recorder.record("local", z_trial, trial_loss, R[0])
-            if finite[0] and broyden and np.any(step):
-                J = J + np.outer(R[0] - r - J @ step, step) / (step @ step)
-            if trial_loss < loss:
-                decrease = loss - trial_loss
-                z, r, previous, loss = z_trial, R[0], loss, trial_loss
-                lam = max(lam / 10, 1e-12)
-                accepted = True
-                if np.max(np.abs(step)) < tol:
-                    return z, r, J, it, f"converged: step below tol={tol:g}", True
-                if decrease <= tol * previous * 1e-4:
-                    return z, r, J, it, "converged: loss no longer decreases", True
-                break
-            lam *= 10
-            if broyden and not refresh:
-                break  # a stale Jacobian may be to blame: measure it again before shrinking more
-        if not accepted and (refresh or not broyden):
-            return z, r, J, it, "converged: no step decreases the loss further (round-off level)", True
-        refresh = (not accepted) or known.shape[1] < d
-    return z, r, J, max_steps, "stopped: max_steps reached", False
+            return "stopped: solver-call budget (max_nfev) reached", False
+        R, finite = problem.residuals(z_trial[None, :])
+        trial_loss = float(problem.loss_of_residuals(R)[0]) if finite[0] else np.inf
+        recorder.record("local", z_trial, trial_loss, R[0])
+        if finite[0] and broyden and np.any(step):
+            J = J + np.outer(R[0] - r - J @ step, step) / (step @ step)
+            s["J"] = J
+        if trial_loss < loss:
+            decrease = loss - trial_loss
+            s.update(z=z_trial, r=R[0], loss=trial_loss, lam=max(s["lam"] / 10, 1e-12))
+            accepted = True
+            if np.max(np.abs(step)) < tol:
+                return f"converged: step below tol={tol:g}", True
+            if decrease <= tol * loss * 1e-4:
+                return "converged: loss no longer decreases", True
+            break
+        s["lam"] *= 10
+        if broyden and not s["refresh"]:
+            break  # a stale Jacobian may be to blame: measure it again before shrinking more
+    if not accepted and (s["refresh"] or not broyden):
+        return "converged: no step decreases the loss further (round-off level)", True
+    s["refresh"] = (not accepted) or s["known"].shape[1] < d
+    return None
 
 
-def _gradient_descent(problem, z, estimator, optimizer, rng, recorder, max_steps, tol):
-    """An optax optimizer driven by (noisy) gradient estimates; returns the best point seen."""
+def _gd_iteration(problem, s, estimator, optimizer, rng, recorder, tol):
+    """One step of an optax optimizer driven by a (noisy) gradient estimate."""
     import optax
 
-    state = optimizer.init(z)
     lo, hi = problem.z_bounds()
-    update_scale = 1.0
-    previous = z.copy()
-    for it in range(1, max_steps + 1):
-        if recorder.budget_left <= 0:
-            return it - 1, "stopped: solver-call budget (max_nfev) reached", False
-        if recorder.stop_requested:
-            return it - 1, "stopped by callback", False
-        est = estimator(problem, z, None, rng)
-        recorder.record("local", z, est.loss if np.isfinite(est.loss) else np.inf, est.residual)
-        if est.grad is None or not np.isfinite(est.loss) or not np.all(np.isfinite(est.grad)):
-            # The current point (or all its perturbations) failed: go back and take smaller steps.
-            z = previous.copy()
-            update_scale *= 0.5
-            if update_scale < 1e-6:
-                return it, "stopped: the solver fails around the current point", False
-            continue
-        if est.loss <= tol**2:
-            return it, "converged: loss below tol^2", True
-        updates, state = optimizer.update(est.grad, state, z)
-        previous = z.copy()
-        z = np.clip(np.asarray(optax.apply_updates(z, update_scale * np.asarray(updates))), lo, hi)
-    return max_steps, "stopped: max_steps reached", True
+    est = estimator(problem, s["z"], None, rng)
+    loss = est.loss if np.isfinite(est.loss) else np.inf
+    recorder.record("local", s["z"], loss, est.residual)
+    if est.grad is None or not np.isfinite(loss) or not np.all(np.isfinite(est.grad)):
+        # The current point (or all its perturbations) failed: go back and take smaller steps.
+        s["z"] = s["previous"].copy()
+        s["update_scale"] *= 0.5
+        if s["update_scale"] < 1e-6:
+            return "stopped: the solver fails around the current point", False
+        return None
+    if loss <= tol**2:
+        return "converged: loss below tol^2", True
+    updates, s["opt_state"] = optimizer.update(est.grad, s["opt_state"], s["z"])
+    updates = np.asarray(updates)
+    if not np.all(np.isfinite(updates)):
+        s["update_scale"] *= 0.5  # the optimizer produced NaN: keep the point, shrink the steps
+        s["opt_state"] = optimizer.init(s["z"])
+        if s["update_scale"] < 1e-6:
+            return "stopped: the optimizer keeps producing NaN updates", False
+        return None
+    s["previous"] = s["z"].copy()
+    s["z"] = np.clip(np.asarray(optax.apply_updates(s["z"], s["update_scale"] * updates)), lo, hi)
+    return None
 
 
-def _least_squares(problem, z, recorder, max_nfev, tol):
+def _least_squares(problem, z, recorder, max_nfev, tol, should_stop):
     from scipy.optimize import least_squares
 
     P = problem.observations.n_points
 
     def fun(zz):
+        if should_stop():
+            raise _Interrupted
         R, finite = problem.residuals(np.asarray(zz)[None, :])
         loss = float(problem.loss_of_residuals(R)[0]) if finite[0] else np.inf
         recorder.record("local", np.asarray(zz), loss, R[0])
@@ -244,9 +261,15 @@ def _least_squares(problem, z, recorder, max_nfev, tol):
     lo, hi = problem.z_bounds()
     try:
         sol = least_squares(fun, z, bounds=(lo, hi), max_nfev=max(1, max_nfev), xtol=tol, ftol=tol, gtol=tol)
+    except _Interrupted:
+        raise
     except Exception as err:  # scipy may refuse a degenerate problem; report, do not crash
         return z, 0, f"least_squares failed: {err}", False
     return sol.x, sol.nfev, f"least_squares: {sol.message}", bool(sol.success)
+
+
+class _Interrupted(Exception):
+    pass
 
 
 def _jacobian(problem, z, r, eps=1e-6):
@@ -254,6 +277,67 @@ def _jacobian(problem, z, r, eps=1e-6):
     V = np.eye(problem.dim)
     R, finite = problem.residuals(z[None, :] + eps * V)
     return ((R - r) / eps).T, finite.all()
+
+
+# ---- options ----------------------------------------------------------------------------------
+
+
+def _options(problem, init, **given) -> dict:
+    """Validate and complete the fit options into a JSON-able dict (stored in checkpoints)."""
+    o = dict(given)
+    if o["preset"] is not None:
+        if o["preset"] not in PRESETS:
+            raise ValueError(f"unknown preset {o['preset']!r}; expected one of {sorted(PRESETS)}")
+        p = PRESETS[o["preset"]]
+        o.update(method=p["method"], directions=p["directions"], scheme=p["scheme"], search=p["search"],
+                 auto_grid=p["auto_grid"], n=p["n"], dt=p["dt"])
+        o["learning_rate"] = p["learning_rate_kdv"] if problem.equation_class.name == "kdv" else p["learning_rate"]
+        o["max_steps"] = p["max_steps"] if o["max_steps"] is None else o["max_steps"]
+    method = o["method"]
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if not (np.isfinite(o["tol"]) and o["tol"] > 0):
+        raise ValueError(f"tol must be a positive number, got {o['tol']!r}")
+    if not o["search_factor"] > 1:
+        raise ValueError(f"search_factor must be > 1, got {o['search_factor']!r}")
+    if init is None:
+        init = {k: problem.equation_class.defaults[k] for k in problem.unknowns}
+    extra = sorted(set(init) - set(problem.unknowns))
+    if extra:
+        raise ValueError(f"init names {extra}, which are not unknowns of this fit ({list(problem.unknowns)})")
+    full_init = {**{k: problem.equation_class.defaults[k] for k in problem.unknowns}, **dict(init)}
+    problem.to_z(full_init)  # validates
+    o["init"] = {k: float(v) for k, v in full_init.items()}
+    if method == "exact":
+        problem.jax_residual_fn()  # raises early for a custom forward map
+    o["search"] = (method != "lsq") if o["search"] is None else bool(o["search"])
+    if o["max_steps"] is None:
+        o["max_steps"] = {"zo": 500, "lsq": 100}.get(method, 100)
+    if o["max_nfev"] is None:
+        o["max_nfev"] = max(10 * o["max_steps"], 1000) if method != "zo" else \
+            4 * o["max_steps"] * (1 + 2 * (o["directions"] or 4)) + 1000
+    for name in ("max_steps", "max_nfev", "checkpoint_every"):
+        value = o[name]
+        if isinstance(value, bool) or int(value) != value or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if method == "zo":
+        o["directions"] = o["directions"] or 4
+        o["scheme"] = o["scheme"] or "central"
+        o["learning_rate"] = 0.05 if o["learning_rate"] is None else o["learning_rate"]
+    elif method == "zo-gn":
+        o["scheme"] = o["scheme"] or "forward"
+    o["unknowns"] = list(problem.unknowns)
+    return o
+
+
+def _make_estimator(o):
+    if o["method"] == "zo":
+        return ZOGradient(o["directions"], o["distribution"], o["scheme"], o["eps"])
+    if o["method"] == "zo-gn":
+        return ZOSketch(o["directions"], o["distribution"], o["scheme"], o["eps"])
+    if o["method"] == "exact":
+        return ExactAD()
+    return None
 
 
 # ---- entry point --------------------------------------------------------------------------
@@ -284,6 +368,10 @@ def fit(
     max_step: float = 2.0,
     broyden: bool = True,
     preset: str | None = None,
+    checkpoint: str | None = None,
+    checkpoint_every: int = 10,
+    resume: str | dict | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> FitResult:
     """Recover the unknowns of ``problem`` from its observations.
 
@@ -300,7 +388,8 @@ def fit(
         ``zo``: 4), their law (gaussian | rademacher | sphere), forward or central
         differences and the step in the transformed space.
     optimizer, learning_rate : for ``zo``: an optax optimizer (default Adam with
-        ``learning_rate`` 0.05).
+        ``learning_rate`` 0.05). A custom optimizer cannot be stored in a checkpoint: pass
+        the same one again when resuming.
     search, search_points, search_factor : the global phase (default on, except for
         ``lsq``, the plain baseline) over ``init`` x/÷ ``search_factor`` (or the bounds).
     auto_grid, grid_tol, max_n : refine the solver grid until refining it again would move
@@ -311,139 +400,305 @@ def fit(
         finite-difference LM, a fresh J V every iteration).
     preset : ``"paper"`` reproduces Table F.3 of Shen et al. (1 direction, Adam lr 1e-2,
         KdV 1e-3, 5000 steps, grid 256 x 512 steps, no global phase).
+    checkpoint, checkpoint_every : save the whole state to this file (atomically) every
+        ``checkpoint_every`` iterations, after the search, and when stopped by ``should_stop``.
+    resume : a checkpoint file (or a state loaded with ``pdeinv.io.load_checkpoint``) to
+        continue from; its settings replace the ones given here. The result is bitwise the
+        one of an uninterrupted fit.
+    should_stop : polled between iterations; when it returns True the state is checkpointed
+        and the fit returns with ``message`` starting "interrupted".
     """
     started = time.perf_counter()
-    given = dict(method=method, max_steps=max_steps, directions=directions, scheme=scheme,
-                 learning_rate=learning_rate, search=search, auto_grid=auto_grid)
-    if preset is not None:
-        if preset not in PRESETS:
-            raise ValueError(f"unknown preset {preset!r}; expected one of {sorted(PRESETS)}")
-        p = PRESETS[preset]
-        method, directions, scheme = p["method"], p["directions"], p["scheme"]
-        learning_rate = p["learning_rate_kdv"] if problem.equation_class.name == "kdv" else p["learning_rate"]
-        max_steps = p["max_steps"] if max_steps is None else max_steps
-        search, auto_grid = p["search"], p["auto_grid"]
-        problem.set_grid(p["n"], p["dt"])
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    if not (np.isfinite(tol) and tol > 0):
-        raise ValueError(f"tol must be a positive number, got {tol!r}")
-    if search_factor <= 1:
-        raise ValueError(f"search_factor must be > 1, got {search_factor!r}")
-    if init is None:
-        init = {k: problem.equation_class.defaults[k] for k in problem.unknowns}
-    extra = sorted(set(init) - set(problem.unknowns))
-    if extra:
-        raise ValueError(f"init names {extra}, which are not unknowns of this fit ({list(problem.unknowns)})")
-    z0 = problem.clip(problem.to_z({**{k: problem.equation_class.defaults[k] for k in problem.unknowns}, **init}))
-    if method == "exact":
-        problem.jax_residual_fn()  # raises early for a custom forward map
-    search = (method != "lsq") if search is None else bool(search)
-    if max_steps is None:
-        max_steps = {"zo": 500, "lsq": 100}.get(method, 100)
-    if max_nfev is None:
-        max_nfev = max(10 * max_steps, 1000) if method != "zo" else 4 * max_steps * (1 + 2 * (directions or 4)) + 1000
-    for name, value in (("max_steps", max_steps), ("max_nfev", max_nfev)):
-        if isinstance(value, bool) or int(value) != value or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if resume is not None:
+        from .io import load_checkpoint
 
-    if method == "zo":
-        estimator = ZOGradient(directions or 4, distribution, scheme or "central", eps)
-        if optimizer is None:
+        state = load_checkpoint(resume) if not isinstance(resume, dict) else resume
+        o = dict(state["options"])
+        if list(o["unknowns"]) != list(problem.unknowns):
+            raise ValueError(f"the checkpoint fits {o['unknowns']}, this problem {list(problem.unknowns)}")
+        o.update(checkpoint=checkpoint if checkpoint is not None else o.get("checkpoint"),
+                 checkpoint_every=checkpoint_every if checkpoint is not None else o["checkpoint_every"])
+    else:
+        state = None
+        o = _options(
+            problem, init, method=method, seed=int(seed), max_steps=max_steps, max_nfev=max_nfev, tol=float(tol),
+            directions=directions, distribution=distribution, scheme=scheme, eps=eps, learning_rate=learning_rate,
+            search=search, search_points=search_points, search_factor=float(search_factor), auto_grid=bool(auto_grid),
+            grid_tol=float(grid_tol), max_n=int(max_n), max_step=float(max_step), broyden=bool(broyden),
+            preset=preset, checkpoint=None if checkpoint is None else str(checkpoint),
+            checkpoint_every=checkpoint_every, n=None, dt=None, custom_optimizer=optimizer is not None,
+        )
+    engine = _Engine(problem, o, callback, should_stop or (lambda: False), optimizer)
+    if state is None:
+        engine.start()
+    else:
+        engine.restore(state)
+    return engine.run(started)
+
+
+class _Engine:
+    """The fit as a state machine: stage ``start`` -> ``local`` <-> ``grid`` -> ``done``."""
+
+    def __init__(self, problem, options, callback, should_stop, optimizer):
+        self.problem = problem
+        self.o = options
+        self.should_stop = should_stop
+        self.estimator = _make_estimator(options)
+        self.optimizer = optimizer
+        if options["method"] == "zo" and optimizer is None:
             import optax
 
-            optimizer = optax.adam(learning_rate if learning_rate is not None else 0.05)
-    elif method == "zo-gn":
-        estimator = ZOSketch(directions, distribution, scheme or "forward", eps)
-    elif method == "exact":
-        estimator = ExactAD()
-    else:
-        estimator = None
+            self.optimizer = optax.adam(options["learning_rate"])
+        self.recorder = _Recorder(problem, callback, int(options["max_nfev"]))
+        self.message, self.success = "", False
 
-    rng = np.random.default_rng(seed)
-    problem.nfev = 0
-    problem.solve_seconds = 0.0
-    recorder = _Recorder(problem, callback, int(max_nfev))
-    nit_total = 0
-    success, message = False, ""
-    grid_shift = None
+    # -- state ---------------------------------------------------------------------------------
+    def start(self):
+        o, problem = self.o, self.problem
+        if o["n"] is not None or o["dt"] is not None:
+            problem.set_grid(o["n"], o["dt"])
+        self.rng = np.random.default_rng(o["seed"])
+        problem.nfev = 0
+        problem.solve_seconds = 0.0
+        problem.failures = {key: 0 for key in problem.failures}
+        self.stage = "start"
+        self.local: dict = {}
+        self.nit = 0
+        self.grid_shift = None
+        self.z = problem.to_z(o["init"])
+        self.z = problem.clip(self.z)
 
-    if search:
-        z, r, loss = global_search(problem, z0, rng, recorder, search_points, search_factor)
-        if not np.isfinite(loss):
-            return _result(problem, recorder, z0, False, "every point of the global search failed to solve",
-                           0, started, seed, method, given, grid_shift)
-    else:
-        R, finite = problem.residuals(z0[None, :])
-        z, r = z0, R[0]
-        recorder.record("start", z, float(problem.loss_of_residuals(R)[0]) if finite[0] else np.inf, r)
-        if not finite[0]:
-            return _result(problem, recorder, z0, False, "the solver fails at the initial guess; "
-                           "try another --init or enable the global search", 0, started, seed, method, given, grid_shift)
+    def snapshot(self) -> dict:
+        import jax
 
-    J = None
-    while True:
-        if method == "lsq":
-            z, nit, message, success = _least_squares(problem, z, recorder, recorder.budget_left, tol)
-            R, _ = problem.residuals(z[None, :]) if auto_grid else (r[None, :], None)
-            r = R[0]
+        local = dict(self.local)
+        if "opt_state" in local:
+            local["opt_state"] = [np.asarray(leaf) for leaf in jax.tree_util.tree_leaves(local["opt_state"])]
+        rec = self.recorder
+        return {
+            "version": CHECKPOINT_VERSION,
+            "options": self.o,
+            "stage": self.stage,
+            "z": np.asarray(self.z, dtype=float),
+            "local": local,
+            "nit": self.nit,
+            "rng": self.rng.bit_generator.state,
+            "grid": self.problem.grid,
+            "grid_shift": self.grid_shift,
+            "nfev": int(self.problem.nfev),
+            "failures": dict(self.problem.failures),
+            "history": rec.history,
+            "best": {"z": rec.best_z, "loss": rec.best_loss, "residual": rec.best_residual},
+            "message": self.message,
+            "success": self.success,
+        }
+
+    def restore(self, state: dict):
+        import jax
+
+        problem = self.problem
+        if state["grid"] != problem.grid:
+            problem.set_grid(state["grid"]["n"], state["grid"]["dt"])
+        self.rng = np.random.default_rng()
+        self.rng.bit_generator.state = state["rng"]
+        problem.nfev = int(state["nfev"])
+        problem.failures = {k: int(v) for k, v in state.get("failures", problem.failures).items()}
+        self.stage = state["stage"]
+        self.z = np.asarray(state["z"], dtype=float)
+        self.nit = int(state["nit"])
+        self.grid_shift = state["grid_shift"]
+        self.message, self.success = state.get("message", ""), bool(state.get("success", False))
+        local = dict(state["local"])
+        if "opt_state" in local:
+            template = self.optimizer.init(np.asarray(local["z"]))
+            treedef = jax.tree_util.tree_structure(template)
+            leaves = [np.asarray(x) for x in local["opt_state"]]
+            local["opt_state"] = jax.tree_util.tree_unflatten(treedef, leaves)
+        self.local = local
+        rec = self.recorder
+        rec.history = state["history"]
+        best = state["best"]
+        rec.best_z = None if best["z"] is None else np.asarray(best["z"], dtype=float)
+        rec.best_loss = float(best["loss"])
+        rec.best_residual = None if best["residual"] is None else np.asarray(best["residual"], dtype=float)
+
+    def save(self, snapshot: dict | None = None):
+        if self.o.get("checkpoint"):
+            from .io import save_checkpoint
+
+            save_checkpoint(snapshot or self.snapshot(), self.problem.observations, self.o["checkpoint"])
+
+    # -- stages --------------------------------------------------------------------------------
+    def run(self, started) -> FitResult:
+        o = self.o
+        every = int(o["checkpoint_every"])
+        while self.stage != "done":
+            if self.should_stop():
+                self.save()
+                where = f"; checkpoint saved to {o['checkpoint']}" if o.get("checkpoint") else ""
+                return self.result(started, False, f"interrupted after {self.problem.nfev} solver calls{where}")
+            if self.stage == "start":
+                if not self.begin():
+                    break
+                self.save()
+            elif self.stage == "local":
+                try:
+                    outcome = self.iterate()
+                except _Interrupted as stop:
+                    self.save(stop.args[0])
+                    where = f"; checkpoint saved to {o['checkpoint']}" if o.get("checkpoint") else ""
+                    return self.result(started, False, f"interrupted during least_squares{where}")
+                if outcome is None and self.nit % every == 0:
+                    self.save()
+                if outcome is not None:
+                    self.message, self.success = outcome
+                    self.stage = "grid" if self.wants_grid_check() else "done"
+            elif self.stage == "grid":
+                self.grid_check()
+        return self.result(started, self.success, self.message)
+
+    def begin(self) -> bool:
+        """The global search (or the first evaluation); False when nothing could be solved."""
+        problem, rec = self.problem, self.recorder
+        z0 = self.z
+        if self.o["search"]:
+            z, r, loss = global_search(problem, z0, self.rng, rec, self.o["search_points"], self.o["search_factor"])
+            if not np.isfinite(loss):
+                self.message, self.success = "every point of the global search failed to solve", False
+                return False
+        else:
+            R, finite = problem.residuals(z0[None, :])
+            z, r = z0, R[0]
+            rec.record("start", z, float(problem.loss_of_residuals(R)[0]) if finite[0] else np.inf, r)
+            if not finite[0]:
+                self.message = "the solver fails at the initial guess; try another init or enable the global search"
+                self.success = False
+                return False
+        self.enter_local(z, r)
+        return True
+
+    def enter_local(self, z, r):
+        self.z = z
+        self.stage = "local"
+        method = self.o["method"]
+        if method in ("zo-gn", "exact"):
+            self.local = _lm_state(z, r, self.problem.dim)
         elif method == "zo":
-            nit, message, success = _gradient_descent(problem, z, estimator, optimizer, rng, recorder, max_steps, tol)
-            z, r = recorder.best_z, recorder.best_residual
+            self.local = {"z": z, "previous": z.copy(), "update_scale": 1.0, "it": 0,
+                          "opt_state": self.optimizer.init(z)}
         else:
-            z, r, J, nit, message, success = _levenberg_marquardt(
-                problem, z, r, estimator, rng, recorder, max_steps, tol, max_step, broyden and method == "zo-gn"
-            )
-        nit_total += nit
-        if not (auto_grid and problem._custom_forward is None) or recorder.budget_left <= problem.dim + 1:
-            break
-        # Grid check: how far would the estimate move on a grid twice as fine?
-        n, dt = problem.equation.n, problem.equation.dt
-        if 2 * n > max_n:
-            break
-        if method in ("zo", "lsq") or J is None:
+            self.local = {"z": z, "r": r}
+
+    def iterate(self):
+        """One local iteration; returns ``(message, success)`` when the local phase ends."""
+        o, problem, rec = self.o, self.problem, self.recorder
+        if rec.budget_left <= 0:
+            self.z = self._current_best()
+            return "stopped: solver-call budget (max_nfev) reached", False
+        if rec.stop_requested:
+            self.z = self._current_best()
+            return "stopped by callback", False
+        self.nit += 1
+        local_it = self.local.setdefault("it", 0) + 1
+        self.local["it"] = local_it
+        method = o["method"]
+        if method == "lsq":
+            # least_squares cannot be resumed mid-way: an interruption saves the state it started from.
+            before = copy.deepcopy(self.snapshot())
+            before["nit"] -= 1
+            before["local"]["it"] -= 1
+            try:
+                z, nit, message, success = _least_squares(problem, self.local["z"], rec, rec.budget_left, o["tol"],
+                                                          self.should_stop)
+            except _Interrupted:
+                raise _Interrupted(before) from None
+            self.nit += max(nit - 1, 0)
+            R, _ = problem.residuals(z[None, :])
+            problem.nfev -= 1  # re-evaluating the final point is bookkeeping, not search
+            self.z, self.local["r"] = z, R[0]
+            return message, success
+        if method == "zo":
+            outcome = _gd_iteration(problem, self.local, self.estimator, self.optimizer, self.rng, rec, o["tol"])
+            self.z = self.local["z"]
+            if outcome is None and local_it >= o["max_steps"]:
+                outcome = "stopped: max_steps reached", True
+            if outcome is not None:
+                self.z = rec.best_z if rec.best_z is not None else self.z
+                self.local["r"] = rec.best_residual
+            return outcome
+        outcome = _lm_iteration(problem, self.local, self.estimator, self.rng, rec, o["tol"], o["max_step"],
+                                o["broyden"] and method == "zo-gn")
+        self.z = self.local["z"]
+        if outcome is None and local_it >= o["max_steps"]:
+            outcome = "stopped: max_steps reached", False
+        return outcome
+
+    def _current_best(self):
+        return self.local.get("z", self.z) if self.o["method"] != "zo" else (
+            self.recorder.best_z if self.recorder.best_z is not None else self.z)
+
+    def wants_grid_check(self) -> bool:
+        o, problem = self.o, self.problem
+        return (bool(o["auto_grid"]) and problem._custom_forward is None and self.success
+                and self.recorder.budget_left > problem.dim + 1 and 2 * problem.equation.n <= o["max_n"])
+
+    def grid_check(self):
+        """How far would the estimate move on a grid twice as fine? Refine while it matters."""
+        problem, z = self.problem, self.z
+        r = self.local.get("r")
+        if r is None:
+            R, _ = problem.residuals(z[None, :])
+            r = R[0]
+        J = self.local.get("J")
+        ok = True
+        if J is None or self.o["method"] not in ("zo-gn", "exact"):
             J, ok = _jacobian(problem, z, r)
-        else:
-            ok = True  # the local phase's Jacobian estimate at (or next to) z
+        n, dt = problem.equation.n, problem.equation.dt
         problem.set_grid(2 * n, dt / 2)
         R_fine, finite = problem.residuals(z[None, :])
         if not (ok and finite[0]):
             problem.set_grid(n, dt)
-            break
+            self.stage = "done"
+            return
         shift, *_ = np.linalg.lstsq(J, -(R_fine[0] - r), rcond=None)
-        grid_shift = float(np.max(np.abs(shift)))
-        if grid_shift < grid_tol:
+        self.grid_shift = float(np.max(np.abs(shift)))
+        if self.grid_shift < self.o["grid_tol"]:
             problem.set_grid(n, dt)
-            break
+            self.stage = "done"
+            return
         # The finer grid matters: continue the local phase there.
-        r = R_fine[0]
-        recorder.best_loss, recorder.best_z = np.inf, None
-        recorder.record("grid", z, float(np.mean(r**2)), r)
+        self.recorder.forget_best()
+        self.recorder.record("grid", z, float(np.mean(R_fine[0] ** 2)), R_fine[0])
+        self.enter_local(z, R_fine[0])
+        self.save()
 
-    return _result(problem, recorder, z, success, message, nit_total, started, seed, method, given, grid_shift)
-
-
-def _result(problem, recorder, z, success, message, nit, started, seed, method, given, grid_shift):
-    R, finite = (None, None)
-    loss = float("nan")
-    if z is not None:
-        R, finite = problem.residuals(np.asarray(z)[None, :])
-        problem.nfev -= 1  # reporting the final loss is not part of the fit's cost
-        loss = float(problem.loss_of_residuals(R)[0])
-    obs = problem.observations
-    return FitResult(
-        params=problem.to_params(z),
-        success=bool(success),
-        message=message,
-        nfev=int(problem.nfev),
-        nit=int(nit),
-        loss=loss,
-        history=recorder.history,
-        grid={**problem.grid, "grid_shift": grid_shift},
-        wall_time=time.perf_counter() - started,
-        seed=int(seed),
-        settings={k: v for k, v in given.items() if v is not None} | {"method": method, "unknowns": list(problem.unknowns)},
-        equation=problem.equation_class.name,
-        true_params=None if obs.true_params is None else {k: obs.true_params[k] for k in problem.unknowns if k in obs.true_params},
-        known_params=dict(problem.known),
-    )
+    def result(self, started, success, message) -> FitResult:
+        problem, z = self.problem, self.z
+        loss = float("nan")
+        if z is not None:
+            R, _ = problem.residuals(np.asarray(z)[None, :])
+            problem.nfev -= 1  # reporting the final loss is not part of the fit's cost
+            loss = float(problem.loss_of_residuals(R)[0])
+        obs = problem.observations
+        settings = {k: v for k, v in self.o.items() if v is not None}
+        failed = {k: v for k, v in problem.failures.items() if v}
+        if failed:
+            kinds = ", ".join(f"{v} {k}" for k, v in failed.items())
+            message = f"{message}; {sum(failed.values())} trial solves failed and were rejected ({kinds})"
+        return FitResult(
+            params=problem.to_params(z),
+            success=bool(success),
+            message=message,
+            nfev=int(problem.nfev),
+            nit=int(self.nit),
+            loss=loss,
+            history=self.recorder.history,
+            grid={**problem.grid, "grid_shift": self.grid_shift},
+            wall_time=time.perf_counter() - started,
+            seed=int(self.o["seed"]),
+            settings=settings,
+            equation=problem.equation_class.name,
+            true_params=None if obs.true_params is None else {
+                k: obs.true_params[k] for k in problem.unknowns if k in obs.true_params},
+            known_params=dict(problem.known),
+        )

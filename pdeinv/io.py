@@ -42,7 +42,9 @@ __all__ = [
     "import_pdebench",
     "import_raissi",
     "load_observations",
+    "load_checkpoint",
     "load_result",
+    "save_checkpoint",
     "save_observations",
     "save_result",
 ]
@@ -508,3 +510,98 @@ def load_result(path):
     except Exception as err:
         detail = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise ObservationError(f"{path}: unreadable or damaged result file ({detail})") from None
+
+
+# ---- checkpoints --------------------------------------------------------------------------------
+
+CHECKPOINT_FORMAT = "pdeinv-checkpoint"
+
+
+def _encode(obj, arrays: dict):
+    """JSON-able copy of ``obj`` with every array moved into ``arrays`` (exact round trip)."""
+    if hasattr(obj, "shape") and hasattr(obj, "dtype"):
+        key = f"a{len(arrays)}"
+        arrays[key] = np.asarray(obj)
+        return {"__array__": key}
+    if isinstance(obj, dict):
+        return {str(k): _encode(v, arrays) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_encode(v, arrays) for v in obj]
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return float(obj)
+    return obj
+
+
+def _decode(obj, arrays):
+    if isinstance(obj, dict):
+        if set(obj) == {"__array__"}:
+            key = obj["__array__"]
+            if key not in arrays:
+                raise ObservationError(f"checkpoint refers to a missing array {key!r}")
+            return np.asarray(arrays[key][()])
+        return {k: _decode(v, arrays) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_decode(v, arrays) for v in obj]
+    return obj
+
+
+def save_checkpoint(state: dict, observations: Observations, path) -> Path:
+    """Write a fit state (see ``pdeinv.fit``) and its observations atomically, replacing any
+    previous checkpoint at ``path``."""
+    import h5py
+
+    path = Path(path)
+    arrays: dict = {}
+    encoded = json.dumps(_encode(state, arrays), allow_nan=True)
+    with atomic_path(path, overwrite=True) as tmp, h5py.File(tmp, "w") as f:
+        f.attrs["format"] = CHECKPOINT_FORMAT
+        f.attrs["version"] = int(state.get("version", 1))
+        # A dataset, not an attribute: long histories exceed the 64 KiB attribute limit.
+        f.create_dataset("state", data=encoded, dtype=h5py.string_dtype())
+        g = f.create_group("arrays")
+        for key, value in arrays.items():
+            g.create_dataset(key, data=value)
+        write_observations_group(f.create_group("observations_file"), observations)
+    return path
+
+
+def load_checkpoint(path) -> dict:
+    """Read and validate a checkpoint: the state dict, with ``observations`` added."""
+    import h5py
+
+    from .fit import CHECKPOINT_VERSION
+
+    path = Path(path)
+    if not path.exists():
+        raise ObservationError(f"{path}: no such file")
+    if not h5py.is_hdf5(path):
+        raise ObservationError(f"{path}: not an HDF5 file")
+    try:
+        with h5py.File(path, "r") as f:
+            if _attr(f, "format", "/") != CHECKPOINT_FORMAT:
+                raise ObservationError("not a pdeinv checkpoint")
+            version = int(np.asarray(_attr(f, "version", "/")).reshape(()))
+            if version != CHECKPOINT_VERSION:
+                raise ObservationError(f"unsupported checkpoint version {version} (this pdeinv reads {CHECKPOINT_VERSION})")
+            if "state" not in f or "arrays" not in f or "observations_file" not in f:
+                raise ObservationError("missing state, arrays or observations_file")
+            text = f["state"][()]
+            text = text.decode("utf-8") if isinstance(text, bytes) else str(text)
+            state = _decode(json.loads(text), f["arrays"])
+            observations = _read(f["observations_file"])
+    except ObservationError as err:
+        raise ObservationError(f"{path}: {err}") from None
+    except Exception as err:
+        detail = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ObservationError(f"{path}: unreadable or damaged checkpoint ({detail})") from None
+    required = ("options", "stage", "z", "local", "nit", "rng", "grid", "nfev", "history", "best")
+    if not isinstance(state, dict) or any(k not in state for k in required):
+        raise ObservationError(f"{path}: checkpoint state lacks one of {list(required)}")
+    if state["stage"] not in ("start", "local", "grid", "done"):
+        raise ObservationError(f"{path}: checkpoint stage {state['stage']!r} is not a fit stage")
+    state["observations"] = observations
+    return state

@@ -16,6 +16,7 @@ import numpy as np
 
 from .._jax import jax, jnp
 from ..solvers import get_equation
+from .external import ForwardTimeout
 from .observations import ObservationError, Observations
 
 __all__ = ["InverseProblem", "DEFAULT_UNKNOWNS", "LOG_SCALED"]
@@ -71,6 +72,8 @@ class InverseProblem:
         self._custom_forward = forward
         self.nfev = 0
         self.solve_seconds = 0.0
+        #: failed forward evaluations by kind (rejected trial points), reported by fit
+        self.failures = {"non-finite": 0, "error": 0, "timeout": 0}
         self.set_grid(n, dt)
 
     # ---- grid -------------------------------------------------------------------------------
@@ -157,14 +160,19 @@ class InverseProblem:
         start = time.perf_counter()
         try:
             if self._custom_forward is not None:
+                failed_before = self.failures["error"] + self.failures["timeout"]
                 pred = np.full((B, self.observations.n_points), np.nan)
                 for b in range(B):
                     try:
                         out = np.asarray(self._custom_forward(self.full_params(Z[b])), dtype=float).ravel()
-                    except Exception:  # a black box may fail anywhere: treat as a rejected trial point
+                    except Exception as err:  # a black box may fail anywhere: a rejected trial point
+                        self.failures["timeout" if isinstance(err, ForwardTimeout) else "error"] += 1
                         continue
                     if out.shape == (self.observations.n_points,):
                         pred[b] = out
+                    else:
+                        self.failures["error"] += 1
+                raised = self.failures["error"] + self.failures["timeout"] - failed_before
             else:
                 pytree = {name: [] for name in self.equation.param_names}
                 for b in range(B):
@@ -173,9 +181,11 @@ class InverseProblem:
                         pytree[name].append(full[name])
                 arrays = {k: jnp.asarray(np.array(v, dtype=float)) for k, v in pytree.items()}
                 pred = np.array(self._batched(arrays, self._u0_hat))
+                raised = 0
         finally:
             self.solve_seconds += time.perf_counter() - start
         finite = np.all(np.isfinite(pred), axis=1)
+        self.failures["non-finite"] += int(np.sum(~finite)) - raised
         # Parameters a solver must refuse (e.g. a viscosity that underflowed to 0) are rejected.
         for b in range(B):
             full = self.full_params(Z[b])

@@ -1,0 +1,183 @@
+"""Long fits that survive: checkpoint and resume, signals, failing black boxes, hostile CLI input."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import optax
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pdeinv import InverseProblem, fit, load_result, save_observations, simulate
+from pdeinv.cli import cli
+from pdeinv.io import load_checkpoint
+from pdeinv.problems import Observations
+from pdeinv.problems.external import CommandForward
+
+
+@pytest.fixture(scope="module")
+def obs():
+    return simulate("burgers", {"nu": 0.05}, points=16, n=128, dt=5e-4)
+
+
+@pytest.fixture(scope="module")
+def obs_file(tmp_path_factory, obs):
+    path = tmp_path_factory.mktemp("data") / "obs.h5"
+    save_observations(obs, path)
+    return path
+
+
+@pytest.mark.parametrize("method", ["zo-gn", "zo", "exact", "lsq"])
+def test_resume_is_bitwise_identical(tmp_path, obs, method):
+    options = dict(method=method, seed=5, max_steps=25 if method == "zo" else None)
+    whole = fit(InverseProblem(obs, n=32), {"nu": 0.12}, **options)
+    rng = np.random.default_rng(len(method))
+    interrupted = 0
+    for stop_at in sorted(rng.choice(np.arange(1, 6), size=2, replace=False)):
+        polls = []
+        checkpoint = tmp_path / f"{method}-{stop_at}.ckpt.h5"
+        part = fit(InverseProblem(obs, n=32), {"nu": 0.12}, checkpoint=checkpoint, checkpoint_every=1,
+                   should_stop=lambda: polls.append(1) or len(polls) == stop_at, **options)
+        if not part.message.startswith("interrupted"):
+            continue  # finished before that poll
+        interrupted += 1
+        resumed = fit(InverseProblem(obs, n=32), resume=checkpoint)
+        assert resumed.params == whole.params
+        assert resumed.history == whole.history
+        assert (resumed.nfev, resumed.nit, resumed.message) == (whole.nfev, whole.nit, whole.message)
+    assert interrupted >= 1
+
+
+def _run_cli_fit(args, env=None):
+    return subprocess.Popen([sys.executable, "-m", "pdeinv", "fit", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_signal_saves_checkpoint_and_resume_matches_uninterrupted(tmp_path, obs_file, sig, code):
+    common = ["burgers", "--obs", str(obs_file), "--method", "zo", "--no-search", "--init", "nu=0.2",
+              "--n", "64", "--steps", "400", "--seed", "3", "--quiet", "--no-auto-grid"]
+    whole = CliRunner().invoke(cli, ["fit", *common, "-o", str(tmp_path / "whole.h5")])
+    assert whole.exit_code in (0, 1), whole.output
+    checkpoint = tmp_path / "cut.ckpt.h5"
+    process = _run_cli_fit([*common, "--checkpoint", str(checkpoint), "--checkpoint-every", "1",
+                            "-o", str(tmp_path / "cut.h5")])
+    deadline = time.time() + 120
+    while not checkpoint.exists() and time.time() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    time.sleep(np.random.default_rng(sig).uniform(0.2, 1.0))  # a random step
+    process.send_signal(sig)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == code, err
+    assert "Traceback" not in err and "resume with: pdeinv fit --resume" in err
+    assert not (tmp_path / "cut.h5").exists()  # no half-written result
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    state = load_checkpoint(checkpoint)
+    assert state["stage"] == "local" and state["nfev"] > 0
+    resumed = CliRunner().invoke(cli, ["fit", "--resume", str(checkpoint), "-o", str(tmp_path / "cut.h5"), "--quiet"])
+    assert resumed.exit_code == whole.exit_code, resumed.output
+    a, _ = load_result(tmp_path / "whole.h5")
+    b, _ = load_result(tmp_path / "cut.h5")
+    assert a.params == b.params and a.history == b.history and a.nfev == b.nfev
+
+
+def test_corrupt_checkpoints_are_rejected_clearly(tmp_path, obs):
+    checkpoint = tmp_path / "c.ckpt.h5"
+    polls = []
+    fit(InverseProblem(obs, n=32), {"nu": 0.1}, checkpoint=checkpoint, should_stop=lambda: polls.append(1) or len(polls) == 3)
+    import h5py
+
+    with h5py.File(checkpoint, "r+") as f:
+        del f["state"]
+        f.create_dataset("state", data="{not json", dtype=h5py.string_dtype())
+    (tmp_path / "text.ckpt.h5").write_text("nope")
+    for bad, message in ((checkpoint, "damaged checkpoint"), (tmp_path / "text.ckpt.h5", "not an HDF5 file"),
+                         (tmp_path / "none.h5", "no such file")):
+        result = CliRunner().invoke(cli, ["fit", "--resume", str(bad), "--quiet"])
+        assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output
+    save_observations(obs, tmp_path / "obs.h5")
+    result = CliRunner().invoke(cli, ["fit", "--resume", str(tmp_path / "obs.h5"), "--quiet"])
+    assert result.exit_code == 2 and "not a pdeinv checkpoint" in result.output
+
+
+def test_randomly_failing_forward_map_is_reported_honestly():
+    x = np.linspace(-1, 1, 20)
+    truth = 0.03
+    obs = Observations("burgers", t=np.full(20, 0.5), x=x, u=np.tanh(x / truth), u0=np.zeros(8))
+    rng = np.random.default_rng(0)
+
+    def flaky(p):
+        if rng.random() < 0.3:
+            return np.full(20, np.nan)
+        return np.tanh(x / p["nu"])
+
+    result = fit(InverseProblem(obs, forward=flaky), {"nu": 0.1}, auto_grid=False)
+    assert result.success and abs(result.params["nu"] / truth - 1) < 1e-6
+    assert "trial solves failed and were rejected" in result.message and "non-finite" in result.message
+
+    always = fit(InverseProblem(obs, forward=lambda p: np.full(20, np.inf)), {"nu": 0.1}, auto_grid=False)
+    assert not always.success
+
+
+def test_external_program_timeout_is_a_rejected_trial_point(tmp_path):
+    script = tmp_path / "model.py"
+    script.write_text(
+        "import json, sys, time, math\n"
+        "p = json.load(sys.stdin)\n"
+        "if p['nu'] > 0.3: time.sleep(30)\n"
+        "xs = [-1 + 2 * i / 9 for i in range(10)]\n"
+        "print(' '.join(str(math.tanh(x / p['nu'])) for x in xs))\n"
+    )
+    x = np.linspace(-1, 1, 10)
+    obs = Observations("burgers", t=np.full(10, 0.5), x=x, u=np.tanh(x / 0.05), u0=np.zeros(8))
+    forward = CommandForward([sys.executable, str(script)], timeout=2.0)
+    started = time.perf_counter()
+    result = fit(InverseProblem(obs, forward=forward), {"nu": 0.1}, auto_grid=False)
+    assert result.success and abs(result.params["nu"] / 0.05 - 1) < 1e-6
+    assert "timeout" in result.message
+    assert time.perf_counter() - started < 60  # hung programs were killed, not waited for
+    with pytest.raises(ValueError, match="timeout must be a positive"):
+        CommandForward(["true"], timeout=-1)
+
+
+def test_optimizer_that_produces_nan_is_survived(obs):
+    def nan_updates():
+        def init(params):
+            return optax.EmptyState()
+
+        def update(updates, state, params=None):
+            return np.full_like(np.asarray(updates), np.nan), state
+
+        return optax.GradientTransformation(init, update)
+
+    result = fit(InverseProblem(obs, n=32), {"nu": 0.1}, method="zo", optimizer=nan_updates(), search=False,
+                 auto_grid=False, max_steps=100)
+    assert not result.success and "NaN" in result.message
+    assert np.isfinite(result.params["nu"])
+
+
+BAD_OPTIONS = [
+    ["--steps", "-1"], ["--steps", "0"], ["--tol", "abc"], ["--tol", "0"], ["--n", "7"], ["--seed", "x"],
+    ["--init", "nu=-1"], ["--init", "nu"], ["--fit", "bogus"], ["--obs", "missing.h5"], ["--method", "foo"],
+    ["--directions", "0"], ["--max-nfev", "0"], ["--checkpoint-every", "0"], ["--dt", "-1"], ["--preset", "fast"],
+    ["--resume", "missing.ckpt.h5"],
+]
+GOOD_OPTIONS = [[], ["--quiet"], ["--seed", "2"], ["--method", "lsq"], ["--no-search"], ["--json"]]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(bad=st.lists(st.sampled_from(BAD_OPTIONS), min_size=1, max_size=3),
+       good=st.lists(st.sampled_from(GOOD_OPTIONS), max_size=2), equation=st.sampled_from(["burgers", "kdv", "heat"]))
+def test_cli_rejects_bad_arguments_without_traceback(obs_file, bad, good, equation):
+    args = ["fit", equation, "--obs", str(obs_file)]
+    for option in good + bad:
+        args += option
+    result = CliRunner().invoke(cli, args + ["--quiet"])
+    assert result.exit_code == 2, (args, result.output)
+    assert "Traceback" not in result.output and result.output.strip()
+    assert result.exception is None or isinstance(result.exception, SystemExit)
