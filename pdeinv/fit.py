@@ -378,7 +378,9 @@ def fit(
     Parameters
     ----------
     init : starting values of the unknowns (default: the equation's default values).
-    method : ``zo-gn`` (default), ``zo``, ``exact`` or ``lsq``.
+    method : ``zo-gn`` (default), ``zo``, ``exact``, ``lsq``, or ``pinn`` (the PINN path with
+        forward-mode unrolling, see ``pdeinv.pinn.fit_pinn``; it takes ``seed``, ``max_steps``,
+        ``learning_rate``, ``directions``, ``callback``, ``preset`` and ``should_stop``).
     seed : seeds the random directions and the search; same seed, same result.
     max_steps, max_nfev : local iterations and total solver calls allowed.
     tol : stop when a step changes every (log-)parameter by less than ``tol``.
@@ -409,6 +411,13 @@ def fit(
         and the fit returns with ``message`` starting "interrupted".
     """
     started = time.perf_counter()
+    if method == "pinn":
+        from .pinn import fit_pinn
+
+        if resume is not None or checkpoint is not None:
+            raise ValueError("checkpoints are not supported for method 'pinn'")
+        return fit_pinn(problem, init, seed=seed, max_steps=max_steps, learning_rate=learning_rate,
+                        directions=directions or 1, callback=callback, preset=preset, should_stop=should_stop)
     if resume is not None:
         from .io import load_checkpoint
 
