@@ -19,6 +19,7 @@ SCRIPTS = [
     ("solvers", "Forward solvers: speed and accuracy"),
     ("fit", "Parameter recovery: accuracy and solver calls per method"),
     ("convergence", "Convergence against solver calls"),
+    ("pinn", "PINN path: memory and accuracy against the numerical path"),
 ]
 
 

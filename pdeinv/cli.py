@@ -124,13 +124,22 @@ def import_():
     """Convert published data sets into pdeinv observation files."""
 
 
+def import_options(command):
+    """The options every importer shares: subsampling and the output file."""
+    for option in reversed([
+        click.option("--points", type=int, default=None, help="Subsample this many points (default: keep the full grid)."),
+        click.option("--seed", default=0, show_default=True, help="Seed for --points."),
+        click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Observation file to write."),
+        click.option("--force", is_flag=True, help="Overwrite an existing output file."),
+    ]):
+        command = option(command)
+    return command
+
+
 @import_.command()
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--equation", type=EQUATION_CHOICE, required=True, help="Which PDE the data solve.")
-@click.option("--points", type=int, default=None, help="Subsample this many points (default: keep the full grid).")
-@click.option("--seed", default=0, show_default=True, help="Seed for --points.")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False))
-@click.option("--force", is_flag=True, help="Overwrite an existing output file.")
+@import_options
 def raissi(file, equation, points, seed, output, force):
     """Import a PINN-paper .mat file (x, t/tt, usol/uu; x with both periodic endpoints)."""
     from .io import import_raissi, save_observations
@@ -144,10 +153,7 @@ def raissi(file, equation, points, seed, output, force):
 @import_.command()
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--sample", default=0, show_default=True, help="Which sample of the tensor.")
-@click.option("--points", type=int, default=None, help="Subsample this many points (default: keep the full grid).")
-@click.option("--seed", default=0, show_default=True, help="Seed for --points.")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False))
-@click.option("--force", is_flag=True, help="Overwrite an existing output file.")
+@import_options
 def pdebench(file, sample, points, seed, output, force):
     """Import one sample of a PDEBench 1-D Burgers file (viscosity = Nu / pi)."""
     from .io import import_pdebench, save_observations

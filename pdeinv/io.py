@@ -149,6 +149,40 @@ def _attr(node, name: str, where: str):
     return value
 
 
+@contextlib.contextmanager
+def _reading(path, what: str, fmt: str | None = None, version: int | None = None):
+    """Open a pdeinv HDF5 file for reading; every problem becomes one ``ObservationError`` line.
+
+    Checks that the file exists and is HDF5, and (when given) its root ``format`` and
+    ``version`` attributes. Errors raised while the caller reads are prefixed with the path;
+    anything else h5py raises on a damaged file is reported as such.
+    """
+    import h5py
+
+    path = Path(path)
+    if not path.exists():
+        raise ObservationError(f"{path}: no such file")
+    if path.is_dir():
+        raise ObservationError(f"{path}: is a folder, not a {what}")
+    if not h5py.is_hdf5(path):
+        raise ObservationError(f"{path}: not an HDF5 file")
+    try:
+        with h5py.File(path, "r") as f:
+            if fmt is not None:
+                found = _attr(f, "format", "/")
+                if found != fmt:
+                    raise ObservationError(f"not a pdeinv {what} (format {found!r}, expected {fmt!r})")
+                found_version = int(np.asarray(_attr(f, "version", "/")).reshape(()))
+                if found_version != version:
+                    raise ObservationError(f"unsupported {what} version {found_version} (this pdeinv reads version {version})")
+            yield f
+    except ObservationError as err:
+        raise ObservationError(f"{path}: {err}") from None
+    except Exception as err:  # a damaged file can fail inside h5py in many ways
+        detail = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ObservationError(f"{path}: unreadable or damaged {what} ({detail})") from None
+
+
 def _params(f, name: str) -> dict | None:
     where = f"/parameters/{name}"
     if "parameters" not in f or name not in f["parameters"]:
@@ -164,23 +198,8 @@ def _params(f, name: str) -> dict | None:
 
 def load_observations(path: str | os.PathLike) -> Observations:
     """Read and validate an observation file; raises ``ObservationError`` on any problem."""
-    import h5py
-
-    path = Path(path)
-    if not path.exists():
-        raise ObservationError(f"{path}: no such file")
-    if path.is_dir():
-        raise ObservationError(f"{path}: is a folder, not an observation file")
-    if not h5py.is_hdf5(path):
-        raise ObservationError(f"{path}: not an HDF5 file")
-    try:
-        with h5py.File(path, "r") as f:
-            return _read(f)
-    except ObservationError as err:
-        raise ObservationError(f"{path}: {err}") from None
-    except Exception as err:  # a damaged file can fail inside h5py in many ways
-        detail = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise ObservationError(f"{path}: unreadable or damaged HDF5 file ({detail})") from None
+    with _reading(path, "observation file") as f:
+        return _read(f)
 
 
 def _read(f) -> Observations:
@@ -331,33 +350,22 @@ def import_pdebench(path, *, sample: int = 0, points: int | None = None, seed: i
     Datasets ``tensor`` (samples, nt, nx), ``x-coordinate`` (nx cell centres), ``t-coordinate``
     (nt + 1 edges; snapshot i is at edge i); root attribute ``Nu`` with viscosity ``Nu / pi``.
     """
-    import h5py
-
     path = Path(path)
-    if not path.exists():
-        raise ObservationError(f"{path}: no such file")
-    if not h5py.is_hdf5(path):
-        raise ObservationError(f"{path}: not an HDF5 file")
-    try:
-        with h5py.File(path, "r") as f:
-            for name in ("tensor", "x-coordinate", "t-coordinate"):
-                if name not in f:
-                    raise ObservationError(f"missing dataset {name}")
-            tensor = f["tensor"]
-            if tensor.ndim != 3:
-                raise ObservationError(f"tensor must be 3-D (samples, nt, nx), got shape {tensor.shape}")
-            if not 0 <= sample < tensor.shape[0]:
-                raise ObservationError(f"sample must be in [0, {tensor.shape[0] - 1}], got {sample}")
-            field = np.asarray(tensor[sample], dtype=float)
-            x = np.asarray(f["x-coordinate"][()], dtype=float).ravel()
-            t_edges = np.asarray(f["t-coordinate"][()], dtype=float).ravel()
-            if "Nu" not in f.attrs:
-                raise ObservationError("missing root attribute Nu")
-            nu = float(np.asarray(f.attrs["Nu"]).reshape(())) / np.pi
-    except ObservationError as err:
-        raise ObservationError(f"{path}: {err}") from None
-    except Exception as err:
-        raise ObservationError(f"{path}: unreadable PDEBench file ({err})") from None
+    with _reading(path, "PDEBench file") as f:
+        for name in ("tensor", "x-coordinate", "t-coordinate"):
+            if name not in f:
+                raise ObservationError(f"missing dataset {name}")
+        tensor = f["tensor"]
+        if tensor.ndim != 3:
+            raise ObservationError(f"tensor must be 3-D (samples, nt, nx), got shape {tensor.shape}")
+        if not 0 <= sample < tensor.shape[0]:
+            raise ObservationError(f"sample must be in [0, {tensor.shape[0] - 1}], got {sample}")
+        field = np.asarray(tensor[sample], dtype=float)
+        x = np.asarray(f["x-coordinate"][()], dtype=float).ravel()
+        t_edges = np.asarray(f["t-coordinate"][()], dtype=float).ravel()
+        if "Nu" not in f.attrs:
+            raise ObservationError("missing root attribute Nu")
+        nu = float(np.asarray(f.attrs["Nu"]).reshape(())) / np.pi
     nt, nx = field.shape
     if x.size != nx or t_edges.size not in (nt, nt + 1):
         raise ObservationError(f"{path}: coordinates do not match tensor shape {field.shape}")
@@ -456,60 +464,44 @@ def save_result(result, observations: Observations, path, *, overwrite: bool = F
 
 def load_result(path):
     """Read a fit result file: ``(FitResult, Observations)``; ``ObservationError`` if bad."""
-    import h5py
-
     path = Path(path)
-    if not path.exists():
-        raise ObservationError(f"{path}: no such file")
-    if not h5py.is_hdf5(path):
-        raise ObservationError(f"{path}: not an HDF5 file")
-    try:
-        with h5py.File(path, "r") as f:
-            if _attr(f, "format", "/") != RESULT_FORMAT:
-                raise ObservationError("not a pdeinv fit result file")
-            if int(np.asarray(_attr(f, "version", "/")).reshape(())) != RESULT_VERSION:
-                raise ObservationError(f"unsupported result version (this pdeinv reads version {RESULT_VERSION})")
-            data = json.loads(str(_attr(f, "result", "/")))
-            settings = json.loads(str(_attr(f, "settings", "/")))
-            if not isinstance(data, dict) or not isinstance(settings, dict):
-                raise ObservationError("result and settings attributes must be JSON objects")
-            if "history" not in f or "observations_file" not in f:
-                raise ObservationError("missing group /history or /observations_file")
-            h = f["history"]
-            history = {
-                "nfev": _read_array(h, "nfev", "/history", ndim=1).astype(int).tolist(),
-                "loss": np.asarray(h["loss"][()], dtype=float).tolist() if "loss" in h else [],
-                "phase": [p.decode() if isinstance(p, bytes) else str(p) for p in h["phase"][()]] if "phase" in h else [],
-                "params": {k: np.asarray(v[()], dtype=float).tolist() for k, v in h["params"].items()} if "params" in h else {},
-            }
-            observations = _read(f["observations_file"])
-            required = ("equation", "params", "success", "message", "nfev", "nit", "loss", "grid", "wall_time", "seed")
-            missing = [k for k in required if k not in data]
-            if missing:
-                raise ObservationError(f"result attribute lacks {missing}")
-            params = {str(k): float(v) for k, v in dict(data["params"]).items()}
-            result = FitResult(
-                params=params,
-                success=bool(data["success"]),
-                message=str(data["message"]),
-                nfev=int(data["nfev"]),
-                nit=int(data["nit"]),
-                loss=float(data["loss"]) if data["loss"] is not None else float("nan"),
-                history=history,
-                grid=dict(data["grid"]),
-                wall_time=float(data["wall_time"]),
-                seed=int(data["seed"]),
-                settings=settings,
-                equation=str(data["equation"]),
-                true_params=data.get("true_params"),
-                known_params=dict(data.get("known_params") or {}),
-            )
-            return result, observations
-    except ObservationError as err:
-        raise ObservationError(f"{path}: {err}") from None
-    except Exception as err:
-        detail = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise ObservationError(f"{path}: unreadable or damaged result file ({detail})") from None
+    with _reading(path, "fit result file", RESULT_FORMAT, RESULT_VERSION) as f:
+        data = json.loads(str(_attr(f, "result", "/")))
+        settings = json.loads(str(_attr(f, "settings", "/")))
+        if not isinstance(data, dict) or not isinstance(settings, dict):
+            raise ObservationError("result and settings attributes must be JSON objects")
+        if "history" not in f or "observations_file" not in f:
+            raise ObservationError("missing group /history or /observations_file")
+        h = f["history"]
+        history = {
+            "nfev": _read_array(h, "nfev", "/history", ndim=1).astype(int).tolist(),
+            "loss": np.asarray(h["loss"][()], dtype=float).tolist() if "loss" in h else [],
+            "phase": [p.decode() if isinstance(p, bytes) else str(p) for p in h["phase"][()]] if "phase" in h else [],
+            "params": {k: np.asarray(v[()], dtype=float).tolist() for k, v in h["params"].items()} if "params" in h else {},
+        }
+        observations = _read(f["observations_file"])
+        required = ("equation", "params", "success", "message", "nfev", "nit", "loss", "grid", "wall_time", "seed")
+        missing = [k for k in required if k not in data]
+        if missing:
+            raise ObservationError(f"result attribute lacks {missing}")
+        params = {str(k): float(v) for k, v in dict(data["params"]).items()}
+        result = FitResult(
+            params=params,
+            success=bool(data["success"]),
+            message=str(data["message"]),
+            nfev=int(data["nfev"]),
+            nit=int(data["nit"]),
+            loss=float(data["loss"]) if data["loss"] is not None else float("nan"),
+            history=history,
+            grid=dict(data["grid"]),
+            wall_time=float(data["wall_time"]),
+            seed=int(data["seed"]),
+            settings=settings,
+            equation=str(data["equation"]),
+            true_params=data.get("true_params"),
+            known_params=dict(data.get("known_params") or {}),
+        )
+        return result, observations
 
 
 # ---- checkpoints --------------------------------------------------------------------------------
@@ -571,33 +563,15 @@ def save_checkpoint(state: dict, observations: Observations, path) -> Path:
 
 def load_checkpoint(path) -> dict:
     """Read and validate a checkpoint: the state dict, with ``observations`` added."""
-    import h5py
-
     from .fit import CHECKPOINT_VERSION
 
-    path = Path(path)
-    if not path.exists():
-        raise ObservationError(f"{path}: no such file")
-    if not h5py.is_hdf5(path):
-        raise ObservationError(f"{path}: not an HDF5 file")
-    try:
-        with h5py.File(path, "r") as f:
-            if _attr(f, "format", "/") != CHECKPOINT_FORMAT:
-                raise ObservationError("not a pdeinv checkpoint")
-            version = int(np.asarray(_attr(f, "version", "/")).reshape(()))
-            if version != CHECKPOINT_VERSION:
-                raise ObservationError(f"unsupported checkpoint version {version} (this pdeinv reads {CHECKPOINT_VERSION})")
-            if "state" not in f or "arrays" not in f or "observations_file" not in f:
-                raise ObservationError("missing state, arrays or observations_file")
-            text = f["state"][()]
-            text = text.decode("utf-8") if isinstance(text, bytes) else str(text)
-            state = _decode(json.loads(text), f["arrays"])
-            observations = _read(f["observations_file"])
-    except ObservationError as err:
-        raise ObservationError(f"{path}: {err}") from None
-    except Exception as err:
-        detail = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise ObservationError(f"{path}: unreadable or damaged checkpoint ({detail})") from None
+    with _reading(path, "checkpoint", CHECKPOINT_FORMAT, CHECKPOINT_VERSION) as f:
+        if "state" not in f or "arrays" not in f or "observations_file" not in f:
+            raise ObservationError("missing state, arrays or observations_file")
+        text = f["state"][()]
+        text = text.decode("utf-8") if isinstance(text, bytes) else str(text)
+        state = _decode(json.loads(text), f["arrays"])
+        observations = _read(f["observations_file"])
     required = ("options", "stage", "z", "local", "nit", "rng", "grid", "nfev", "history", "best")
     if not isinstance(state, dict) or any(k not in state for k in required):
         raise ObservationError(f"{path}: checkpoint state lacks one of {list(required)}")
