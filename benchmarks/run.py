@@ -20,6 +20,7 @@ SCRIPTS = [
     ("fit", "Parameter recovery: accuracy and solver calls per method"),
     ("convergence", "Convergence against solver calls"),
     ("pinn", "PINN path: memory and accuracy against the numerical path"),
+    ("fields", "Fields as unknowns: solver calls to recover an initial condition"),
 ]
 
 

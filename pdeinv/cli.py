@@ -11,6 +11,7 @@ import json
 import sys
 
 import click
+import numpy as np
 
 __version__ = "0.1.0"
 
@@ -77,9 +78,12 @@ def cli():
 @click.option("--seed", default=0, show_default=True, help="Seed for random layout and noise.")
 @click.option("--n", "n", type=int, default=None, help="Solver grid points [default: 2x the fit default].")
 @click.option("--dt", type=float, default=None, help="Solver time step [default: half the fit default].")
+@click.option("--known", default=None, metavar="NAMES",
+              help="Parameters recorded as known in the file [default: all but nu / D / lambda2]; "
+                   "give all of them when the fit will recover u0.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Observation file to write (.h5).")
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
-def simulate(equation, params, points, layout, noise, seed, n, dt, output, force):
+def simulate(equation, params, points, layout, noise, seed, n, dt, known, output, force):
     """Simulate EQUATION with pdeinv's solver and sample observations into an HDF5 file.
 
     The solve runs on a finer grid and step than fits use by default, so a fit on these data
@@ -92,6 +96,7 @@ def simulate(equation, params, points, layout, noise, seed, n, dt, output, force
         obs = simulate_obs(
             equation, parse_assignments(params, "--param"), points=points, layout=layout,
             noise=noise, seed=seed, n=n, dt=dt,
+            fixed=None if known is None else tuple(k.strip() for k in known.split(",") if k.strip()),
         )
         save_observations(obs, output, overwrite=force)
     truth = ", ".join(f"{k}={v:g}" for k, v in obs.true_params.items())
@@ -172,7 +177,10 @@ def pdebench(file, sample, points, seed, output, force):
                    "exact: AD through the solver (reference); lsq: scipy least_squares (baseline); "
                    "pinn: physics-informed network with forward-mode unrolling (the paper's (FG)^2U).")
 @click.option("--init", "inits", multiple=True, metavar="NAME=VALUE", help="Starting value (repeatable) [default: equation defaults].")
-@click.option("--fit", "fit_names", default=None, metavar="NAMES", help="Comma-separated unknowns [default: nu / D / lambda2].")
+@click.option("--fit", "fit_names", default=None, metavar="NAMES",
+              help="Comma-separated unknowns [default: nu / D / lambda2]; u0 recovers the initial condition.")
+@click.option("--modes", default=16, show_default=True, help="Fourier modes of u0 when it is fitted.")
+@click.option("--regularization", default=0.0, show_default=True, help="Smoothness penalty weight for a fitted u0.")
 @click.option("--directions", type=int, default=None, help="Random directions per step [zo-gn: min(d, 8); zo: 4].")
 @click.option("--steps", type=int, default=None, help="Maximum local iterations.")
 @click.option("--max-nfev", type=int, default=None, help="Maximum solver calls.")
@@ -194,7 +202,7 @@ def pdebench(file, sample, points, seed, output, force):
 @click.option("--force", is_flag=True, help="Overwrite an existing result file.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result summary as JSON.")
-def fit_command(equation, obs_path, method, inits, fit_names, directions, steps, max_nfev, seed, preset, n, dt,
+def fit_command(equation, obs_path, method, inits, fit_names, modes, regularization, directions, steps, max_nfev, seed, preset, n, dt,
                 search, auto_grid, tol, output, checkpoint, checkpoint_every, resume, force, quiet, as_json):
     """Recover the unknown parameters of EQUATION from the observations in --obs.
 
@@ -236,7 +244,10 @@ def fit_command(equation, obs_path, method, inits, fit_names, directions, steps,
             obs = load_observations(obs_path)
             if obs.equation != equation:
                 raise ValueError(f"{obs_path} holds {obs.equation} observations, not {equation}")
-        problem = InverseProblem(obs, unknowns, n=n, dt=dt)
+        if unknowns is not None and any(u.startswith("u0[") for u in unknowns):
+            unknowns = [u for u in unknowns if not u.startswith("u0[")] + ["u0"]
+            modes = sum(1 for u in state["options"]["unknowns"] if u.startswith("u0[")) if state else modes
+        problem = InverseProblem(obs, unknowns, n=n, dt=dt, modes=modes, regularization=regularization)
         unknown_init = sorted(set(init) - set(problem.unknowns))
         if unknown_init:
             raise ValueError(f"--init names {unknown_init}, which are not fitted (--fit {','.join(problem.unknowns)})")
@@ -283,19 +294,35 @@ def fit_command(equation, obs_path, method, inits, fit_names, directions, steps,
     if as_json:
         click.echo(json.dumps(result.summary(), indent=2, default=float))
     else:
-        click.echo(format_result_table(result))
+        click.echo(format_result_table(result, obs))
         if output is not None:
             click.echo(f"result written to {output}")
     if not result.success:
         sys.exit(1)
 
 
-def format_result_table(result) -> str:
-    """The end-of-fit table: estimate, truth and relative error per parameter, then the cost."""
+def format_result_table(result, observations=None) -> str:
+    """The end-of-fit table: estimate, truth and relative error per parameter, then the cost.
+
+    A fitted initial condition gets one line: its modes and its relative L2 distance from the
+    u0 stored in the observation file (the truth for synthetic data)."""
     truth = result.true_params or {}
     errors = result.relative_errors()
     lines = [f"{'parameter':10s} {'estimate':>14s} {'truth':>14s} {'rel. error':>11s}"]
+    field = [v for k, v in result.params.items() if k.startswith("u0[")]
+    if field:
+        from .problems.fields import FourierField
+
+        line = f"u0         {len(field)} Fourier modes"
+        if observations is not None:
+            f = FourierField(len(field), observations.domain)
+            recovered = f.samples(np.array(field), observations.u0.size)
+            distance = np.linalg.norm(recovered - observations.u0) / np.linalg.norm(observations.u0)
+            line += f"; relative L2 distance from the file's u0: {distance:.2e}"
+        lines.append(line)
     for name, value in result.params.items():
+        if name.startswith("u0["):
+            continue
         t = f"{truth[name]:14.6e}" if name in truth else f"{'-':>14s}"
         e = f"{errors[name]:11.2e}" if name in errors else f"{'-':>11s}"
         lines.append(f"{name:10s} {value:14.6e} {t} {e}")
@@ -353,11 +380,7 @@ def plot(file, output, kind, n, force):
             elif kind == "convergence":
                 fig = plotting.plot_convergence(result)[0].figure
             elif kind == "residuals":
-                from .solvers import get_equation
-
-                eq = get_equation(obs.equation)(n=grid_n, domain=obs.domain, t_span=obs.t_span, u0=obs.u0)
-                predictions = eq.solve_at({**obs.known_params(), **result.params}, obs.t, obs.x)
-                fig = plotting.plot_residuals(obs, predictions).figure
+                fig = plotting.plot_residuals(obs, plotting.predictions_at(obs, result.params, n=grid_n)).figure
             else:
                 t, x, u = plotting.field_at(obs, result.params, n=grid_n)
                 fig = plotting.plot_field(t, x, u, observations=obs, title=f"{obs.equation} at the estimate").figure

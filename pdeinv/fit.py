@@ -37,6 +37,9 @@ from .result import FitResult
 __all__ = ["FitResult", "fit", "METHODS", "PRESETS", "CHECKPOINT_VERSION"]
 
 METHODS = ("zo-gn", "zo", "exact", "lsq")
+#: A sketch stops drawing new directions when their Jacobian columns are this small relative to
+#: the columns already measured (relative root-mean-square).
+EXPLORE_TOL = 1e-3
 CHECKPOINT_VERSION = 1
 
 #: Table F.3 of Shen et al. (NeurIPS 2024) for (FG)^2U-ZO: one direction, Adam, 5000 steps,
@@ -138,7 +141,7 @@ def global_search(problem, z0, rng, recorder, points: int | None, factor: float)
 
 def _lm_state(z, r, d):
     return {"z": z, "r": r, "loss": float(np.mean(r**2)), "lam": 1e-3, "J": np.zeros((r.size, d)),
-            "known": np.zeros((d, 0)), "refresh": True}
+            "known": np.zeros((d, 0)), "refresh": True, "explore": True}
 
 
 def _lm_iteration(problem, s, estimator, rng, recorder, tol, max_step, broyden):
@@ -154,10 +157,22 @@ def _lm_iteration(problem, s, estimator, rng, recorder, tol, max_step, broyden):
     d = problem.dim
     z, r, loss, J = s["z"], s["r"], s["loss"], s["J"]
     if s["refresh"] or not broyden:
-        est = estimator(problem, z, r, rng)
+        exploring = broyden and s["explore"] and 0 < s["known"].shape[1] < d
+        if isinstance(estimator, ZOSketch):
+            est = estimator(problem, z, r, rng, avoid=s["known"] if exploring else None)
+        else:
+            est = estimator(problem, z, r, rng)
         if est.jac is None or est.jac.shape[1] == 0 or not np.all(np.isfinite(est.jac)):
             return "stopped: every perturbed solve failed near the current point", False
         V = est.directions
+        if exploring:
+            # Directions the data barely see (a diffusive flow erases high modes of u0) are not
+            # worth more solves: stop exploring when the new columns are negligible next to
+            # those already measured.
+            seen = np.linalg.norm(J @ s["known"]) / np.sqrt(s["known"].shape[1])
+            new = np.linalg.norm(est.jac) / np.sqrt(max(V.shape[1], 1))
+            if new < EXPLORE_TOL * seen:
+                s["explore"] = False
         if V.shape[1] >= d:
             J = est.jac @ np.linalg.pinv(V)
         else:  # exact along span(V), keep the older estimate elsewhere
@@ -182,7 +197,7 @@ def _lm_iteration(problem, s, estimator, rng, recorder, tol, max_step, broyden):
             s["lam"] *= 10
             continue
         biggest = np.max(np.abs(dz))
-        if attempt == 0 and biggest < tol and s["known"].shape[1] == d:
+        if attempt == 0 and biggest < tol and (s["known"].shape[1] == d or not s["explore"]):
             return f"converged: Gauss-Newton step below tol={tol:g}", True
         if biggest > max_step:  # trust region in transformed units (max_step e-folds)
             dz *= max_step / biggest
@@ -210,7 +225,7 @@ def _lm_iteration(problem, s, estimator, rng, recorder, tol, max_step, broyden):
             break  # a stale Jacobian may be to blame: measure it again before shrinking more
     if not accepted and (s["refresh"] or not broyden):
         return "converged: no step decreases the loss further (round-off level)", True
-    s["refresh"] = (not accepted) or s["known"].shape[1] < d
+    s["refresh"] = (not accepted) or (s["known"].shape[1] < d and s["explore"])
     return None
 
 
@@ -300,17 +315,17 @@ def _options(problem, init, **given) -> dict:
         raise ValueError(f"tol must be a positive number, got {o['tol']!r}")
     if not o["search_factor"] > 1:
         raise ValueError(f"search_factor must be > 1, got {o['search_factor']!r}")
-    if init is None:
-        init = {k: problem.equation_class.defaults[k] for k in problem.unknowns}
+    init = problem.expand(init or {})
     extra = sorted(set(init) - set(problem.unknowns))
     if extra:
         raise ValueError(f"init names {extra}, which are not unknowns of this fit ({list(problem.unknowns)})")
-    full_init = {**{k: problem.equation_class.defaults[k] for k in problem.unknowns}, **dict(init)}
+    full_init = {**problem.default_init(), **init}
     problem.to_z(full_init)  # validates
     o["init"] = {k: float(v) for k, v in full_init.items()}
     if method == "exact":
         problem.jax_residual_fn()  # raises early for a custom forward map
-    o["search"] = (method != "lsq") if o["search"] is None else bool(o["search"])
+    # A scan over a field's coefficients would be meaningless: fields start local.
+    o["search"] = (method != "lsq" and problem.field is None) if o["search"] is None else bool(o["search"])
     if o["max_steps"] is None:
         o["max_steps"] = {"zo": 500, "lsq": 100}.get(method, 100)
     if o["max_nfev"] is None:
@@ -326,6 +341,10 @@ def _options(problem, init, **given) -> dict:
         o["learning_rate"] = 0.05 if o["learning_rate"] is None else o["learning_rate"]
     elif method == "zo-gn":
         o["scheme"] = o["scheme"] or "forward"
+        if problem.field is not None and o["directions"] is None:
+            o["directions"] = problem.dim  # a full finite-difference Jacobian (see broyden)
+    if o["broyden"] is None:
+        o["broyden"] = problem.field is None
     o["unknowns"] = list(problem.unknowns)
     return o
 
@@ -366,7 +385,7 @@ def fit(
     grid_tol: float = 1e-5,
     max_n: int = 8192,
     max_step: float = 2.0,
-    broyden: bool = True,
+    broyden: bool | None = None,
     preset: str | None = None,
     checkpoint: str | None = None,
     checkpoint_every: int = 10,
@@ -399,7 +418,9 @@ def fit(
     max_step : largest change of a (log-)parameter in one LM step.
     broyden : ``zo-gn`` keeps its Jacobian estimate up to date with secant updates from the
         trial steps and measures it again only when a step fails (False: classic
-        finite-difference LM, a fresh J V every iteration).
+        finite-difference LM, a fresh J V every iteration). Default: True for scalar unknowns;
+        False for a field, where the regularized problem is ill-conditioned and stale secant
+        Jacobians cost more refreshes than they save (measured, see benchmarks/fields.py).
     preset : ``"paper"`` reproduces Table F.3 of Shen et al. (1 direction, Adam lr 1e-2,
         KdV 1e-3, 5000 steps, grid 256 x 512 steps, no global phase).
     checkpoint, checkpoint_every : save the whole state to this file (atomically) every
@@ -433,7 +454,8 @@ def fit(
             problem, init, method=method, seed=int(seed), max_steps=max_steps, max_nfev=max_nfev, tol=float(tol),
             directions=directions, distribution=distribution, scheme=scheme, eps=eps, learning_rate=learning_rate,
             search=search, search_points=search_points, search_factor=float(search_factor), auto_grid=bool(auto_grid),
-            grid_tol=float(grid_tol), max_n=int(max_n), max_step=float(max_step), broyden=bool(broyden),
+            grid_tol=float(grid_tol), max_n=int(max_n), max_step=float(max_step),
+            broyden=None if broyden is None else bool(broyden),
             preset=preset, checkpoint=None if checkpoint is None else str(checkpoint),
             checkpoint_every=checkpoint_every, n=None, dt=None, custom_optimizer=optimizer is not None,
         )

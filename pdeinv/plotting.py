@@ -13,6 +13,7 @@ import numpy as np
 
 __all__ = [
     "field_at",
+    "predictions_at",
     "plot_comparison",
     "plot_convergence",
     "plot_field",
@@ -31,18 +32,38 @@ def _axes(ax, **subplots):
     return ax
 
 
+def _equation_for(observations, params: Mapping[str, float], n: int | None):
+    """The solver for ``observations`` with a recovered initial condition when ``params`` holds
+    field coefficients ``u0[j]``; returns ``(equation, scalar parameters)``."""
+    from .problems.fields import FourierField
+    from .solvers import get_equation
+
+    params = dict(params)
+    u0 = observations.u0
+    coefficients = sorted((int(k[3:-1]), v) for k, v in params.items() if k.startswith("u0["))
+    if coefficients:
+        field = FourierField(len(coefficients), observations.domain)
+        u0 = field.samples(np.array([v for _, v in coefficients]), max(2 * len(coefficients) + 2, 256))
+        params = {k: v for k, v in params.items() if not k.startswith("u0[")}
+    eq = get_equation(observations.equation)(n=n, domain=observations.domain, t_span=observations.t_span, u0=u0)
+    return eq, {**observations.known_params(), **params}
+
+
 def field_at(observations, params: Mapping[str, float], *, n: int | None = None, times: int = 101):
     """Solve the observations' equation at ``params`` on ``times`` uniform times of its span.
 
-    Returns ``(t, x, u)``; parameters missing from ``params`` take the file's known values.
+    Returns ``(t, x, u)``; parameters missing from ``params`` take the file's known values;
+    coefficients ``u0[j]`` of a recovered initial condition replace the file's u0.
     """
-    from .solvers import get_equation
-
-    cls = get_equation(observations.equation)
-    eq = cls(n=n, domain=observations.domain, t_span=observations.t_span, u0=observations.u0)
+    eq, full = _equation_for(observations, params, n)
     t = np.linspace(*observations.t_span, times)
-    full = {**observations.known_params(), **dict(params)}
     return t, eq.x, eq.solve(full, t)
+
+
+def predictions_at(observations, params: Mapping[str, float], *, n: int | None = None):
+    """The model's values at the observation points for ``params`` (see ``field_at``)."""
+    eq, full = _equation_for(observations, params, n)
+    return eq.solve_at(full, observations.t, observations.x)
 
 
 def _image(ax, t, x, u, vmin, vmax, cmap="RdBu_r"):
@@ -198,8 +219,6 @@ def summary_figure(result, observations, *, n: int | None = None):
     convergence."""
     import matplotlib.pyplot as plt
 
-    from .solvers import get_equation
-
     n = n or result.grid.get("n")
     t, x, recovered = field_at(observations, result.params, n=n)
     reference = None
@@ -214,13 +233,23 @@ def summary_figure(result, observations, *, n: int | None = None):
     chosen = slices[np.linspace(0, slices.size - 1, min(3, slices.size)).round().astype(int)]
     fields = {"recovered": recovered} | ({"true": reference} if reference is not None else {})
     plot_slices(t, x, fields, chosen, observations=observations, ax=fig.add_subplot(grid[1, 0]))
-    eq = get_equation(observations.equation)(n=n, domain=observations.domain, t_span=observations.t_span,
-                                             u0=observations.u0)
-    predictions = eq.solve_at({**observations.known_params(), **result.params}, observations.t, observations.x)
+    predictions = predictions_at(observations, result.params, n=n)
     plot_residuals(observations, predictions, ax=fig.add_subplot(grid[1, 1]))
-    sub = grid[1, 2].subgridspec(1 + len(result.params), 1)
-    conv_axes = [fig.add_subplot(sub[i]) for i in range(1 + len(result.params))]
-    plot_convergence({result.settings.get("method", "fit"): result}, axes=conv_axes)
-    estimate = ", ".join(f"{k} = {v:.6g}" for k, v in result.params.items())
+    scalars = [k for k in result.params if not k.startswith("u0[")]
+    if len(scalars) < len(result.params):  # a recovered initial condition: show it against the file's
+        ax = fig.add_subplot(grid[1, 2])
+        x = np.linspace(*observations.domain, observations.u0.size, endpoint=False)
+        ax.plot(x, observations.u0, "k--", label="u0 in the file (truth)")
+        recovered_u0 = _equation_for(observations, result.params, observations.u0.size)[0].u0
+        ax.plot(x, recovered_u0, "-", label="recovered u0")
+        ax.set_xlabel("x")
+        ax.set_ylabel("u0")
+        ax.legend(fontsize="small")
+        estimate = f"u0 from {len(result.params) - len(scalars)} Fourier modes"
+    else:
+        sub = grid[1, 2].subgridspec(1 + len(result.params), 1)
+        conv_axes = [fig.add_subplot(sub[i]) for i in range(1 + len(result.params))]
+        plot_convergence({result.settings.get("method", "fit"): result}, axes=conv_axes)
+        estimate = ", ".join(f"{k} = {v:.6g}" for k, v in result.params.items())
     fig.suptitle(f"{observations.equation}: {estimate}  ({result.nfev} solver calls)")
     return fig

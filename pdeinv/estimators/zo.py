@@ -91,13 +91,24 @@ class ZOSketch:
     def directions_for(self, d: int) -> int:
         return min(d, 8) if self.k is None else self.k
 
-    def __call__(self, problem, z, base, rng) -> Estimate:
+    def __call__(self, problem, z, base, rng, avoid: np.ndarray | None = None) -> Estimate:
+        """``avoid``: an orthonormal basis (d, q) of directions already measured; new directions
+        are drawn in its orthogonal complement. Random directions follow the problem's prior
+        scales (a field's low wavenumbers first), when it has them."""
         d = z.size
         k = self.directions_for(d)
-        if k >= d:
+        known = 0 if avoid is None else avoid.shape[1]
+        if known == 0 and k >= d:
             V = np.eye(d)
         else:
-            V, _ = np.linalg.qr(random_directions(rng, d, k, self.distribution))
+            k = min(k, d - known)
+            G = random_directions(rng, d, k, self.distribution)
+            if hasattr(problem, "direction_scales"):
+                G = G * problem.direction_scales()[:, None]
+            if known:
+                G = G - avoid @ (avoid.T @ G)
+                G = G - avoid @ (avoid.T @ G)  # twice: keeps orthogonality to round-off
+            V, _ = np.linalg.qr(G)
         base, columns, ok, nfev = _evaluate(problem, z, V, self.eps, self.scheme, base)
         loss = float(np.mean(base**2))
         return Estimate(loss, base, jac=columns[:, ok], directions=V[:, ok], nfev=nfev)

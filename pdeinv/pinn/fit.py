@@ -51,7 +51,9 @@ def fit_pinn(problem, init, *, seed=0, max_steps=None, learning_rate=None, direc
     directions = int(directions)
     if directions < 1:
         raise ValueError(f"directions must be a positive integer, got {directions!r}")
-    z = jnp.asarray(problem.to_z({**{k: problem.equation_class.defaults[k] for k in problem.unknowns}, **(init or {})}))
+    if problem.field is not None:
+        raise ValueError("the PINN path fits scalar parameters only, not the field u0")
+    z = jnp.asarray(problem.to_z({**problem.default_init(), **(init or {})}))
     pinn = PINN(problem, config)
     key = jax.random.PRNGKey(seed)
     key, sub = jax.random.split(key)

@@ -17,6 +17,7 @@ import numpy as np
 from .._jax import jax, jnp
 from ..solvers import get_equation
 from .external import ForwardTimeout
+from .fields import FourierField
 from .observations import ObservationError, Observations
 
 __all__ = ["InverseProblem", "DEFAULT_UNKNOWNS", "LOG_SCALED"]
@@ -39,6 +40,11 @@ class InverseProblem:
     forward : optional black-box forward map ``params dict -> predictions (P,)`` replacing the
         spectral solver (NumPy, SciPy, a subprocess...). It may raise or return NaN at bad
         points; such trial points are rejected by the fit.
+    modes : with ``"u0"`` among the unknowns, the initial condition is a field with this many
+        Fourier coefficients (unknowns ``u0[0]`` ... ``u0[modes-1]``, see ``FourierField``);
+        the file's u0 is then the truth it is compared with, never the starting point.
+    regularization : weight w of a smoothness penalty on the field: the residual vector gains
+        ``sqrt(w) k_j c_j`` for each coefficient (k_j its wavenumber index).
     """
 
     def __init__(
@@ -50,6 +56,8 @@ class InverseProblem:
         n: int | None = None,
         dt: float | None = None,
         forward: Callable[[dict], np.ndarray] | None = None,
+        modes: int = 16,
+        regularization: float = 0.0,
     ):
         if not isinstance(observations, Observations):
             raise ValueError("observations must be an Observations object (see pdeinv.load_observations)")
@@ -59,11 +67,23 @@ class InverseProblem:
         if not unknowns:
             raise ValueError("unknowns must name at least one parameter")
         for name in unknowns:
-            if name not in cls.param_names:
-                raise ValueError(f"unknown parameter {name!r} to fit for {cls.name}; expected some of {list(cls.param_names)}")
+            if name not in cls.param_names and name != "u0":
+                raise ValueError(f"unknown parameter {name!r} to fit for {cls.name}; expected some of "
+                                 f"{list(cls.param_names) + ['u0']}")
         if len(set(unknowns)) != len(unknowns):
             raise ValueError(f"unknowns repeat a name: {list(unknowns)}")
+        if not (np.isfinite(regularization) and regularization >= 0):
+            raise ValueError(f"regularization must be a non-negative number, got {regularization!r}")
+        self.field = None
+        self.regularization = float(regularization)
+        scalar_unknowns = tuple(u for u in unknowns if u != "u0")
+        if "u0" in unknowns:
+            self.field = FourierField(modes, obs.domain)
+            field_names = self.field.names("u0")
+            self.field_index = np.arange(len(scalar_unknowns), len(scalar_unknowns) + len(field_names))
+            unknowns = scalar_unknowns + field_names
         self.unknowns = unknowns
+        self.scalar_unknowns = scalar_unknowns
         self.known = {k: v for k, v in obs.known_params().items() if k not in unknowns}
         self.log_scaled = np.array([name in LOG_SCALED for name in unknowns])
         self.bounds = self._check_bounds(bounds or {})
@@ -81,10 +101,12 @@ class InverseProblem:
         """(Re)build the solver on grid ``n`` with step ``dt`` (``None``: defaults)."""
         obs = self.observations
         self.equation = self.equation_class(n=n, domain=obs.domain, t_span=obs.t_span, u0=obs.u0, dt=dt)
+        if self.field is not None and self.equation.n <= self.field.modes:
+            raise ValueError(f"the solver grid n={self.equation.n} must exceed the field's modes ({self.field.modes})")
         if self._custom_forward is None:
             point_solver = self.equation.point_solver(obs.t, obs.x)
             u0_hat = self.equation.initial_spectrum()
-            self._batched = jax.jit(jax.vmap(point_solver, in_axes=(0, None)))
+            self._batched = jax.jit(jax.vmap(point_solver, in_axes=(0, None if self.field is None else 0)))
             self._u0_hat = u0_hat
             self._point_solver = point_solver
 
@@ -110,8 +132,35 @@ class InverseProblem:
     def dim(self) -> int:
         return len(self.unknowns)
 
+    def default_init(self) -> dict[str, float]:
+        """Starting values when none are given: equation defaults, and a zero field."""
+        defaults = self.equation_class.defaults
+        return {name: float(defaults.get(name, 0.0)) for name in self.unknowns}
+
+    def expand(self, params: Mapping[str, float]) -> dict[str, float]:
+        """Accept ``{"u0": coefficients}`` for the field unknowns as well as per-name values."""
+        params = dict(params)
+        if "u0" in params and self.field is not None:
+            coefficients = np.asarray(params.pop("u0"), dtype=float).ravel()
+            if coefficients.size != self.field.modes:
+                raise ValueError(f"u0 needs {self.field.modes} coefficients, got {coefficients.size}")
+            params.update(zip(self.field.names("u0"), coefficients.tolist()))
+        return params
+
+    def field_coefficients(self, params: Mapping[str, float]) -> np.ndarray:
+        """The field's coefficients from a parameter dict (per-name entries)."""
+        return np.array([params[name] for name in self.field.names("u0")])
+
+    def direction_scales(self) -> np.ndarray:
+        """Prior scale of each unknown for random directions: fields favour low wavenumbers."""
+        scales = np.ones(self.dim)
+        if self.field is not None:
+            scales[self.field_index] = 1.0 / (1.0 + self.field.wavenumber)
+        return scales
+
     def to_z(self, params: Mapping[str, float]) -> np.ndarray:
         """Parameters (dict) -> unconstrained vector."""
+        params = self.expand(params)
         values = []
         for name, is_log in zip(self.unknowns, self.log_scaled):
             if name not in params:
@@ -180,7 +229,12 @@ class InverseProblem:
                     for name in pytree:
                         pytree[name].append(full[name])
                 arrays = {k: jnp.asarray(np.array(v, dtype=float)) for k, v in pytree.items()}
-                pred = np.array(self._batched(arrays, self._u0_hat))
+                u0_hat = self._u0_hat
+                if self.field is not None:
+                    mask = jnp.asarray(self.equation.mask)
+                    u0_hat = jnp.stack([self.field.spectrum(Z[b, self.field_index], self.equation.n) * mask
+                                        for b in range(B)])
+                pred = np.array(self._batched(arrays, u0_hat))
                 raised = 0
         finally:
             self.solve_seconds += time.perf_counter() - start
@@ -195,9 +249,15 @@ class InverseProblem:
         return pred, finite
 
     def residuals(self, Z) -> tuple[np.ndarray, np.ndarray]:
-        """Weighted residuals ``(pred - data) / sigma`` for a batch: ``(R (B, P), finite (B,))``."""
+        """Weighted residuals ``(pred - data) / sigma`` for a batch: ``(R (B, P), finite (B,))``,
+        followed by the smoothness-penalty rows when a field is regularized."""
+        Z = np.atleast_2d(np.asarray(Z, dtype=float))
         pred, finite = self.predict(Z)
-        return (pred - self.data) * self.weights, finite
+        R = (pred - self.data) * self.weights
+        if self.field is not None and self.regularization > 0:
+            penalty = np.sqrt(self.regularization) * self.field.wavenumber * Z[:, self.field_index]
+            R = np.concatenate([R, penalty], axis=1)
+        return R, finite
 
     def loss_of_residuals(self, R) -> np.ndarray:
         """Mean squared weighted residual (inf for non-finite members)."""
@@ -210,18 +270,26 @@ class InverseProblem:
         """``z -> weighted residuals`` as a JAX function (spectral solver only)."""
         if self._custom_forward is not None:
             raise ValueError("exact derivatives need the built-in JAX solver, not a custom forward map")
-        names = self.unknowns
+        names = self.scalar_unknowns
         log_scaled = tuple(bool(v) for v in self.log_scaled)
-        known = {k: jnp.asarray(v, dtype=jnp.float64) for k, v in self.known.items()}
+        known = {k: jnp.asarray(v, dtype=jnp.float64) for k, v in self.known.items()
+                 if k in self.equation_class.param_names}
         data = jnp.asarray(self.data)
         weights = jnp.asarray(self.weights)
         solver, u0_hat = self._point_solver, self._u0_hat
+        field, n, mask = self.field, self.equation.n, jnp.asarray(self.equation.mask)
+        index = None if field is None else jnp.asarray(self.field_index)
+        reg = None
+        if field is not None and self.regularization > 0:
+            reg = jnp.sqrt(self.regularization) * jnp.asarray(field.wavenumber, dtype=jnp.float64)
 
         def residual(z):
             params = dict(known)
             for i, (name, is_log) in enumerate(zip(names, log_scaled)):
                 params[name] = jnp.exp(z[i]) if is_log else z[i]
-            return (solver(params, u0_hat) - data) * weights
+            start = u0_hat if field is None else field.spectrum(z[index], n) * mask
+            r = (solver(params, start) - data) * weights
+            return r if reg is None else jnp.concatenate([r, reg * z[index]])
 
         return residual
 

@@ -85,7 +85,10 @@ def simulate(
         values = values + scale * np.random.default_rng([seed, 1]).normal(size=values.shape)
         sigma = np.full(values.shape, scale)
     unknown_by_default = {"burgers": ("nu",), "allen-cahn": ("D",), "kdv": ("lambda2",)}[cls.name]
-    fixed = tuple(p for p in cls.param_names if p not in unknown_by_default) if fixed is None else fixed
+    fixed = tuple(p for p in cls.param_names if p not in unknown_by_default) if fixed is None else tuple(fixed)
+    for name in fixed:
+        if name not in cls.param_names:
+            raise ObservationError(f"unknown parameter {name!r} to record as known; expected some of {list(cls.param_names)}")
     description = cls.u0_description if u0 is None else ("custom callable" if callable(u0) else "samples")
     return Observations(
         cls.name,

@@ -1,0 +1,62 @@
+"""Fields as unknowns: a periodic function parameterized by its first Fourier modes."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._jax import jnp
+
+__all__ = ["FourierField"]
+
+
+class FourierField:
+    """A real periodic field on ``[a, b)`` with ``modes`` (even) real coefficients.
+
+    ``f(x) = a_0 + sum_{k=1}^{M/2-1} (a_k cos(k w s) + b_k sin(k w s)) + a_{M/2} cos(M/2 w s)``
+    with ``s = x - a`` and ``w = 2 pi / (b - a)``; the coefficient vector is
+    ``[a_0, a_1, b_1, ..., a_{M/2-1}, b_{M/2-1}, a_{M/2}]``. The map to solver spectra is
+    linear and written in JAX, so the exact-AD reference can differentiate through it.
+    """
+
+    def __init__(self, modes: int, domain: tuple[float, float] = (-1.0, 1.0)):
+        if isinstance(modes, bool) or int(modes) != modes or modes < 2 or modes % 2:
+            raise ValueError(f"modes must be an even integer >= 2, got {modes!r}")
+        self.modes = int(modes)
+        self.domain = (float(domain[0]), float(domain[1]))
+        half = self.modes // 2
+        # wavenumber index of each coefficient: 0, 1, 1, 2, 2, ..., M/2-1, M/2-1, M/2
+        self.wavenumber = np.concatenate([[0], np.repeat(np.arange(1, half), 2), [half]]).astype(int)
+
+    def names(self, prefix: str) -> tuple[str, ...]:
+        return tuple(f"{prefix}[{j}]" for j in range(self.modes))
+
+    def spectrum(self, c, n: int):
+        """Real-FFT coefficients (length n // 2 + 1) of the field sampled on n points."""
+        if n <= self.modes:
+            raise ValueError(f"the solver grid (n={n}) must have more points than the field has modes ({self.modes})")
+        c = jnp.asarray(c)
+        half = self.modes // 2
+        a = jnp.concatenate([c[:1], c[1:-1:2], c[-1:]])  # a_0 .. a_{M/2}
+        b = jnp.concatenate([jnp.zeros(1), c[2:-1:2], jnp.zeros(1)])  # b_0 = b_{M/2} = 0
+        scale = jnp.full(half + 1, n / 2.0).at[0].set(float(n))
+        low = scale * (a - 1j * b)
+        return jnp.zeros(n // 2 + 1, dtype=jnp.complex128).at[: half + 1].set(low)
+
+    def samples(self, c, n: int) -> np.ndarray:
+        """The field on ``linspace(a, b, n, endpoint=False)``."""
+        return np.fft.irfft(np.asarray(self.spectrum(c, n)), n=n)
+
+    def project(self, samples) -> np.ndarray:
+        """The coefficients of the first ``modes`` Fourier modes of periodic samples (m > modes)."""
+        samples = np.asarray(samples, dtype=float)
+        m = samples.size
+        if m <= self.modes:
+            raise ValueError(f"need more than {self.modes} samples to project on {self.modes} modes, got {m}")
+        U = np.fft.rfft(samples) / m
+        half = self.modes // 2
+        c = np.empty(self.modes)
+        c[0] = U[0].real
+        c[1:-1:2] = 2 * U[1:half].real
+        c[2:-1:2] = -2 * U[1:half].imag
+        c[-1] = 2 * U[half].real
+        return c
