@@ -19,6 +19,7 @@ SCRIPTS = [
     ("solvers", "Forward solvers: speed and accuracy"),
     ("fit", "Parameter recovery: accuracy and solver calls per method"),
     ("convergence", "Convergence against solver calls"),
+    ("paper", "The paper's recipe (full run) against zo-gn"),
     ("pinn", "PINN path: memory and accuracy against the numerical path"),
     ("fields", "Fields as unknowns: solver calls to recover an initial condition"),
 ]
