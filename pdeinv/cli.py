@@ -282,7 +282,8 @@ def fit_command(equation, obs_path, method, inits, fit_names, modes, regularizat
                 bar.__exit__(None, None, None)
         if received:
             name = signal.Signals(received[0]).name
-            click.echo(f"{name}: fit stopped after {result.nfev} solver calls.", err=True)
+            unit = "outer evaluations" if method == "pinn" else "solver calls"
+            click.echo(f"{name}: fit stopped after {result.nfev} {unit}.", err=True)
             if checkpoint:
                 again = f" -o {output}" if output else ""
                 click.echo(f"checkpoint saved to {checkpoint}; resume with: pdeinv fit --resume {checkpoint}{again}", err=True)

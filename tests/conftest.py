@@ -14,5 +14,5 @@ def burgers_shock_path():
     """The published exact Burgers solution, when the reference data folder is beside the repo."""
     path = Path(os.environ.get("PDEINV_REFERENCE_DATA", SHARED_DATA)) / "burgers_shock.mat"
     if not path.exists():
-        pytest.skip(f"reference file burgers_shock.mat not found")
+        pytest.skip("reference file burgers_shock.mat not found")
     return path

@@ -1,6 +1,5 @@
 """Long fits that survive: checkpoint and resume, signals, failing black boxes, hostile CLI input."""
 
-import os
 import signal
 import subprocess
 import sys

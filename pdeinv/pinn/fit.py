@@ -105,7 +105,6 @@ def fit_pinn(problem, init, *, seed=0, max_steps=None, learning_rate=None, direc
         updates, outer_state = outer.update(jnp.asarray(np.mean(grads, axis=0)), outer_state, z)
         z = optax.apply_updates(z, updates)
     obs = problem.observations
-    pinn_field_error = None
     result = FitResult(
         params=problem.to_params(np.asarray(z)),
         success=success,
@@ -114,7 +113,7 @@ def fit_pinn(problem, init, *, seed=0, max_steps=None, learning_rate=None, direc
         nit=len(history["loss"]),
         loss=history["loss"][-1] if history["loss"] else float("nan"),
         history=history,
-        grid={"n": None, "dt": None, "grid_shift": pinn_field_error},
+        grid={"n": None, "dt": None, "grid_shift": None},  # no solver grid on this path
         wall_time=time.perf_counter() - started,
         seed=int(seed),
         settings={"method": "pinn", "learning_rate": learning_rate, "directions": directions,

@@ -18,7 +18,7 @@ from .._jax import jax, jnp
 from ..solvers import get_equation
 from .external import ForwardTimeout
 from .fields import FourierField
-from .observations import ObservationError, Observations
+from .observations import Observations
 
 __all__ = ["InverseProblem", "DEFAULT_UNKNOWNS", "LOG_SCALED"]
 
@@ -296,7 +296,3 @@ class InverseProblem:
     def describe(self) -> str:
         return f"{self.equation_class.name}: fit {', '.join(self.unknowns)} on n={self.equation.n}, dt={self.equation.dt:.3g}"
 
-
-def check_observations_match(obs: Observations, equation: str) -> None:
-    if obs.equation != equation:
-        raise ObservationError(f"the observation file is for {obs.equation}, not {equation}")

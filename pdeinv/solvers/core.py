@@ -11,7 +11,6 @@ explicit formulas for small ``|h L|`` and stays stable for stiff modes.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
