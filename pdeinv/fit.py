@@ -490,7 +490,6 @@ class _Engine:
             problem.set_grid(o["n"], o["dt"])
         self.rng = np.random.default_rng(o["seed"])
         problem.nfev = 0
-        problem.solve_seconds = 0.0
         problem.failures = {key: 0 for key in problem.failures}
         self.stage = "start"
         self.local: dict = {}
@@ -654,7 +653,7 @@ class _Engine:
             if outcome is None and local_it >= o["max_steps"]:
                 outcome = "stopped: max_steps reached", True
             if outcome is not None:
-                self.z = rec.best_z if rec.best_z is not None else self.z
+                self.z = self._current_best()
                 self.local["r"] = rec.best_residual
             return outcome
         outcome = _lm_iteration(problem, self.local, self.estimator, self.rng, rec, o["tol"], o["max_step"],

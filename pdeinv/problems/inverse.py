@@ -9,7 +9,6 @@ differentiate it, so any Python callable ``params -> predictions`` can stand in 
 
 from __future__ import annotations
 
-import time
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
@@ -76,12 +75,15 @@ class InverseProblem:
             raise ValueError(f"regularization must be a non-negative number, got {regularization!r}")
         self.field = None
         self.regularization = float(regularization)
+        self._penalty = None  # sqrt(w) k_j: the smoothness rows per field coefficient
         scalar_unknowns = tuple(u for u in unknowns if u != "u0")
         if "u0" in unknowns:
             self.field = FourierField(modes, obs.domain)
             field_names = self.field.names("u0")
             self.field_index = np.arange(len(scalar_unknowns), len(scalar_unknowns) + len(field_names))
             unknowns = scalar_unknowns + field_names
+            if self.regularization > 0:
+                self._penalty = np.sqrt(self.regularization) * self.field.wavenumber
         self.unknowns = unknowns
         self.scalar_unknowns = scalar_unknowns
         self.known = {k: v for k, v in obs.known_params().items() if k not in unknowns}
@@ -91,7 +93,6 @@ class InverseProblem:
         self.data = np.asarray(obs.u)
         self._custom_forward = forward
         self.nfev = 0
-        self.solve_seconds = 0.0
         #: failed forward evaluations by kind (rejected trial points), reported by fit
         self.failures = {"non-finite": 0, "error": 0, "timeout": 0}
         self.set_grid(n, dt)
@@ -206,43 +207,33 @@ class InverseProblem:
         Z = np.atleast_2d(np.asarray(Z, dtype=float))
         B = Z.shape[0]
         self.nfev += B
-        start = time.perf_counter()
-        try:
-            if self._custom_forward is not None:
-                failed_before = self.failures["error"] + self.failures["timeout"]
-                pred = np.full((B, self.observations.n_points), np.nan)
-                for b in range(B):
-                    try:
-                        out = np.asarray(self._custom_forward(self.full_params(Z[b])), dtype=float).ravel()
-                    except Exception as err:  # a black box may fail anywhere: a rejected trial point
-                        self.failures["timeout" if isinstance(err, ForwardTimeout) else "error"] += 1
-                        continue
-                    if out.shape == (self.observations.n_points,):
-                        pred[b] = out
-                    else:
-                        self.failures["error"] += 1
-                raised = self.failures["error"] + self.failures["timeout"] - failed_before
-            else:
-                pytree = {name: [] for name in self.equation.param_names}
-                for b in range(B):
-                    full = self.full_params(Z[b])
-                    for name in pytree:
-                        pytree[name].append(full[name])
-                arrays = {k: jnp.asarray(np.array(v, dtype=float)) for k, v in pytree.items()}
-                u0_hat = self._u0_hat
-                if self.field is not None:
-                    mask = jnp.asarray(self.equation.mask)
-                    u0_hat = jnp.stack([self.field.spectrum(Z[b, self.field_index], self.equation.n) * mask
-                                        for b in range(B)])
-                pred = np.array(self._batched(arrays, u0_hat))
-                raised = 0
-        finally:
-            self.solve_seconds += time.perf_counter() - start
+        members = [self.full_params(z) for z in Z]
+        if self._custom_forward is not None:
+            failed_before = self.failures["error"] + self.failures["timeout"]
+            pred = np.full((B, self.observations.n_points), np.nan)
+            for b in range(B):
+                try:
+                    out = np.asarray(self._custom_forward(members[b]), dtype=float).ravel()
+                except Exception as err:  # a black box may fail anywhere: a rejected trial point
+                    self.failures["timeout" if isinstance(err, ForwardTimeout) else "error"] += 1
+                    continue
+                if out.shape == (self.observations.n_points,):
+                    pred[b] = out
+                else:
+                    self.failures["error"] += 1
+            raised = self.failures["error"] + self.failures["timeout"] - failed_before
+        else:
+            arrays = {name: jnp.asarray(np.array([full[name] for full in members], dtype=float))
+                      for name in self.equation.param_names}
+            u0_hat = self._u0_hat
+            if self.field is not None:
+                u0_hat = jnp.stack([self._field_spectrum(z[self.field_index]) for z in Z])
+            pred = np.array(self._batched(arrays, u0_hat))
+            raised = 0
         finite = np.all(np.isfinite(pred), axis=1)
         self.failures["non-finite"] += int(np.sum(~finite)) - raised
         # Parameters a solver must refuse (e.g. a viscosity that underflowed to 0) are rejected.
-        for b in range(B):
-            full = self.full_params(Z[b])
+        for b, full in enumerate(members):
             if any(full[p] <= 0 for p in self.equation_class.positive if p in full):
                 finite[b] = False
         pred[~finite] = np.nan
@@ -254,9 +245,8 @@ class InverseProblem:
         Z = np.atleast_2d(np.asarray(Z, dtype=float))
         pred, finite = self.predict(Z)
         R = (pred - self.data) * self.weights
-        if self.field is not None and self.regularization > 0:
-            penalty = np.sqrt(self.regularization) * self.field.wavenumber * Z[:, self.field_index]
-            R = np.concatenate([R, penalty], axis=1)
+        if self._penalty is not None:
+            R = np.concatenate([R, self._penalty * Z[:, self.field_index]], axis=1)
         return R, finite
 
     def loss_of_residuals(self, R) -> np.ndarray:
@@ -264,6 +254,10 @@ class InverseProblem:
         R = np.atleast_2d(R)
         loss = np.mean(R**2, axis=1)
         return np.where(np.isfinite(loss), loss, np.inf)
+
+    def _field_spectrum(self, coefficients):
+        """The solver's initial spectrum for field coefficients (JAX-traceable)."""
+        return self.field.spectrum(coefficients, self.equation.n) * jnp.asarray(self.equation.mask)
 
     # ---- differentiable version (for the exact-AD reference only) ---------------------------
     def jax_residual_fn(self) -> Callable:
@@ -277,22 +271,17 @@ class InverseProblem:
         data = jnp.asarray(self.data)
         weights = jnp.asarray(self.weights)
         solver, u0_hat = self._point_solver, self._u0_hat
-        field, n, mask = self.field, self.equation.n, jnp.asarray(self.equation.mask)
+        field = self.field
         index = None if field is None else jnp.asarray(self.field_index)
-        reg = None
-        if field is not None and self.regularization > 0:
-            reg = jnp.sqrt(self.regularization) * jnp.asarray(field.wavenumber, dtype=jnp.float64)
+        reg = None if self._penalty is None else jnp.asarray(self._penalty)
 
         def residual(z):
             params = dict(known)
             for i, (name, is_log) in enumerate(zip(names, log_scaled)):
                 params[name] = jnp.exp(z[i]) if is_log else z[i]
-            start = u0_hat if field is None else field.spectrum(z[index], n) * mask
+            start = u0_hat if field is None else self._field_spectrum(z[index])
             r = (solver(params, start) - data) * weights
             return r if reg is None else jnp.concatenate([r, reg * z[index]])
 
         return residual
-
-    def describe(self) -> str:
-        return f"{self.equation_class.name}: fit {', '.join(self.unknowns)} on n={self.equation.n}, dt={self.equation.dt:.3g}"
 
