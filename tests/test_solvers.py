@@ -6,7 +6,7 @@ from exact import burgers_cole_hopf, kdv_soliton
 
 import jax
 from pdeinv.solvers import AllenCahn, Burgers, KdV, SolverDivergedError, etdrk4_coefficients
-from pdeinv.solvers.core import step_schedule
+from pdeinv.solvers.core import BatchedSolver, irfft, rfft, step_schedule
 
 NU = 0.01 / np.pi
 
@@ -140,14 +140,41 @@ def test_etdrk4_coefficients_match_series_for_small_arguments():
     assert abs(np.asarray(etdrk4_coefficients(np.array([z]), 1.0)[3])[0] - explicit_f1) < 1e-13
 
 
-def test_batched_solve_equals_loop():
+@pytest.mark.parametrize("size", [1, 4, 5])
+def test_batched_solve_equals_loop(size):
+    # odd sizes exercise the padding when the batch is split across host devices
     eq = KdV(n=64)
-    lambdas = np.array([0.002, 0.0025, 0.003, 0.004])
+    lambdas = np.array([0.002, 0.0025, 0.003, 0.004, 0.0045])[:size]
     t = np.linspace(0, 1, 5)
     batched = eq.solve_batch({"lambda2": lambdas}, t)
     for i, lam in enumerate(lambdas):
         single = eq.solve({"lambda2": lam}, t)
         assert np.max(np.abs(batched[i] - single)) <= 1e-13
+
+
+@pytest.mark.parametrize("n", [8, 10, 64, 256])
+def test_packed_real_fft_matches_numpy(n):
+    rng = np.random.default_rng(n)
+    u = rng.normal(size=(3, n))
+    v = np.fft.rfft(u)
+    assert np.max(np.abs(np.asarray(rfft(jax.numpy.asarray(u))) - v)) <= 1e-13 * n
+    # the inverse ignores imaginary parts of the mean and Nyquist modes, as NumPy's does
+    v_noisy = v.copy()
+    v_noisy[:, 0] += 0.3j
+    v_noisy[:, -1] -= 0.7j
+    assert np.max(np.abs(np.asarray(irfft(jax.numpy.asarray(v_noisy), n)) - np.fft.irfft(v_noisy, n))) <= 1e-14 * n
+    assert np.max(np.abs(np.asarray(irfft(rfft(jax.numpy.asarray(u)), n)) - u)) <= 1e-14 * n
+
+
+def test_batched_solver_splits_and_pads_across_devices():
+    # the same numbers whatever the split; with one device it is a plain vmap
+    fn = lambda p, c: jax.numpy.sin(p["a"]) * c
+    batched = BatchedSolver(fn, in_axes=(0, None))
+    for size in (1, 2, 3, 7):
+        a = np.linspace(0.1, 1.0, size)
+        out = np.asarray(batched({"a": a}, 2.0))
+        assert out.shape == (size,)
+        assert np.allclose(out, 2.0 * np.sin(a), rtol=0, atol=1e-15)
 
 
 def test_spectral_solver_is_vmappable_and_differentiable():

@@ -15,6 +15,7 @@ import numpy as np
 
 from .._jax import jax, jnp
 from ..solvers import get_equation
+from ..solvers.core import BatchedSolver
 from .external import ForwardTimeout
 from .fields import FourierField
 from .observations import Observations
@@ -107,7 +108,7 @@ class InverseProblem:
         if self._custom_forward is None:
             point_solver = self.equation.point_solver(obs.t, obs.x)
             u0_hat = self.equation.initial_spectrum()
-            self._batched = jax.jit(jax.vmap(point_solver, in_axes=(0, None if self.field is None else 0)))
+            self._batched = BatchedSolver(point_solver, in_axes=(0, None if self.field is None else 0))
             self._u0_hat = u0_hat
             self._point_solver = point_solver
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._jax import jnp
-from .core import SpectralEquation
+from .core import SpectralEquation, irfft, rfft
 
 
 class AllenCahn(SpectralEquation):
@@ -34,5 +34,5 @@ class AllenCahn(SpectralEquation):
 
     def nonlinear(self, v, params):
         mask = jnp.asarray(self.mask)
-        u = jnp.fft.irfft(v * mask, n=self.n)
-        return -params["r"] * mask * jnp.fft.rfft(u**3)
+        u = irfft(v * mask, self.n)
+        return -params["r"] * mask * rfft(u**3)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._jax import jnp
-from .core import SpectralEquation
+from .core import SpectralEquation, irfft, rfft
 
 
 class Burgers(SpectralEquation):
@@ -32,5 +32,5 @@ class Burgers(SpectralEquation):
     def nonlinear(self, v, params):
         # u u_x = (u^2 / 2)_x, in conservative form so the mean is conserved exactly.
         mask = jnp.asarray(self.mask)
-        u = jnp.fft.irfft(v * mask, n=self.n)
-        return -0.5 * jnp.asarray(self.ik) * mask * jnp.fft.rfft(u * u)
+        u = irfft(v * mask, self.n)
+        return -0.5 * jnp.asarray(self.ik) * mask * rfft(u * u)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._jax import jnp
-from .core import SpectralEquation
+from .core import SpectralEquation, irfft, rfft
 
 
 class KdV(SpectralEquation):
@@ -33,5 +33,5 @@ class KdV(SpectralEquation):
 
     def nonlinear(self, v, params):
         mask = jnp.asarray(self.mask)
-        u = jnp.fft.irfft(v * mask, n=self.n)
-        return -0.5 * params["lambda1"] * jnp.asarray(self.ik) * mask * jnp.fft.rfft(u * u)
+        u = irfft(v * mask, self.n)
+        return -0.5 * params["lambda1"] * jnp.asarray(self.ik) * mask * rfft(u * u)
