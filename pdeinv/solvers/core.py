@@ -239,6 +239,8 @@ class SpectralEquation:
 
     name: str = ""
     param_names: tuple[str, ...] = ()
+    #: parameters that may vary in x (given as a callable or grid samples, see check_params)
+    field_params: tuple[str, ...] = ()
     defaults: Mapping[str, float] = {}
     positive: tuple[str, ...] = ()
     default_n: int = 512
@@ -322,8 +324,14 @@ class SpectralEquation:
             return values.copy()
         return resample_periodic(values, self.n)
 
-    def check_params(self, params: Mapping[str, float]) -> dict[str, float]:
-        """Validate a parameter mapping, fill missing names from the defaults."""
+    def check_params(self, params: Mapping[str, float], *, batch: bool = False) -> dict[str, float]:
+        """Validate a parameter mapping, fill missing names from the defaults.
+
+        Parameters in ``field_params`` may also be fields: a callable of x or an array of grid
+        samples (any length; resampled spectrally to ``n``) give shape ``(n,)``; with
+        ``batch=True`` a 2-D array ``(B, n)`` holds one field per batch member and 1-D arrays are
+        per-member scalars.
+        """
         if not isinstance(params, Mapping):
             raise ValueError(f"params must be a mapping of parameter names to values, got {type(params).__name__}")
         unknown = sorted(set(params) - set(self.param_names))
@@ -333,11 +341,29 @@ class SpectralEquation:
             )
         full = dict(self.defaults)
         for key, value in params.items():
-            arr = np.asarray(value, dtype=float)
+            is_field = key in self.field_params
+            if callable(value):
+                if not is_field:
+                    raise ValueError(f"parameter {key} must be a number, not a function (only {list(self.field_params)} may vary in x)")
+                value = np.broadcast_to(np.asarray(value(self.x), dtype=float), (self.n,)).copy()
+            try:
+                arr = np.asarray(value, dtype=float)
+            except (TypeError, ValueError):
+                raise ValueError(f"parameter {key} must be a number, got {value!r}") from None
             if not np.all(np.isfinite(arr)):
                 raise ValueError(f"parameter {key} must be finite, got {value!r}")
             if key in self.positive and np.any(arr <= 0):
                 raise ValueError(f"parameter {key} must be positive, got {value!r}")
+            if is_field and arr.ndim == 1 and (not batch or callable(params[key])) and arr.size != self.n:
+                if arr.size < 2:
+                    raise ValueError(f"field {key} needs at least 2 samples, got {arr.size}")
+                arr = resample_periodic(arr, self.n)
+                if key in self.positive and np.any(arr <= 0):
+                    raise ValueError(f"field {key} must stay positive after resampling to n={self.n}")
+            if is_field and arr.ndim == 2 and (not batch or arr.shape[1] != self.n):
+                raise ValueError(f"field {key} must have shape (batch, {self.n}) in a batch, got {arr.shape}")
+            if arr.ndim > (2 if is_field else 1):
+                raise ValueError(f"parameter {key} has too many dimensions: shape {arr.shape}")
             full[key] = arr if arr.ndim else float(arr)
         return full
 
@@ -454,7 +480,7 @@ class SpectralEquation:
         """
         pytree = self.params_pytree(params)
         for name, value in pytree.items():
-            if value.ndim:
+            if value.ndim and not (name in self.field_params and value.shape == (self.n,)):
                 raise ValueError(f"parameter {name} must be a scalar for solve(); use solve_batch for batches")
         u_hat = self.spectral_solver(t)(pytree, self.initial_spectrum(u0))
         u = np.asarray(jnp.fft.irfft(u_hat, n=self.n))
@@ -468,21 +494,27 @@ class SpectralEquation:
     def solve_batch(self, params: Mapping[str, np.ndarray], t, *, u0=None, on_blowup: str = "raise"):
         """Solve for a batch of parameter sets in one vmapped call.
 
-        ``params`` maps names to 1-D arrays of equal length B (scalars broadcast). Returns
+        ``params`` maps names to 1-D arrays of equal length B (scalars broadcast); a field
+        parameter takes a ``(B, n)`` array or a callable of x shared by all members. Returns
         ``u`` of shape ``(B, len(t), n)``; with ``on_blowup="mask"`` returns ``(u, finite)``
         where ``finite[b]`` tells whether member ``b`` stayed finite.
         """
         if on_blowup not in ("raise", "mask"):
             raise ValueError(f"on_blowup must be 'raise' or 'mask', got {on_blowup!r}")
-        full = self.check_params(params)
-        sizes = {np.size(v) for v in full.values() if np.ndim(v)}
+        full = self.check_params(params, batch=True)
+        shared = {k for k, v in params.items() if callable(v)}
+        sizes = {np.shape(v)[0] for k, v in full.items() if np.ndim(v) and k not in shared}
         if len(sizes) > 1:
             raise ValueError(f"batched parameters must have equal lengths, got sizes {sorted(sizes)}")
         batch = sizes.pop() if sizes else 1
-        pytree = {
-            name: jnp.broadcast_to(jnp.asarray(full[name], dtype=jnp.float64).reshape(-1), (batch,))
-            for name in self.param_names
-        }
+
+        def member_axis(name):
+            value = jnp.asarray(full[name], dtype=jnp.float64)
+            if name in shared:
+                return jnp.broadcast_to(value, (batch, self.n))
+            return value if value.ndim == 2 else jnp.broadcast_to(value.reshape(-1), (batch,))
+
+        pytree = {name: member_axis(name) for name in self.param_names}
         t = self.check_times(t)
         key = ("batch", t.tobytes())
         if key not in self._cache:
