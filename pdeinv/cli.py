@@ -72,8 +72,14 @@ def cli():
 @cli.command()
 @click.argument("equation", type=EQUATION_CHOICE)
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="True parameter (repeatable); others take the equation defaults.")
+@click.option("--field", "fields", multiple=True, metavar="NAME=EXPR",
+              help="A parameter that varies in x, as a function of x (Allen-Cahn D), e.g. "
+                   "D='1e-3*exp(0.5*sin(pi*x))'. Allowed: numbers, x, pi, e, + - * / ** and sin, cos, "
+                   "exp, log, sqrt, tanh, ...")
 @click.option("--points", default=64, show_default=True, help="Number of observation points.")
 @click.option("--layout", type=click.Choice(["grid", "random"]), default="grid", show_default=True, help="grid: sqrt(P) x sqrt(P) interior (t, x) points; random: uniform, seeded.")
+@click.option("--grid", "grid_shape", default=None, metavar="NTxNX",
+              help="Observe on an NT x NX grid of interior points (times x positions) instead of --points.")
 @click.option("--noise", default=0.0, show_default=True, help="Gaussian noise, relative to the field's standard deviation.")
 @click.option("--seed", default=0, show_default=True, help="Seed for random layout and noise.")
 @click.option("--n", "n", type=int, default=None, help="Solver grid points [default: 2x the fit default].")
@@ -83,7 +89,7 @@ def cli():
                    "give all of them when the fit will recover u0.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Observation file to write (.h5).")
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
-def simulate(equation, params, points, layout, noise, seed, n, dt, known, output, force):
+def simulate(equation, params, fields, points, layout, grid_shape, noise, seed, n, dt, known, output, force):
     """Simulate EQUATION with pdeinv's solver and sample observations into an HDF5 file.
 
     The solve runs on a finer grid and step than fits use by default, so a fit on these data
@@ -92,14 +98,35 @@ def simulate(equation, params, points, layout, noise, seed, n, dt, known, output
     from .io import save_observations
     from .problems import simulate as simulate_obs
 
+    from .expressions import parse_function
+
+    values = parse_assignments(params, "--param")
+    grid = None
+    if grid_shape is not None:
+        parts = grid_shape.lower().split("x")
+        if len(parts) != 2 or not all(p.strip().isdigit() and int(p) > 0 for p in parts):
+            raise UserError(f"--grid expects NTxNX with positive integers (e.g. 10x80), got {grid_shape!r}")
+        grid = (int(parts[0]), int(parts[1]))
+        layout = "grid"
     with user_errors():
+        for item in fields:
+            name, sep, text = item.partition("=")
+            if not sep or not name.strip():
+                raise ValueError(f"--field expects NAME=EXPRESSION, got {item!r}")
+            if name.strip() in values:
+                raise ValueError(f"{name.strip()} given both by --param and --field")
+            try:
+                values[name.strip()] = parse_function(text)
+            except ValueError as err:
+                raise ValueError(f"--field {name.strip()}: {err}") from None
         obs = simulate_obs(
-            equation, parse_assignments(params, "--param"), points=points, layout=layout,
+            equation, values, points=points, layout=layout, grid=grid,
             noise=noise, seed=seed, n=n, dt=dt,
             fixed=None if known is None else tuple(k.strip() for k in known.split(",") if k.strip()),
         )
         save_observations(obs, output, overwrite=force)
-    truth = ", ".join(f"{k}={v:g}" for k, v in obs.true_params.items())
+    truth = ", ".join([f"{k}={v:g}" for k, v in obs.true_params.items()]
+                      + [f"{k}(x) in [{v.min():g}, {v.max():g}]" for k, v in obs.true_fields.items()])
     click.echo(f"wrote {output}: {obs.n_points} points of {equation} ({truth}), noise {noise:g}")
 
 
@@ -178,9 +205,10 @@ def pdebench(file, sample, points, seed, output, force):
                    "pinn: physics-informed network with forward-mode unrolling (the paper's (FG)^2U).")
 @click.option("--init", "inits", multiple=True, metavar="NAME=VALUE", help="Starting value (repeatable) [default: equation defaults].")
 @click.option("--fit", "fit_names", default=None, metavar="NAMES",
-              help="Comma-separated unknowns [default: nu / D / lambda2]; u0 recovers the initial condition.")
-@click.option("--modes", default=16, show_default=True, help="Fourier modes of u0 when it is fitted.")
-@click.option("--regularization", default=0.0, show_default=True, help="Smoothness penalty weight for a fitted u0.")
+              help="Comma-separated unknowns [default: nu / D / lambda2]; u0 recovers the initial condition, "
+                   "'D(x)' the Allen-Cahn diffusion field (through log D).")
+@click.option("--modes", default=16, show_default=True, help="Fourier modes of a fitted field (u0 or D(x)).")
+@click.option("--regularization", default=0.0, show_default=True, help="Smoothness penalty weight for a fitted field.")
 @click.option("--directions", type=int, default=None, help="Random directions per step [zo-gn: min(d, 8); zo: 4].")
 @click.option("--steps", type=int, default=None, help="Maximum local iterations.")
 @click.option("--max-nfev", type=int, default=None, help="Maximum solver calls.")
@@ -244,11 +272,14 @@ def fit_command(equation, obs_path, method, inits, fit_names, modes, regularizat
             obs = load_observations(obs_path)
             if obs.equation != equation:
                 raise ValueError(f"{obs_path} holds {obs.equation} observations, not {equation}")
-        if unknowns is not None and any(u.startswith("u0[") for u in unknowns):
-            unknowns = [u for u in unknowns if not u.startswith("u0[")] + ["u0"]
-            modes = sum(1 for u in state["options"]["unknowns"] if u.startswith("u0[")) if state else modes
+        if state is not None:  # the checkpoint lists field coefficients one by one
+            from .problems.fields import split_field
+
+            name, coefficients, scalars = split_field(dict.fromkeys(unknowns, 0.0))
+            if name is not None:
+                unknowns, modes = list(scalars) + [name], coefficients.size
         problem = InverseProblem(obs, unknowns, n=n, dt=dt, modes=modes, regularization=regularization)
-        unknown_init = sorted(set(init) - set(problem.unknowns))
+        unknown_init = sorted(set(init) - set(problem.unknowns) - {problem.field_param})
         if unknown_init:
             raise ValueError(f"--init names {unknown_init}, which are not fitted (--fit {','.join(problem.unknowns)})")
         budget = max_nfev or (state["options"]["max_nfev"] if state else 1000)
@@ -305,25 +336,23 @@ def fit_command(equation, obs_path, method, inits, fit_names, modes, regularizat
 def format_result_table(result, observations=None) -> str:
     """The end-of-fit table: estimate, truth and relative error per parameter, then the cost.
 
-    A fitted initial condition gets one line: its modes and its relative L2 distance from the
-    u0 stored in the observation file (the truth for synthetic data)."""
+    A fitted field gets one line: its modes and its relative L2 distance from the true field
+    (the file's u0, or the stored true D(x) of synthetic data)."""
+    from .problems.fields import field_samples, split_field, true_field
+
     truth = result.true_params or {}
     errors = result.relative_errors()
     lines = [f"{'parameter':10s} {'estimate':>14s} {'truth':>14s} {'rel. error':>11s}"]
-    field = [v for k, v in result.params.items() if k.startswith("u0[")]
-    if field:
-        from .problems.fields import FourierField
-
-        line = f"u0         {len(field)} Fourier modes"
-        if observations is not None:
-            f = FourierField(len(field), observations.domain)
-            recovered = f.samples(np.array(field), observations.u0.size)
-            distance = np.linalg.norm(recovered - observations.u0) / np.linalg.norm(observations.u0)
-            line += f"; relative L2 distance from the file's u0: {distance:.2e}"
+    field, coefficients, scalars = split_field(result.params)
+    if field is not None:
+        line = f"{field:10s} {coefficients.size} Fourier modes"
+        reference = None if observations is None else true_field(observations, field, 1024)
+        if reference is not None:
+            recovered = field_samples(field, coefficients, observations.domain, 1024)
+            distance = np.linalg.norm(recovered - reference) / np.linalg.norm(reference)
+            line += f"; relative L2 distance from the true {field}: {distance:.2e}"
         lines.append(line)
-    for name, value in result.params.items():
-        if name.startswith("u0["):
-            continue
+    for name, value in scalars.items():
         t = f"{truth[name]:14.6e}" if name in truth else f"{'-':>14s}"
         e = f"{errors[name]:11.2e}" if name in errors else f"{'-':>11s}"
         lines.append(f"{name:10s} {value:14.6e} {t} {e}")

@@ -9,7 +9,8 @@ Layout, version 1 (documented in docs/observations.md)::
         t, x, u            points: (P,) each;  grid: t (nt,), x (nx,), u (nt, nx)
         sigma              optional, same shape as u
     /parameters/fixed      attrs name -> value (known parameters)
-    /parameters/true       attrs name -> value (only when known)
+    /parameters/true       attrs name -> value (only when known); a parameter that varied in
+                           x is a dataset name (m,) of samples on linspace(a, b, m, endpoint=False)
     /metadata              attr json: provenance as a JSON object
 
 Every problem with a file raises ``ObservationError`` whose message starts with the file name.
@@ -116,10 +117,12 @@ def write_observations_group(f, obs: Observations) -> None:
     fixed = params.create_group("fixed")
     for k, v in obs.fixed_params.items():
         fixed.attrs[k] = v
-    if obs.true_params is not None:
+    if obs.true_params is not None or obs.true_fields:
         true = params.create_group("true")
-        for k, v in obs.true_params.items():
+        for k, v in (obs.true_params or {}).items():
             true.attrs[k] = v
+        for k, v in obs.true_fields.items():
+            true.create_dataset(k, data=v)
     meta = f.create_group("metadata")
     meta.attrs["json"] = json.dumps(dict(obs.metadata), default=str)
 
@@ -196,6 +199,15 @@ def _params(f, name: str) -> dict | None:
     return out
 
 
+def _fields(f, name: str) -> dict:
+    if "parameters" not in f or name not in f["parameters"]:
+        return {}
+    group = f["parameters"][name]
+    if not hasattr(group, "keys"):
+        raise ObservationError(f"/parameters/{name} must be a group")
+    return {k: _read_array(group, k, f"/parameters/{name}", ndim=1) for k in group.keys()}
+
+
 def load_observations(path: str | os.PathLike) -> Observations:
     """Read and validate an observation file; raises ``ObservationError`` on any problem."""
     with _reading(path, "observation file") as f:
@@ -230,6 +242,7 @@ def _read(f) -> Observations:
         t_span=tuple(t_span.ravel()) if t_span.size == 2 else t_span,
         fixed_params=_params(f, "fixed") or {},
         true_params=_params(f, "true"),
+        true_fields=_fields(f, "true"),
         u0_description=description,
         metadata=_metadata(f),
     )

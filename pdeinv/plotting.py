@@ -17,6 +17,7 @@ __all__ = [
     "plot_comparison",
     "plot_convergence",
     "plot_field",
+    "plot_recovered_field",
     "plot_residuals",
     "plot_slices",
     "summary_figure",
@@ -33,20 +34,24 @@ def _axes(ax, **subplots):
 
 
 def _equation_for(observations, params: Mapping[str, float], n: int | None):
-    """The solver for ``observations`` with a recovered initial condition when ``params`` holds
-    field coefficients ``u0[j]``; returns ``(equation, scalar parameters)``."""
-    from .problems.fields import FourierField
+    """The solver for ``observations`` at ``params``, whose field coefficients (``u0[j]``: a
+    recovered initial condition; ``logD[j]``: a recovered D(x)) replace the file's u0 or the
+    scalar D; returns ``(equation, parameters for solve)``."""
+    from .problems.fields import FIELDS, field_samples, split_field
     from .solvers import get_equation
 
-    params = dict(params)
+    name, coefficients, params = split_field(dict(params))
     u0 = observations.u0
-    coefficients = sorted((int(k[3:-1]), v) for k, v in params.items() if k.startswith("u0["))
-    if coefficients:
-        field = FourierField(len(coefficients), observations.domain)
-        u0 = field.samples(np.array([v for _, v in coefficients]), max(2 * len(coefficients) + 2, 256))
-        params = {k: v for k, v in params.items() if not k.startswith("u0[")}
+    samples = None
+    if name is not None:
+        samples = field_samples(name, coefficients, observations.domain, max(2 * coefficients.size + 2, 256))
+        if name == "u0":
+            u0 = samples
     eq = get_equation(observations.equation)(n=n, domain=observations.domain, t_span=observations.t_span, u0=u0)
-    return eq, {**observations.known_params(), **params}
+    full = {**observations.known_params(), **params}
+    if name is not None and FIELDS[name][1] is not None:
+        full[FIELDS[name][1]] = samples
+    return eq, full
 
 
 def field_at(observations, params: Mapping[str, float], *, n: int | None = None, times: int = 101):
@@ -214,16 +219,39 @@ def plot_convergence(results, *, axes=None, true_params: Mapping[str, float] | N
     return axes
 
 
+def plot_recovered_field(observations, params: Mapping[str, float], *, ax=None, points: int = 512):
+    """A recovered field (u0 or D(x), from its coefficients in ``params``) against the true one
+    when the observations know it."""
+    from .problems.fields import field_samples, split_field, true_field
+
+    name, coefficients, _ = split_field(dict(params))
+    if name is None:
+        raise ValueError("params hold no field coefficients (u0[j] or logD[j])")
+    ax = _axes(ax)
+    x = np.linspace(*observations.domain, points, endpoint=False)
+    truth = true_field(observations, name, points)
+    if truth is not None:
+        ax.plot(x, truth, "k--", label=f"true {name}")
+    ax.plot(x, field_samples(name, coefficients, observations.domain, points), "-",
+            label=f"recovered {name} ({coefficients.size} modes)")
+    ax.set_xlabel("x")
+    ax.set_ylabel(name)
+    ax.legend(fontsize="small")
+    return ax
+
+
 def summary_figure(result, observations, *, n: int | None = None):
     """One figure for a fit: recovered vs true field and difference, slices, residuals and
     convergence."""
     import matplotlib.pyplot as plt
 
+    from .problems.fields import split_field
+
     n = n or result.grid.get("n")
     t, x, recovered = field_at(observations, result.params, n=n)
     reference = None
-    if observations.true_params:
-        reference = field_at(observations, observations.true_params, n=n)[2]
+    if observations.true_params or observations.true_fields:
+        reference = field_at(observations, {**observations.true_params, **observations.true_fields}, n=n)[2]
     fig = plt.figure(figsize=(13, 8.5), constrained_layout=True)
     grid = fig.add_gridspec(2, 3)
     top = [fig.add_subplot(grid[0, i]) for i in range(3 if reference is not None else 1)]
@@ -235,17 +263,10 @@ def summary_figure(result, observations, *, n: int | None = None):
     plot_slices(t, x, fields, chosen, observations=observations, ax=fig.add_subplot(grid[1, 0]))
     predictions = predictions_at(observations, result.params, n=n)
     plot_residuals(observations, predictions, ax=fig.add_subplot(grid[1, 1]))
-    scalars = [k for k in result.params if not k.startswith("u0[")]
-    if len(scalars) < len(result.params):  # a recovered initial condition: show it against the file's
-        ax = fig.add_subplot(grid[1, 2])
-        x = np.linspace(*observations.domain, observations.u0.size, endpoint=False)
-        ax.plot(x, observations.u0, "k--", label="u0 in the file (truth)")
-        recovered_u0 = _equation_for(observations, result.params, observations.u0.size)[0].u0
-        ax.plot(x, recovered_u0, "-", label="recovered u0")
-        ax.set_xlabel("x")
-        ax.set_ylabel("u0")
-        ax.legend(fontsize="small")
-        estimate = f"u0 from {len(result.params) - len(scalars)} Fourier modes"
+    name, coefficients, _ = split_field(result.params)
+    if name is not None:  # a recovered field: show it against the true one
+        plot_recovered_field(observations, result.params, ax=fig.add_subplot(grid[1, 2]))
+        estimate = f"{name} from {coefficients.size} Fourier modes"
     else:
         sub = grid[1, 2].subgridspec(1 + len(result.params), 1)
         conv_axes = [fig.add_subplot(sub[i]) for i in range(1 + len(result.params))]

@@ -68,8 +68,116 @@ def test_cli_fits_and_plots_initial_condition(tmp_path, u0_obs):
     result = CliRunner().invoke(cli, ["fit", "burgers", "--obs", str(tmp_path / "o.h5"), "--fit", "u0", "--modes", "8",
                                       "--n", "64", "--no-auto-grid", "-o", str(out), "--quiet"])
     assert result.exit_code == 0, result.output
-    assert "8 Fourier modes; relative L2 distance from the file's u0" in result.output
+    assert "8 Fourier modes; relative L2 distance from the true u0" in result.output
     saved, _ = load_result(out)
     assert len([k for k in saved.params if k.startswith("u0[")]) == 8
     plotted = CliRunner().invoke(cli, ["plot", str(out), "--n", "64"])
     assert plotted.exit_code == 0 and (tmp_path / "fit.png").stat().st_size > 10_000
+
+
+# ---- a diffusion field D(x) in Allen-Cahn ------------------------------------------------------
+def _log_diffusion(x):
+    # exactly representable by 4 Fourier coefficients of log D (mean, cos, sin of the first mode)
+    return np.log(0.01) + 0.5 * np.sin(np.pi * x) - 0.3 * np.cos(np.pi * x)
+
+
+@pytest.fixture(scope="module")
+def diffusion_obs():
+    u0 = lambda x: np.cos(np.pi * x) + 0.5 * np.sin(3 * np.pi * x)
+    return simulate("allen-cahn", {"D": lambda x: np.exp(_log_diffusion(x)), "r": 1.0}, grid=(8, 24), n=128,
+                    dt=5e-4, u0=u0)
+
+
+def test_simulate_stores_the_true_diffusion_field(tmp_path, diffusion_obs):
+    from pdeinv import load_observations
+
+    assert set(diffusion_obs.true_fields) == {"D"} and "D" not in diffusion_obs.true_params
+    assert diffusion_obs.grid_shape == (8, 24)
+    x = np.linspace(-1, 1, 128, endpoint=False)
+    assert np.allclose(diffusion_obs.true_fields["D"], np.exp(_log_diffusion(x)), rtol=1e-14)
+    save_observations(diffusion_obs, tmp_path / "d.h5")
+    loaded = load_observations(tmp_path / "d.h5")
+    assert np.array_equal(loaded.true_fields["D"], diffusion_obs.true_fields["D"])
+    assert loaded.fixed_params == {"r": 1.0}
+    with pytest.raises(ValueError, match="no parameter of burgers varies in x"):
+        simulate("burgers", {"nu": lambda x: 0.01 + 0 * x}, points=4, n=64)
+
+
+@pytest.mark.parametrize("method", ["zo-gn", "exact"])
+def test_diffusion_field_is_recovered(diffusion_obs, method):
+    problem = InverseProblem(diffusion_obs, ("D(x)",), modes=4, n=64)
+    assert problem.unknowns == ("logD[0]", "logD[1]", "logD[2]", "logD[3]")
+    assert problem.default_init()["logD[0]"] == pytest.approx(np.log(1e-3))
+    result = fit(problem, method=method, auto_grid=False)
+    x = np.linspace(-1, 1, 256, endpoint=False)
+    recovered = problem.field_values(problem.field_coefficients(result.params), 256)
+    truth = np.exp(_log_diffusion(x))
+    assert np.linalg.norm(recovered - truth) / np.linalg.norm(truth) < 1e-4, result.message
+    assert result.success
+
+
+def test_diffusion_field_unknown_errors(diffusion_obs, u0_obs):
+    with pytest.raises(ValueError, match="both a scalar and a field"):
+        InverseProblem(diffusion_obs, ("D", "D(x)"))
+    with pytest.raises(ValueError, match="one field unknown at a time"):
+        InverseProblem(diffusion_obs, ("u0", "D(x)"))
+    with pytest.raises(ValueError, match="unknown parameter 'D\\(x\\)' to fit for burgers"):
+        InverseProblem(u0_obs, ("D(x)",))
+    # a scalar D starts a constant field
+    problem = InverseProblem(diffusion_obs, ("D(x)",), modes=4, n=64)
+    z = problem.to_z({"D": 0.02})
+    assert np.allclose(z, [np.log(0.02), 0, 0, 0])
+
+
+def test_split_field_separates_coefficients():
+    from pdeinv.problems.fields import split_field
+
+    name, c, scalars = split_field({"r": 1.0, "logD[1]": 0.5, "logD[0]": -4.0})
+    assert name == "D(x)" and np.array_equal(c, [-4.0, 0.5]) and scalars == {"r": 1.0}
+    assert split_field({"nu": 0.1}) == (None, None, {"nu": 0.1})
+
+
+def test_cli_simulates_fits_and_plots_a_diffusion_field(tmp_path):
+    runner = CliRunner()
+    obs = tmp_path / "d.h5"
+    made = runner.invoke(cli, ["simulate", "allen-cahn", "--field", "D=0.01*exp(0.5*sin(pi*x)-0.3*cos(pi*x))",
+                               "--param", "r=1", "--grid", "8x24", "--n", "128", "-o", str(obs)])
+    assert made.exit_code == 0, made.output
+    assert "D(x) in [" in made.output
+    out = tmp_path / "fit.h5"
+    result = runner.invoke(cli, ["fit", "allen-cahn", "--obs", str(obs), "--fit", "D(x)", "--modes", "4",
+                                 "--init", "D=0.005", "--n", "64", "--no-auto-grid", "-o", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    distance = float(result.output.split("relative L2 distance from the true D(x): ")[1].split()[0])
+    assert distance < 1e-4
+    plotted = runner.invoke(cli, ["plot", str(out), "--n", "64"])
+    assert plotted.exit_code == 0 and (tmp_path / "fit.png").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--field", "D=__import__('os')"], "is not allowed in a function of x"),
+    (["--field", "D=sin(pi*x"], "cannot parse"),
+    (["--field", "nu=0.1"], "no parameter of burgers varies in x"),
+    (["--field", "D=-1+0*x"], "must be positive"),
+    (["--grid", "8by24"], "--grid expects NTxNX"),
+])
+def test_cli_rejects_bad_fields_and_grids(tmp_path, args, message):
+    equation = "burgers" if "nu=0.1" in args else "allen-cahn"
+    result = CliRunner().invoke(cli, ["simulate", equation, *args, "--n", "64", "-o", str(tmp_path / "o.h5")])
+    assert result.exit_code == 2
+    assert message in result.output and "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "o.h5").exists()
+
+
+def test_parse_function_evaluates_allowed_expressions():
+    from pdeinv.expressions import parse_function
+
+    x = np.linspace(-1, 1, 7)
+    f = parse_function("1e-3*exp(0.5*sin(pi*x)) - -2**2 + e")
+    assert np.allclose(f(x), 1e-3 * np.exp(0.5 * np.sin(np.pi * x)) + 4 + np.e)
+    assert np.allclose(parse_function("3")(x), 3.0)
+    for bad in ("x.real", "lambda: 1", "open('f')", "y + 1", "[1, 2]", "sin(x, x)", "True"):
+        with pytest.raises(ValueError):
+            parse_function(bad)
+

@@ -60,3 +60,41 @@ class FourierField:
         c[2:-1:2] = -2 * U[1:half].imag
         c[-1] = 2 * U[half].real
         return c
+
+
+#: Field unknowns: name -> (prefix of its coefficient names, the equation parameter it replaces).
+#: ``u0`` is the initial condition; ``D(x)`` is Allen-Cahn's diffusion through log D(x), so it
+#: stays positive.
+FIELDS = {"u0": ("u0", None), "D(x)": ("logD", "D")}
+
+
+def split_field(params: dict) -> tuple[str | None, np.ndarray | None, dict]:
+    """Separate field coefficients (``u0[j]`` or ``logD[j]``) from scalar parameters.
+
+    Returns ``(field name or None, coefficients in index order or None, scalar parameters)``.
+    """
+    for name, (prefix, _) in FIELDS.items():
+        head = prefix + "["
+        entries = sorted((int(k[len(head):-1]), v) for k, v in params.items() if k.startswith(head))
+        if entries:
+            scalars = {k: v for k, v in params.items() if not k.startswith(head)}
+            return name, np.array([v for _, v in entries], dtype=float), scalars
+    return None, None, dict(params)
+
+
+def field_samples(name: str, coefficients, domain: tuple[float, float], n: int) -> np.ndarray:
+    """The field ``name`` with these coefficients on ``n`` points (D(x) is exp of its log-field)."""
+    values = FourierField(len(coefficients), domain).samples(np.asarray(coefficients, dtype=float), n)
+    return np.exp(values) if FIELDS[name][1] is not None else values
+
+
+def true_field(observations, name: str, n: int) -> np.ndarray | None:
+    """The field ``name`` that generated ``observations`` on ``n`` points, when known: the file's
+    u0, or a true coefficient field stored with the data."""
+    from ..solvers import resample_periodic
+
+    parameter = FIELDS[name][1]
+    samples = observations.u0 if parameter is None else observations.true_fields.get(parameter)
+    if samples is None:
+        return None
+    return samples.copy() if samples.size == n else resample_periodic(np.asarray(samples), n)

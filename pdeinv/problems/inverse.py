@@ -17,7 +17,7 @@ from .._jax import jax, jnp
 from ..solvers import get_equation
 from ..solvers.core import BatchedSolver
 from .external import ForwardTimeout
-from .fields import FourierField
+from .fields import FIELDS, FourierField, field_samples
 from .observations import Observations
 
 __all__ = ["InverseProblem", "DEFAULT_UNKNOWNS", "LOG_SCALED"]
@@ -26,6 +26,7 @@ __all__ = ["InverseProblem", "DEFAULT_UNKNOWNS", "LOG_SCALED"]
 DEFAULT_UNKNOWNS = {"burgers": ("nu",), "allen-cahn": ("D",), "kdv": ("lambda2",)}
 #: Parameters that set a scale and are optimized as log(p) (so they stay positive).
 LOG_SCALED = {"nu", "D", "lambda2"}
+
 
 
 class InverseProblem:
@@ -40,9 +41,11 @@ class InverseProblem:
     forward : optional black-box forward map ``params dict -> predictions (P,)`` replacing the
         spectral solver (NumPy, SciPy, a subprocess...). It may raise or return NaN at bad
         points; such trial points are rejected by the fit.
-    modes : with ``"u0"`` among the unknowns, the initial condition is a field with this many
-        Fourier coefficients (unknowns ``u0[0]`` ... ``u0[modes-1]``, see ``FourierField``);
+    modes : with a field among the unknowns, the number of its Fourier coefficients (see
+        ``FourierField``). ``"u0"``: the initial condition, unknowns ``u0[0]`` ... ``u0[M-1]``;
         the file's u0 is then the truth it is compared with, never the starting point.
+        ``"D(x)"`` (Allen-Cahn): the diffusion field through its logarithm, unknowns
+        ``logD[0]`` ... ``logD[M-1]`` (``logD[0]`` is the mean of log D); one field at a time.
     regularization : weight w of a smoothness penalty on the field: the residual vector gains
         ``sqrt(w) k_j c_j`` for each coefficient (k_j its wavenumber index).
     """
@@ -66,28 +69,37 @@ class InverseProblem:
         unknowns = tuple(DEFAULT_UNKNOWNS[cls.name] if unknowns is None else unknowns)
         if not unknowns:
             raise ValueError("unknowns must name at least one parameter")
+        fields = [u for u in unknowns if u in FIELDS]
         for name in unknowns:
-            if name not in cls.param_names and name != "u0":
+            allowed = name in cls.param_names or name == "u0" or (name in FIELDS and FIELDS[name][1] in cls.field_params)
+            if not allowed:
+                field_names = ["u0"] + [f for f, (_, p) in FIELDS.items() if p in cls.field_params]
                 raise ValueError(f"unknown parameter {name!r} to fit for {cls.name}; expected some of "
-                                 f"{list(cls.param_names) + ['u0']}")
+                                 f"{list(cls.param_names) + field_names}")
         if len(set(unknowns)) != len(unknowns):
             raise ValueError(f"unknowns repeat a name: {list(unknowns)}")
+        if len(fields) > 1:
+            raise ValueError(f"one field unknown at a time, got {fields}")
         if not (np.isfinite(regularization) and regularization >= 0):
             raise ValueError(f"regularization must be a non-negative number, got {regularization!r}")
         self.field = None
+        self.field_name = fields[0] if fields else None
+        self.field_prefix, self.field_param = FIELDS[self.field_name] if fields else (None, None)
+        if self.field_param is not None and self.field_param in unknowns:
+            raise ValueError(f"{self.field_param} cannot be both a scalar and a field unknown")
         self.regularization = float(regularization)
         self._penalty = None  # sqrt(w) k_j: the smoothness rows per field coefficient
-        scalar_unknowns = tuple(u for u in unknowns if u != "u0")
-        if "u0" in unknowns:
+        scalar_unknowns = tuple(u for u in unknowns if u not in FIELDS)
+        if fields:
             self.field = FourierField(modes, obs.domain)
-            field_names = self.field.names("u0")
+            field_names = self.field.names(self.field_prefix)
             self.field_index = np.arange(len(scalar_unknowns), len(scalar_unknowns) + len(field_names))
             unknowns = scalar_unknowns + field_names
             if self.regularization > 0:
                 self._penalty = np.sqrt(self.regularization) * self.field.wavenumber
         self.unknowns = unknowns
         self.scalar_unknowns = scalar_unknowns
-        self.known = {k: v for k, v in obs.known_params().items() if k not in unknowns}
+        self.known = {k: v for k, v in obs.known_params().items() if k not in unknowns and k != self.field_param}
         self.log_scaled = np.array([name in LOG_SCALED for name in unknowns])
         self.bounds = self._check_bounds(bounds or {})
         self.weights = 1.0 / obs.sigma if obs.sigma is not None else np.ones(obs.n_points)
@@ -108,7 +120,7 @@ class InverseProblem:
         if self._custom_forward is None:
             point_solver = self.equation.point_solver(obs.t, obs.x)
             u0_hat = self.equation.initial_spectrum()
-            self._batched = BatchedSolver(point_solver, in_axes=(0, None if self.field is None else 0))
+            self._batched = BatchedSolver(point_solver, in_axes=(0, 0 if self.field_name == "u0" else None))
             self._u0_hat = u0_hat
             self._point_solver = point_solver
 
@@ -135,23 +147,41 @@ class InverseProblem:
         return len(self.unknowns)
 
     def default_init(self) -> dict[str, float]:
-        """Starting values when none are given: equation defaults, and a zero field."""
-        defaults = self.equation_class.defaults
-        return {name: float(defaults.get(name, 0.0)) for name in self.unknowns}
+        """Starting values when none are given: equation defaults, a zero u0 field, a constant
+        D(x) field at the default (or the file's) D."""
+        defaults = {**self.equation_class.defaults, **self.observations.fixed_params}
+        init = {name: float(defaults.get(name, 0.0)) for name in self.unknowns}
+        if self.field_param is not None:
+            init[f"{self.field_prefix}[0]"] = float(np.log(defaults[self.field_param]))
+        return init
 
     def expand(self, params: Mapping[str, float]) -> dict[str, float]:
-        """Accept ``{"u0": coefficients}`` for the field unknowns as well as per-name values."""
+        """Accept the whole field at once (``{"u0": coefficients}``, ``{"D(x)": coefficients}``)
+        as well as per-name values; for ``D(x)`` a scalar ``D`` starts a constant field."""
         params = dict(params)
-        if "u0" in params and self.field is not None:
-            coefficients = np.asarray(params.pop("u0"), dtype=float).ravel()
+        if self.field is None:
+            return params
+        if self.field_name in params:
+            coefficients = np.asarray(params.pop(self.field_name), dtype=float).ravel()
             if coefficients.size != self.field.modes:
-                raise ValueError(f"u0 needs {self.field.modes} coefficients, got {coefficients.size}")
-            params.update(zip(self.field.names("u0"), coefficients.tolist()))
+                raise ValueError(f"{self.field_name} needs {self.field.modes} coefficients, got {coefficients.size}")
+            params.update(zip(self.field.names(self.field_prefix), coefficients.tolist()))
+        if self.field_param is not None and self.field_param in params:
+            value = float(params.pop(self.field_param))
+            if not value > 0:
+                raise ValueError(f"initial value of {self.field_param} must be positive, got {value}")
+            params[f"{self.field_prefix}[0]"] = float(np.log(value))
+            for name in self.field.names(self.field_prefix)[1:]:
+                params.setdefault(name, 0.0)
         return params
 
     def field_coefficients(self, params: Mapping[str, float]) -> np.ndarray:
         """The field's coefficients from a parameter dict (per-name entries)."""
-        return np.array([params[name] for name in self.field.names("u0")])
+        return np.array([params[name] for name in self.field.names(self.field_prefix)])
+
+    def field_values(self, coefficients, n: int | None = None) -> np.ndarray:
+        """The fitted field on ``n`` grid points (default: the solver grid): u0, or D = exp(log D)."""
+        return field_samples(self.field_name, coefficients, self.observations.domain, self.equation.n if n is None else n)
 
     def direction_scales(self) -> np.ndarray:
         """Prior scale of each unknown for random directions: fields favour low wavenumbers."""
@@ -225,10 +255,12 @@ class InverseProblem:
             raised = self.failures["error"] + self.failures["timeout"] - failed_before
         else:
             arrays = {name: jnp.asarray(np.array([full[name] for full in members], dtype=float))
-                      for name in self.equation.param_names}
+                      for name in self.equation.param_names if name != self.field_param}
             u0_hat = self._u0_hat
-            if self.field is not None:
+            if self.field_name == "u0":
                 u0_hat = jnp.stack([self._field_spectrum(z[self.field_index]) for z in Z])
+            elif self.field is not None:
+                arrays[self.field_param] = jnp.stack([self._coefficient_field(z[self.field_index]) for z in Z])
             pred = np.array(self._batched(arrays, u0_hat))
             raised = 0
         finite = np.all(np.isfinite(pred), axis=1)
@@ -260,6 +292,11 @@ class InverseProblem:
         """The solver's initial spectrum for field coefficients (JAX-traceable)."""
         return self.field.spectrum(coefficients, self.equation.n) * jnp.asarray(self.equation.mask)
 
+    def _coefficient_field(self, coefficients):
+        """exp of the log-field on the solver grid (JAX-traceable)."""
+        n = self.equation.n
+        return jnp.exp(jnp.fft.irfft(self.field.spectrum(coefficients, n), n=n))
+
     # ---- differentiable version (for the exact-AD reference only) ---------------------------
     def jax_residual_fn(self) -> Callable:
         """``z -> weighted residuals`` as a JAX function (spectral solver only)."""
@@ -280,7 +317,11 @@ class InverseProblem:
             params = dict(known)
             for i, (name, is_log) in enumerate(zip(names, log_scaled)):
                 params[name] = jnp.exp(z[i]) if is_log else z[i]
-            start = u0_hat if field is None else self._field_spectrum(z[index])
+            start = u0_hat
+            if self.field_name == "u0":
+                start = self._field_spectrum(z[index])
+            elif field is not None:
+                params[self.field_param] = self._coefficient_field(z[index])
             r = (solver(params, start) - data) * weights
             return r if reg is None else jnp.concatenate([r, reg * z[index]])
 

@@ -55,6 +55,25 @@ def _param_dict(values: Mapping[str, float] | None, equation: str, what: str):
     return MappingProxyType(out)
 
 
+def _field_dict(values: Mapping[str, np.ndarray] | None, equation: str):
+    if not values:
+        return MappingProxyType({})
+    cls = get_equation(equation)
+    out = {}
+    for key, samples in dict(values).items():
+        if key not in cls.field_params:
+            raise ObservationError(
+                f"{key!r} cannot be a field for {equation}; fields: {list(cls.field_params) or 'none'}"
+            )
+        arr = _frozen(samples, f"true field {key}")
+        if arr.ndim != 1 or arr.size < 4:
+            raise ObservationError(f"true field {key} must be 1-D samples with at least 4 points, got shape {arr.shape}")
+        if key in cls.positive and np.any(arr <= 0):
+            raise ObservationError(f"true field {key} must be positive")
+        out[key] = arr
+    return MappingProxyType(out)
+
+
 @dataclass(frozen=True)
 class Observations:
     """Point observations ``u[j] ~ u(t[j], x[j])`` of a solution of ``equation``.
@@ -75,6 +94,9 @@ class Observations:
         Known parameter values (those not fitted fall back to the equation defaults).
     true_params : mapping or None
         The parameters that generated the data, when known (synthetic data).
+    true_fields : mapping
+        Parameters that varied in x when the data were generated (e.g. Allen-Cahn ``D``), as
+        samples on ``linspace(a, b, m, endpoint=False)``; such a name is not in ``true_params``.
     grid_shape : (nt, nx) or None
         Set when the points form a full t-by-x grid (stored as such in files).
     u0_description, metadata : free text and a small dict of provenance.
@@ -90,6 +112,7 @@ class Observations:
     sigma: np.ndarray | None = None
     fixed_params: Mapping[str, float] = field(default_factory=dict)
     true_params: Mapping[str, float] | None = None
+    true_fields: Mapping[str, np.ndarray] = field(default_factory=dict)
     grid_shape: tuple[int, int] | None = None
     u0_description: str = ""
     metadata: Mapping[str, object] = field(default_factory=dict)
@@ -128,6 +151,10 @@ class Observations:
             set_("sigma", sigma)
         set_("fixed_params", _param_dict(self.fixed_params, self.equation, "fixed"))
         set_("true_params", _param_dict(self.true_params, self.equation, "true"))
+        set_("true_fields", _field_dict(self.true_fields, self.equation))
+        both = set(self.true_fields) & set(self.true_params or {})
+        if both:
+            raise ObservationError(f"{sorted(both)} given both as a true parameter and as a true field")
         if self.grid_shape is not None:
             shape = tuple(int(v) for v in self.grid_shape)
             if len(shape) != 2 or shape[0] * shape[1] != t.size:
@@ -171,6 +198,8 @@ class Observations:
             "noise_sigma": None if self.sigma is None else [float(self.sigma.min()), float(self.sigma.max())],
             "fixed_params": dict(self.fixed_params),
             "true_params": None if self.true_params is None else dict(self.true_params),
+            "true_fields": {f"{k}(x)": f"{v.size} samples in [{v.min():.6g}, {v.max():.6g}]"
+                            for k, v in self.true_fields.items()},
             "metadata": dict(self.metadata),
         }
         return out

@@ -13,26 +13,43 @@ __all__ = ["simulate", "observation_layout"]
 
 
 def observation_layout(
-    points: int, layout: str, domain: tuple[float, float], t_span: tuple[float, float], seed: int = 0
+    points: int,
+    layout: str,
+    domain: tuple[float, float],
+    t_span: tuple[float, float],
+    seed: int = 0,
+    grid: tuple[int, int] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, tuple[int, int] | None]:
     """Observation points ``(t, x)``.
 
     ``grid``: a ``sqrt(points)`` x ``sqrt(points)`` grid of interior points (endpoints and
-    the initial time excluded), as in the paper's experiments (64 points = 8 x 8).
+    the initial time excluded), as in the paper's experiments (64 points = 8 x 8), or an
+    ``nt`` x ``nx`` grid when ``grid=(nt, nx)`` is given (``points`` is then ignored).
     ``random``: uniform in ``(t0, t1] x [a, b)``, seeded.
     """
+    (a, b), (t0, t1) = domain, t_span
+    if grid is not None:
+        if layout != "grid":
+            raise ObservationError(f"a grid shape needs the grid layout, not {layout!r}")
+        if len(grid) != 2 or any(isinstance(v, bool) or int(v) != v or v < 1 for v in grid):
+            raise ObservationError(f"grid must be two positive integers (times, positions), got {grid!r}")
+        nt, nx = (int(v) for v in grid)
+        points = nt * nx
     if isinstance(points, bool) or int(points) != points or points < 1:
         raise ObservationError(f"points must be a positive integer, got {points!r}")
     points = int(points)
-    (a, b), (t0, t1) = domain, t_span
     if layout == "grid":
-        side = int(round(np.sqrt(points)))
-        if side * side != points:
-            raise ObservationError(f"--layout grid needs a square number of points (64 = 8 x 8), got {points}")
-        t = t0 + (t1 - t0) * np.arange(1, side + 1) / (side + 1)
-        x = a + (b - a) * np.arange(1, side + 1) / (side + 1)
+        if grid is None:
+            side = int(round(np.sqrt(points)))
+            if side * side != points:
+                raise ObservationError(
+                    f"--layout grid needs a square number of points (64 = 8 x 8) or a grid shape NTxNX, got {points}"
+                )
+            nt = nx = side
+        t = t0 + (t1 - t0) * np.arange(1, nt + 1) / (nt + 1)
+        x = a + (b - a) * np.arange(1, nx + 1) / (nx + 1)
         tt, xx = np.meshgrid(t, x, indexing="ij")
-        return tt.ravel(), xx.ravel(), (side, side)
+        return tt.ravel(), xx.ravel(), (nt, nx)
     if layout == "random":
         rng = np.random.default_rng(seed)
         t = t1 - (t1 - t0) * rng.random(points)  # in (t0, t1]
@@ -55,6 +72,7 @@ def simulate(
     t_span: tuple[float, float] = (0.0, 1.0),
     u0: Callable | np.ndarray | None = None,
     fixed: tuple[str, ...] | None = None,
+    grid: tuple[int, int] | None = None,
 ) -> Observations:
     """Solve ``equation`` at ``params`` and sample observations.
 
@@ -63,6 +81,8 @@ def simulate(
     discretization error ("inverse crime"). ``noise`` is Gaussian with standard deviation
     ``noise * std(u)`` (u over the whole simulated field), seeded; the per-point sigma is stored.
     Parameters other than the equation's usual unknowns are recorded as fixed (known).
+    A parameter the equation lets vary in x (Allen-Cahn ``D``) may be a callable of x or
+    samples; it is stored as a true field (samples on the simulation grid).
     """
     cls = get_equation(equation)
     if not np.isfinite(noise) or noise < 0:
@@ -75,7 +95,7 @@ def simulate(
         true = eq.check_params(params or {})
     except ValueError as err:
         raise ObservationError(str(err)) from None
-    t, x, grid_shape = observation_layout(points, layout, eq.domain, eq.t_span, seed)
+    t, x, grid_shape = observation_layout(points, layout, eq.domain, eq.t_span, seed, grid)
     times, row = np.unique(t, return_inverse=True)
     field = eq.solve(true, times)
     values = np.array([eq.interpolate(field[r], np.array([xj]))[0] for r, xj in zip(row, x)])
@@ -86,9 +106,12 @@ def simulate(
         sigma = np.full(values.shape, scale)
     unknown_by_default = {"burgers": ("nu",), "allen-cahn": ("D",), "kdv": ("lambda2",)}[cls.name]
     fixed = tuple(p for p in cls.param_names if p not in unknown_by_default) if fixed is None else tuple(fixed)
+    fields = {name: np.asarray(v) for name, v in true.items() if np.ndim(v)}
     for name in fixed:
         if name not in cls.param_names:
             raise ObservationError(f"unknown parameter {name!r} to record as known; expected some of {list(cls.param_names)}")
+        if name in fields:
+            raise ObservationError(f"{name} varies in x: it can be simulated and fitted, not recorded as known")
     description = cls.u0_description if u0 is None else ("custom callable" if callable(u0) else "samples")
     return Observations(
         cls.name,
@@ -100,7 +123,8 @@ def simulate(
         t_span=eq.t_span,
         sigma=sigma,
         fixed_params={p: true[p] for p in fixed},
-        true_params=true,
+        true_params={k: v for k, v in true.items() if k not in fields},
+        true_fields=fields,
         grid_shape=grid_shape,
         u0_description=description,
         metadata={

@@ -344,7 +344,9 @@ class SpectralEquation:
             is_field = key in self.field_params
             if callable(value):
                 if not is_field:
-                    raise ValueError(f"parameter {key} must be a number, not a function (only {list(self.field_params)} may vary in x)")
+                    varying = f"only {', '.join(self.field_params)} may vary in x" if self.field_params else \
+                        f"no parameter of {self.name} varies in x"
+                    raise ValueError(f"parameter {key} must be a number, not a function ({varying})")
                 value = np.broadcast_to(np.asarray(value(self.x), dtype=float), (self.n,)).copy()
             try:
                 arr = np.asarray(value, dtype=float)
