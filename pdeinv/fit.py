@@ -335,16 +335,22 @@ def _options(problem, init, **given) -> dict:
         value = o[name]
         if isinstance(value, bool) or int(value) != value or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if o["distribution"] == "ordered" and method != "zo-gn":
+        raise ValueError("distribution='ordered' is for zo-gn only (the zo gradient needs random directions)")
     if method == "zo":
         o["directions"] = o["directions"] or 4
         o["scheme"] = o["scheme"] or "central"
         o["learning_rate"] = 0.05 if o["learning_rate"] is None else o["learning_rate"]
     elif method == "zo-gn":
         o["scheme"] = o["scheme"] or "forward"
-        if problem.field is not None and o["directions"] is None:
-            o["directions"] = problem.dim  # a full finite-difference Jacobian (see broyden)
+        if problem.field is not None and o["distribution"] is None:
+            # Fields: coordinate axes, low wavenumbers first (measured in benchmarks/fields.py)
+            o["distribution"] = "ordered"
+    o["distribution"] = o["distribution"] or "gaussian"
     if o["broyden"] is None:
-        o["broyden"] = problem.field is None
+        # Secant updates pay with random or ordered sketches; a full finite-difference Jacobian
+        # of a regularized field problem is better measured again at each step.
+        o["broyden"] = problem.field is None or (o["directions"] or 8) < problem.dim
     o["unknowns"] = list(problem.unknowns)
     return o
 
@@ -373,7 +379,7 @@ def fit(
     tol: float = 1e-8,
     callback: Callable[[dict], bool | None] | None = None,
     directions: int | None = None,
-    distribution: str = "gaussian",
+    distribution: str | None = None,
     scheme: str | None = None,
     eps: float | None = None,
     optimizer=None,
@@ -406,8 +412,9 @@ def fit(
     callback : called with a dict (phase, step, nfev, loss, params) after every evaluation;
         return True to stop.
     directions, distribution, scheme, eps : random directions per step (``zo-gn``: min(d, 8),
-        ``zo``: 4), their law (gaussian | rademacher | sphere), forward or central
-        differences and the step in the transformed space.
+        ``zo``: 4), their law (gaussian | rademacher | sphere; for ``zo-gn`` also ``ordered``:
+        coordinate axes, a field's low wavenumbers first, the default for fields), forward or
+        central differences and the step in the transformed space.
     optimizer, learning_rate : for ``zo``: an optax optimizer (default Adam with
         ``learning_rate`` 0.05). A custom optimizer cannot be stored in a checkpoint: pass
         the same one again when resuming.
@@ -418,9 +425,10 @@ def fit(
     max_step : largest change of a (log-)parameter in one LM step.
     broyden : ``zo-gn`` keeps its Jacobian estimate up to date with secant updates from the
         trial steps and measures it again only when a step fails (False: classic
-        finite-difference LM, a fresh J V every iteration). Default: True for scalar unknowns;
-        False for a field, where the regularized problem is ill-conditioned and stale secant
-        Jacobians cost more refreshes than they save (measured, see benchmarks/fields.py).
+        finite-difference LM, a fresh J V every iteration). Default: True, except for a
+        field measured with a full Jacobian (``directions >= d``), where the ill-conditioned
+        problem makes stale secant Jacobians cost more refreshes than they save (measured, see
+        benchmarks/fields.py).
     preset : ``"paper"`` reproduces Table F.3 of Shen et al. (1 direction, Adam lr 1e-2,
         KdV 1e-3, 5000 steps, grid 256 x 512 steps, no global phase).
     checkpoint, checkpoint_every : save the whole state to this file (atomically) every

@@ -181,3 +181,31 @@ def test_parse_function_evaluates_allowed_expressions():
         with pytest.raises(ValueError):
             parse_function(bad)
 
+
+def test_ordered_sketch_takes_low_wavenumbers_first_and_never_repeats(u0_obs):
+    from pdeinv.estimators import ZOSketch
+
+    problem = InverseProblem(u0_obs, ("u0",), modes=8, n=64)
+    z = np.zeros(8)
+    r = problem.residuals(z[None])[0][0]
+    sketch = ZOSketch(directions=3, distribution="ordered")
+    first = sketch(problem, z, r, np.random.default_rng(0))
+    # coefficients of wavenumbers 0, 1, 1 (mean, cos, sin of the first mode)
+    assert np.array_equal(first.directions, np.eye(8)[:, [0, 1, 2]])
+    second = sketch(problem, z, r, np.random.default_rng(0), avoid=first.directions)
+    assert np.array_equal(second.directions, np.eye(8)[:, [3, 4, 5]])
+    # each column is the forward difference along its axis
+    step = 1e-6
+    R, _ = problem.residuals(z[None] + step * np.eye(8)[[3]])
+    assert np.allclose(second.jac[:, 0], (R[0] - r) / step, rtol=1e-6, atol=1e-9)
+    with pytest.raises(ValueError, match="ordered' is for zo-gn only"):
+        fit(problem, method="zo", distribution="ordered")
+
+
+def test_ordered_sketch_recovers_more_modes_than_it_measures_per_step(u0_obs):
+    # 16 unknowns, 4 columns per refresh: the secant-updated sketch still recovers u0
+    problem = InverseProblem(u0_obs, ("u0",), modes=16, n=64)
+    result = fit(problem, directions=4, auto_grid=False)
+    assert result.settings["distribution"] == "ordered" and result.settings["broyden"]
+    recovered = FourierField(16).samples(problem.field_coefficients(result.params), u0_obs.u0.size)
+    assert np.linalg.norm(recovered - u0_obs.u0) / np.linalg.norm(u0_obs.u0) < 1e-4, result.message

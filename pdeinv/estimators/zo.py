@@ -76,6 +76,12 @@ class ZOSketch:
 
     With ``k >= d`` the directions are the coordinate axes (a finite-difference Jacobian);
     with ``k < d`` they are ``k`` orthonormal random directions (a sketch of J).
+
+    ``distribution="ordered"`` replaces the random directions by coordinate axes taken in the
+    order of the problem's prior scales (a field's lowest wavenumbers first), ``k`` at a time,
+    never one already measured. Where the data see only a few directions (a diffusive flow
+    erases the high modes of u0; D(x) matters only where u varies), the columns that matter
+    come first and the fit's exploration stops once new columns are negligible.
     """
 
     name = "zo-gn"
@@ -86,7 +92,8 @@ class ZOSketch:
         self.scheme = scheme
         self.eps = DEFAULT_EPS[scheme] if eps is None and scheme in DEFAULT_EPS else eps
         check_scheme(scheme, self.eps)
-        random_directions(np.random.default_rng(0), 1, 1, distribution)
+        if distribution != "ordered":
+            random_directions(np.random.default_rng(0), 1, 1, distribution)  # validates the name
 
     def directions_for(self, d: int) -> int:
         return min(d, 8) if self.k is None else self.k
@@ -100,6 +107,12 @@ class ZOSketch:
         known = 0 if avoid is None else avoid.shape[1]
         if known == 0 and k >= d:
             V = np.eye(d)
+        elif self.distribution == "ordered":
+            scales = problem.direction_scales() if hasattr(problem, "direction_scales") else np.ones(d)
+            order = np.argsort(-scales, kind="stable")
+            if known:  # axes already in span(avoid) have unit norm there, the others ~0
+                order = order[np.linalg.norm(avoid[order], axis=1) < 0.5]
+            V = np.eye(d)[:, order[:k]]
         else:
             k = min(k, d - known)
             G = random_directions(rng, d, k, self.distribution)
