@@ -1,13 +1,20 @@
-"""Recovering a field: the initial condition of Burgers from 800 observations.
+"""Recovering fields: the initial condition of Burgers and the diffusion D(x) of Allen-Cahn.
 
-Truth: a smooth u0 with 16 Fourier modes (amplitudes 0.4 / (1 + k)), nu = 0.02 known, 800
+Burgers: a smooth u0 with 16 Fourier modes (amplitudes 0.4 / (1 + k)), nu = 0.02 known, 800
 observations: 10 times in (0, 0.5) x 80 positions in (-1, 1) (a 20 x 20 grid sees only 20
 distinct x, too few for 64 modes; 800 random times make every solve output 800 rows),
-simulated on a grid twice as fine as the fit's.
-Unknowns: the first d Fourier coefficients of u0, started from zero. For each method: solver
-calls until the recovered u0 is within 1 % (relative L2) of the truth, final error, total calls.
-FD-LM is the classic finite-difference Levenberg-Marquardt (a fresh d-column Jacobian every
-iteration); zo-gn K is the random-direction sketch with secant updates.
+simulated on a grid twice as fine as the fit's. Unknowns: the first d Fourier coefficients of
+u0, started from zero.
+
+Allen-Cahn: D(x) = 0.01 exp(g(x)) with g of 8 Fourier modes (amplitudes 0.3 / (1 + k)), r = 1
+known, u0 = cos(pi x) + 0.5 sin(3 pi x), 400 observations (10 times x 40 positions). Unknowns:
+the first d Fourier coefficients of log D, started from the constant D = 0.005.
+
+For each method: solver calls until the recovered field is within 1 % (relative L2) of the
+truth, final error, total calls. FD-LM is the classic finite-difference Levenberg-Marquardt (a
+fresh d-column Jacobian every iteration); "zo-gn random K" draws K Gaussian directions (scaled
+by the field's prior) per refresh, "zo-gn ordered K" takes K coordinate axes, lowest
+wavenumbers first; both keep their Jacobian estimate with secant (Broyden) updates.
 
     python -m benchmarks.fields [--quick]
 """
@@ -21,12 +28,12 @@ import numpy as np
 
 from pdeinv import InverseProblem, fit, simulate
 from pdeinv.problems import Observations
-from pdeinv.problems.fields import FourierField
+from pdeinv.problems.fields import FourierField, field_samples, true_field
 
 from .common import markdown_table, write_results
 
 
-def case():
+def burgers_case():
     truth_field = FourierField(16)
     c = np.random.default_rng(0).normal(size=16) * 0.4 / (1 + truth_field.wavenumber)
     dense = simulate("burgers", {"nu": 0.02}, points=6400, layout="grid", u0=truth_field.samples(c, 2048),
@@ -36,40 +43,70 @@ def case():
                         fixed_params=dense.fixed_params, true_params=dense.true_params, metadata=dense.metadata)
 
 
-def run(quick: bool):
-    obs = case()
-    truth = obs.u0
-    dims = [16, 32, 64] if quick else [16, 32, 64, 128]
+def diffusion_case():
+    truth_field = FourierField(8)
+    g = np.random.default_rng(1).normal(size=8) * 0.3 / (1 + truth_field.wavenumber)
+    g[0] = np.log(0.01)
+    log_d = truth_field.samples(g, 1024)
+    return simulate("allen-cahn", {"D": np.exp(log_d), "r": 1.0}, grid=(10, 40),
+                    u0=lambda x: np.cos(np.pi * x) + 0.5 * np.sin(3 * np.pi * x))
+
+
+def methods_for(d, with_adam):
+    methods = [("FD-LM", {"directions": d, "broyden": False})]
+    for k in (4, 8, 16):
+        if k < d:
+            methods.append((f"zo-gn random K={k}", {"directions": k, "distribution": "gaussian", "broyden": True}))
+    for k in (4, 8, 16):
+        if k < d:
+            methods.append((f"zo-gn ordered K={k}", {"directions": k, "distribution": "ordered", "broyden": True}))
+    methods.append(("exact", {"method": "exact"}))
+    if with_adam:
+        methods.append(("zo (Adam)", {"method": "zo", "max_steps": 300, "learning_rate": 0.01}))
+    return methods
+
+
+def run_case(label, obs, field_name, dims, init, n, adam_at):
+    truth = true_field(obs, field_name, 512)
     rows = []
     for d in dims:
-        field = FourierField(d)
-        methods = [("FD-LM", {"directions": d, "broyden": False}), ("zo-gn K=d", {"directions": d, "broyden": True})]
-        methods += [(f"zo-gn K={k}", {"directions": k, "broyden": True}) for k in (4, 8, 16) if k < d]
-        methods += [("exact", {"method": "exact"})]
-        if d == 16:
-            methods += [("zo (Adam)", {"method": "zo", "max_steps": 300, "learning_rate": 0.01})]
-        for label, options in methods:
-            problem = InverseProblem(obs, ("u0",), modes=d)
+        for method, options in methods_for(d, d == adam_at):
+            problem = InverseProblem(obs, (field_name,), modes=d, n=n)
             start = time.perf_counter()
-            result = fit(problem, auto_grid=False, max_nfev=20 * d + 400, **options)
+            result = fit(problem, init, auto_grid=False, max_nfev=20 * d + 400, **options)
             wall = time.perf_counter() - start
             history = result.history
-            names = field.names("u0")
+            names = problem.field.names(problem.field_prefix)
             coefficients = np.array([history["params"][k] for k in names]).T
-            errors = np.array([np.linalg.norm(field.samples(c, truth.size) - truth) for c in coefficients])
-            errors /= np.linalg.norm(truth)
+            errors = np.array([np.linalg.norm(field_samples(field_name, c, obs.domain, 512) - truth)
+                               for c in coefficients]) / np.linalg.norm(truth)
             hit = np.nonzero(errors <= 0.01)[0]
-            final = np.linalg.norm(field.samples(problem.field_coefficients(result.params), truth.size) - truth)
-            rows.append({"d": d, "method": label, "calls_to_1%": int(history["nfev"][hit[0]]) if hit.size else "-",
-                         "final_error": final / np.linalg.norm(truth), "nfev": result.nfev, "wall_s": wall,
-                         "message": result.message[:48]})
+            final = field_samples(field_name, problem.field_coefficients(result.params), obs.domain, 512)
+            rows.append({"case": label, "d": d, "method": method,
+                         "calls_to_1%": int(history["nfev"][hit[0]]) if hit.size else "-",
+                         "final_error": float(np.linalg.norm(final - truth) / np.linalg.norm(truth)),
+                         "nfev": result.nfev, "wall_s": wall, "message": result.message[:48]})
             print(rows[-1], flush=True)
         base = next(r for r in rows if r["d"] == d and r["method"] == "FD-LM")
         for r in rows:
             if r["d"] == d and isinstance(r["calls_to_1%"], int) and isinstance(base["calls_to_1%"], int):
                 r["vs_FD-LM"] = r["calls_to_1%"] / base["calls_to_1%"]
-    table = markdown_table(rows, ["d", "method", "calls_to_1%", "vs_FD-LM", "final_error", "nfev", "wall_s", "message"])
-    write_results("fields", {"quick": quick, "rows": rows}, "### Initial condition of Burgers, 800 observations (10 times x 80 positions)\n\n" + table)
+    return rows
+
+
+def run(quick: bool):
+    columns = ["d", "method", "calls_to_1%", "vs_FD-LM", "final_error", "nfev", "wall_s", "message"]
+    burgers = run_case("burgers u0", burgers_case(), "u0", [16, 32, 64] if quick else [16, 32, 64, 128],
+                       None, None, adam_at=16)
+    diffusion = run_case("allen-cahn D(x)", diffusion_case(), "D(x)", [8, 16] if quick else [8, 16, 32],
+                         {"D": 0.005}, 256, adam_at=None)
+    table = (
+        "### Initial condition of Burgers, 800 observations (10 times x 80 positions)\n\n"
+        + markdown_table(burgers, columns)
+        + "\n\n### Diffusion field D(x) of Allen-Cahn, 400 observations (10 times x 40 positions), n = 256\n\n"
+        + markdown_table(diffusion, columns)
+    )
+    write_results("fields", {"quick": quick, "rows": burgers + diffusion}, table)
 
 
 if __name__ == "__main__":
