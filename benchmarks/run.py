@@ -21,7 +21,7 @@ SCRIPTS = [
     ("convergence", "Convergence against solver calls"),
     ("paper", "The paper's recipe (full run) against zo-gn"),
     ("pinn", "PINN path: memory and accuracy against the numerical path"),
-    ("fields", "Fields as unknowns: solver calls to recover an initial condition"),
+    ("fields", "Fields as unknowns: solver calls to recover an initial condition or a diffusion field"),
 ]
 
 

@@ -344,8 +344,10 @@ def _options(problem, init, **given) -> dict:
     elif method == "zo-gn":
         o["scheme"] = o["scheme"] or "forward"
         if problem.field is not None and o["distribution"] is None:
-            # Fields: coordinate axes, low wavenumbers first (measured in benchmarks/fields.py)
+            # Fields: coordinate axes, low wavenumbers first, 4 at a time: the fewest solver
+            # calls for every size measured in benchmarks/fields.py (d = 8 ... 128).
             o["distribution"] = "ordered"
+            o["directions"] = o["directions"] or min(problem.dim, 4)
     o["distribution"] = o["distribution"] or "gaussian"
     if o["broyden"] is None:
         # Secant updates pay with random or ordered sketches; a full finite-difference Jacobian
@@ -412,7 +414,7 @@ def fit(
     callback : called with a dict (phase, step, nfev, loss, params) after every evaluation;
         return True to stop.
     directions, distribution, scheme, eps : random directions per step (``zo-gn``: min(d, 8),
-        ``zo``: 4), their law (gaussian | rademacher | sphere; for ``zo-gn`` also ``ordered``:
+        for a field min(d, 4); ``zo``: 4), their law (gaussian | rademacher | sphere; for ``zo-gn`` also ``ordered``:
         coordinate axes, a field's low wavenumbers first, the default for fields), forward or
         central differences and the step in the transformed space.
     optimizer, learning_rate : for ``zo``: an optax optimizer (default Adam with

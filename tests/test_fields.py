@@ -205,7 +205,8 @@ def test_ordered_sketch_takes_low_wavenumbers_first_and_never_repeats(u0_obs):
 def test_ordered_sketch_recovers_more_modes_than_it_measures_per_step(u0_obs):
     # 16 unknowns, 4 columns per refresh: the secant-updated sketch still recovers u0
     problem = InverseProblem(u0_obs, ("u0",), modes=16, n=64)
-    result = fit(problem, directions=4, auto_grid=False)
-    assert result.settings["distribution"] == "ordered" and result.settings["broyden"]
+    result = fit(problem, auto_grid=False)  # the default for fields: ordered, K = 4, secant updates
+    assert result.settings["distribution"] == "ordered" and result.settings["directions"] == 4
+    assert result.settings["broyden"]
     recovered = FourierField(16).samples(problem.field_coefficients(result.params), u0_obs.u0.size)
     assert np.linalg.norm(recovered - u0_obs.u0) / np.linalg.norm(u0_obs.u0) < 1e-4, result.message

@@ -52,7 +52,7 @@ def fit_pinn(problem, init, *, seed=0, max_steps=None, learning_rate=None, direc
     if directions < 1:
         raise ValueError(f"directions must be a positive integer, got {directions!r}")
     if problem.field is not None:
-        raise ValueError("the PINN path fits scalar parameters only, not the field u0")
+        raise ValueError(f"the PINN path fits scalar parameters only, not the field {problem.field_name}")
     z = jnp.asarray(problem.to_z({**problem.default_init(), **(init or {})}))
     pinn = PINN(problem, config)
     key = jax.random.PRNGKey(seed)
