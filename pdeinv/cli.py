@@ -76,6 +76,9 @@ def cli():
               help="A parameter that varies in x, as a function of x (Allen-Cahn D), e.g. "
                    "D='1e-3*exp(0.5*sin(pi*x))'. Allowed: numbers, x, pi, e, + - * / ** and sin, cos, "
                    "exp, log, sqrt, tanh, ...")
+@click.option("--u0", "u0_text", default=None, metavar="EXPR",
+              help="Initial condition as a function of x, e.g. '0.5*sin(pi*x) - 0.2*cos(3*pi*x)' "
+                   "[default: the equation's].")
 @click.option("--points", default=64, show_default=True, help="Number of observation points.")
 @click.option("--layout", type=click.Choice(["grid", "random"]), default="grid", show_default=True, help="grid: sqrt(P) x sqrt(P) interior (t, x) points; random: uniform, seeded.")
 @click.option("--grid", "grid_shape", default=None, metavar="NTxNX",
@@ -89,7 +92,7 @@ def cli():
                    "give all of them when the fit will recover u0.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Observation file to write (.h5).")
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
-def simulate(equation, params, fields, points, layout, grid_shape, noise, seed, n, dt, known, output, force):
+def simulate(equation, params, fields, u0_text, points, layout, grid_shape, noise, seed, n, dt, known, output, force):
     """Simulate EQUATION with pdeinv's solver and sample observations into an HDF5 file.
 
     The solve runs on a finer grid and step than fits use by default, so a fit on these data
@@ -119,8 +122,14 @@ def simulate(equation, params, fields, points, layout, grid_shape, noise, seed, 
                 values[name.strip()] = parse_function(text)
             except ValueError as err:
                 raise ValueError(f"--field {name.strip()}: {err}") from None
+        u0 = None
+        if u0_text is not None:
+            try:
+                u0 = parse_function(u0_text)
+            except ValueError as err:
+                raise ValueError(f"--u0: {err}") from None
         obs = simulate_obs(
-            equation, values, points=points, layout=layout, grid=grid,
+            equation, values, points=points, layout=layout, grid=grid, u0=u0,
             noise=noise, seed=seed, n=n, dt=dt,
             fixed=None if known is None else tuple(k.strip() for k in known.split(",") if k.strip()),
         )

@@ -75,4 +75,5 @@ def parse_function(text: str) -> Callable[[np.ndarray], np.ndarray]:
         with np.errstate(all="ignore"):
             return np.broadcast_to(evaluate(tree, x), x.shape).astype(float)
 
+    function.expression = text.strip()  # recorded in observation files as the description
     return function

@@ -210,3 +210,23 @@ def test_ordered_sketch_recovers_more_modes_than_it_measures_per_step(u0_obs):
     assert result.settings["broyden"]
     recovered = FourierField(16).samples(problem.field_coefficients(result.params), u0_obs.u0.size)
     assert np.linalg.norm(recovered - u0_obs.u0) / np.linalg.norm(u0_obs.u0) < 1e-4, result.message
+
+
+def test_cli_simulates_a_custom_initial_condition_and_recovers_it(tmp_path):
+    from pdeinv import load_observations
+
+    runner = CliRunner()
+    obs = tmp_path / "u0.h5"
+    made = runner.invoke(cli, ["simulate", "burgers", "--u0", "0.6*sin(pi*x) + 0.3*cos(2*pi*x)", "--param", "nu=0.05",
+                               "--known", "nu", "--grid", "6x24", "--n", "128", "-o", str(obs)])
+    assert made.exit_code == 0, made.output
+    loaded = load_observations(obs)
+    assert loaded.u0_description == "0.6*sin(pi*x) + 0.3*cos(2*pi*x)"
+    x = np.linspace(-1, 1, 128, endpoint=False)
+    assert np.allclose(loaded.u0, 0.6 * np.sin(np.pi * x) + 0.3 * np.cos(2 * np.pi * x), atol=1e-15)
+    result = runner.invoke(cli, ["fit", "burgers", "--obs", str(obs), "--fit", "u0", "--modes", "6", "--n", "64",
+                                 "--no-auto-grid", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert float(result.output.split("relative L2 distance from the true u0: ")[1].split()[0]) < 1e-4
+    bad = runner.invoke(cli, ["simulate", "burgers", "--u0", "sin(pi*y)", "-o", str(tmp_path / "b.h5")])
+    assert bad.exit_code == 2 and "--u0: 'y' is not allowed" in bad.output

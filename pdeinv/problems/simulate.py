@@ -112,7 +112,8 @@ def simulate(
             raise ObservationError(f"unknown parameter {name!r} to record as known; expected some of {list(cls.param_names)}")
         if name in fields:
             raise ObservationError(f"{name} varies in x: it can be simulated and fitted, not recorded as known")
-    description = cls.u0_description if u0 is None else ("custom callable" if callable(u0) else "samples")
+    description = cls.u0_description if u0 is None else (
+        getattr(u0, "expression", "custom callable") if callable(u0) else "samples")
     return Observations(
         cls.name,
         t,
