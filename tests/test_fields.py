@@ -230,3 +230,11 @@ def test_cli_simulates_a_custom_initial_condition_and_recovers_it(tmp_path):
     assert float(result.output.split("relative L2 distance from the true u0: ")[1].split()[0]) < 1e-4
     bad = runner.invoke(cli, ["simulate", "burgers", "--u0", "sin(pi*y)", "-o", str(tmp_path / "b.h5")])
     assert bad.exit_code == 2 and "--u0: 'y' is not allowed" in bad.output
+
+
+def test_true_field_of_a_scalar_diffusion_is_constant():
+    from pdeinv.problems.fields import true_field
+
+    obs = simulate("allen-cahn", {"D": 2e-3}, points=4, n=64)
+    assert np.array_equal(true_field(obs, "D(x)", 8), np.full(8, 2e-3))
+    assert np.allclose(true_field(obs, "u0", 64), obs.u0)

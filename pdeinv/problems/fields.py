@@ -90,11 +90,12 @@ def field_samples(name: str, coefficients, domain: tuple[float, float], n: int) 
 
 def true_field(observations, name: str, n: int) -> np.ndarray | None:
     """The field ``name`` that generated ``observations`` on ``n`` points, when known: the file's
-    u0, or a true coefficient field stored with the data."""
+    u0, a true coefficient field stored with the data, or a constant one from a true scalar."""
     from ..solvers import resample_periodic
 
     parameter = FIELDS[name][1]
     samples = observations.u0 if parameter is None else observations.true_fields.get(parameter)
     if samples is None:
-        return None
+        scalar = (observations.true_params or {}).get(parameter)
+        return None if scalar is None else np.full(n, float(scalar))
     return samples.copy() if samples.size == n else resample_periodic(np.asarray(samples), n)
