@@ -66,11 +66,11 @@ def methods_for(d, with_adam):
     return methods
 
 
-def run_case(label, obs, field_name, dims, init, n, adam_at):
+def run_case(label, obs, field_name, dims, init, n, adam_at, curves):
     truth = true_field(obs, field_name, 512)
     rows = []
     for d in dims:
-        for method, options in methods_for(d, d == adam_at):
+        for method, options in methods_for(d, d in adam_at):
             problem = InverseProblem(obs, (field_name,), modes=d, n=n)
             start = time.perf_counter()
             result = fit(problem, init, auto_grid=False, max_nfev=20 * d + 400, **options)
@@ -81,6 +81,7 @@ def run_case(label, obs, field_name, dims, init, n, adam_at):
             errors = np.array([np.linalg.norm(field_samples(field_name, c, obs.domain, 512) - truth)
                                for c in coefficients]) / np.linalg.norm(truth)
             hit = np.nonzero(errors <= 0.01)[0]
+            curves.setdefault(f"{label} d={d}", {})[method] = {"nfev": history["nfev"], "error": errors.tolist()}
             final = field_samples(field_name, problem.field_coefficients(result.params), obs.domain, 512)
             rows.append({"case": label, "d": d, "method": method,
                          "calls_to_1%": int(history["nfev"][hit[0]]) if hit.size else "-",
@@ -94,19 +95,45 @@ def run_case(label, obs, field_name, dims, init, n, adam_at):
     return rows
 
 
+def plot_curves(curves: dict, path):
+    """Relative field error against solver calls, one line per method."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5), constrained_layout=True)
+    for method, curve in curves.items():
+        best = np.minimum.accumulate(np.asarray(curve["error"]))  # best point so far
+        ax.semilogy(curve["nfev"], best, label=method, ls="--" if "random" in method else "-")
+    ax.axhline(0.01, color="k", lw=0.8, ls=":")
+    ax.set_xlabel("solver calls")
+    ax.set_ylabel("relative L2 error of the field (best so far)")
+    ax.set_xlim(0, 400)
+    ax.legend(fontsize="small")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def run(quick: bool):
+    from .common import RESULTS
+
     columns = ["d", "method", "calls_to_1%", "vs_FD-LM", "final_error", "nfev", "wall_s", "message"]
+    curves: dict = {}
     burgers = run_case("burgers u0", burgers_case(), "u0", [16, 32, 64] if quick else [16, 32, 64, 128],
-                       None, None, adam_at=16)
+                       None, None, adam_at=(16, 64), curves=curves)
     diffusion = run_case("allen-cahn D(x)", diffusion_case(), "D(x)", [8, 16] if quick else [8, 16, 32],
-                         {"D": 0.005}, 256, adam_at=None)
+                         {"D": 0.005}, 256, adam_at=(), curves=curves)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    plot_curves(curves["burgers u0 d=64"], RESULTS / "fields_burgers_d64.png")
     table = (
         "### Initial condition of Burgers, 800 observations (10 times x 80 positions)\n\n"
         + markdown_table(burgers, columns)
+        + "\n\nError against solver calls at d = 64: fields_burgers_d64.png (curves for every run in fields.json)."
         + "\n\n### Diffusion field D(x) of Allen-Cahn, 400 observations (10 times x 40 positions), n = 256\n\n"
         + markdown_table(diffusion, columns)
     )
-    write_results("fields", {"quick": quick, "rows": burgers + diffusion}, table)
+    write_results("fields", {"quick": quick, "rows": burgers + diffusion, "curves": curves}, table)
 
 
 if __name__ == "__main__":
