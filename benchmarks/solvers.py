@@ -19,6 +19,7 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 from pdeinv.solvers import AllenCahn, Burgers, KdV, SolverDivergedError
+from pdeinv.solvers.core import step_schedule
 
 from .common import markdown_table, write_results
 
@@ -172,6 +173,16 @@ def run(quick: bool):
                 row[f"batch{batch}_speedup"] = single / row[f"vmap{batch}_per_solve_s"]
             rows.append(row)
             print({k: (f"{v:.3g}" if isinstance(v, float) else v) for k, v in row.items()}, flush=True)
+    # Many distinct output times (observations at random times) need one set of ETDRK4
+    # coefficients per distinct step size: the cost of that against a uniform output grid.
+    layout_rows = []
+    eq = Burgers(n=512, dt=1 / 2048)
+    for label, times in [("11 uniform", np.linspace(0.1, 1, 11)), ("800 uniform", np.linspace(1 / 800, 1, 800)),
+                         ("800 random", np.sort(np.random.default_rng(0).uniform(0, 1, 800)))]:
+        eq.solve(eq.defaults, times)
+        layout_rows.append({"output_times": label, "distinct_step_sizes": len(step_schedule(times, 0.0, eq.dt).step_sizes),
+                            "solve_s": best_time(lambda: eq.solve(eq.defaults, times))})
+        print(layout_rows[-1], flush=True)
     precision_rows, runs = [], {}
     for name, cls in EQUATIONS.items():
         table_rows, runs[name] = work_precision(name, cls, t, quick)
@@ -202,11 +213,13 @@ def run(quick: bool):
         " against SciPy's cheapest run at least as accurate. batched_speedup_vs_scipy charges pdeinv the"
         " per-solve time in a batch of 64.\n\n"
         + markdown_table(precision_rows, precision_columns)
+        + "\n\nOutput times and cost (Burgers, n = 512, 2048 steps):\n\n"
+        + markdown_table(layout_rows, ["output_times", "distinct_step_sizes", "solve_s"])
         + f"\n\n{note}."
     )
     write_results(
         "solvers",
-        {"rows": rows, "precision": precision_rows, "precision_runs": runs, "devices": devices, "note": note, "quick": quick},
+        {"rows": rows, "layouts": layout_rows, "precision": precision_rows, "precision_runs": runs, "devices": devices, "note": note, "quick": quick},
         table,
     )
 

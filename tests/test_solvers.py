@@ -140,6 +140,31 @@ def test_etdrk4_coefficients_match_series_for_small_arguments():
     assert abs(np.asarray(etdrk4_coefficients(np.array([z]), 1.0)[3])[0] - explicit_f1) < 1e-13
 
 
+def _phi_reference(z):
+    """phi_1, phi_2, phi_3 of z: Taylor series for |z| < 0.5, closed forms elsewhere."""
+    from math import factorial
+
+    small = np.abs(z) < 0.5
+    safe = np.where(small, 1.0, z)
+    series = lambda k: sum(z**j / factorial(j + k) for j in range(30))
+    p1 = np.where(small, series(1), (np.exp(z) - 1) / safe)
+    p2 = np.where(small, series(2), (np.exp(z) - 1 - z) / safe**2)
+    p3 = np.where(small, series(3), (np.exp(z) - 1 - z - z**2 / 2) / safe**3)
+    return p1, p2, p3
+
+
+def test_etdrk4_coefficients_match_phi_functions_over_the_complex_plane():
+    # stiff (large negative), dispersive (imaginary), growing and mixed arguments z = hL
+    z = np.concatenate([-np.logspace(-8, 4, 25), 1j * np.logspace(-8, 4, 25), np.logspace(-8, 0.7, 10),
+                        -np.logspace(-3, 3, 13) * (1 + 0.7j)])
+    p1, p2, p3 = _phi_reference(z)
+    expected = {"Q": _phi_reference(z / 2)[0] / 2, "f1": p1 - 3 * p2 + 4 * p3, "f2": p2 - 2 * p3, "f3": -p2 + 4 * p3}
+    E, E2, Q, f1, f2, f3 = (np.asarray(c) for c in etdrk4_coefficients(z, 1.0))
+    assert np.allclose(E, np.exp(z), rtol=1e-14, atol=0) and np.allclose(E2, np.exp(z / 2), rtol=1e-14, atol=0)
+    for name, value in {"Q": Q, "f1": f1, "f2": f2, "f3": f3}.items():
+        assert np.max(np.abs(value - expected[name]) / np.abs(expected[name])) <= 5e-12, name
+
+
 @pytest.mark.parametrize("size", [1, 4, 5])
 def test_batched_solve_equals_loop(size):
     # odd sizes exercise the padding when the batch is split across host devices

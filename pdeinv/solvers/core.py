@@ -31,9 +31,10 @@ __all__ = [
 ]
 
 # Points on the contour used for the phi functions. The integrands are entire, so the
-# trapezoidal rule converges faster than geometrically; 32 points on a unit circle give
-# coefficients accurate to round-off (checked against series expansions in the tests).
-_CONTOUR_POINTS = 32
+# trapezoidal rule converges faster than geometrically: 16 points on the unit circle already
+# agree with the series / closed forms to ~1e-12 relative for hL from -1e4 to 1e4 i (the
+# residue is the reference's own rounding; 32 points are no closer), see the tests.
+_CONTOUR_POINTS = 16
 
 
 class SolverDivergedError(FloatingPointError):
@@ -50,17 +51,24 @@ def etdrk4_coefficients(L, h, n_contour: int = _CONTOUR_POINTS):
 
     Each phi-type function is averaged over a circle of radius 1 centred at ``h L``
     (Kassam & Trefethen 2005). ``L`` may be complex (dispersive equations), so the full circle
-    is used rather than the real-axis half circle.
+    is used rather than the real-axis half circle. ``exp(hL + r)`` is formed as
+    ``exp(hL) exp(r)`` with the ``exp(r)`` of the contour points computed once: one complex
+    exponential per mode instead of one per contour point, which is what dominates when a
+    schedule has many distinct step sizes (observations at hundreds of distinct times).
     """
     hL = h * L
     roots = jnp.exp(2j * jnp.pi * (jnp.arange(n_contour) + 0.5) / n_contour)
     z = hL[..., None] + roots
-    ez = jnp.exp(z)
-    Q = h * jnp.mean((jnp.exp(z / 2) - 1.0) / z, axis=-1)
-    f1 = h * jnp.mean((-4.0 - z + ez * (4.0 - 3.0 * z + z**2)) / z**3, axis=-1)
-    f2 = h * jnp.mean((2.0 + z + ez * (-2.0 + z)) / z**3, axis=-1)
-    f3 = h * jnp.mean((-4.0 - 3.0 * z - z**2 + ez * (4.0 - z)) / z**3, axis=-1)
-    return jnp.exp(hL), jnp.exp(hL / 2), Q, f1, f2, f3
+    E, E2 = jnp.exp(hL), jnp.exp(hL / 2)
+    ez = E[..., None] * jnp.exp(roots)
+    ez2 = E2[..., None] * jnp.exp(roots / 2)
+    iz = 1.0 / z
+    iz3 = iz * iz * iz
+    Q = h * jnp.mean((ez2 - 1.0) * iz, axis=-1)
+    f1 = h * jnp.mean((-4.0 - z + ez * (4.0 - 3.0 * z + z**2)) * iz3, axis=-1)
+    f2 = h * jnp.mean((2.0 + z + ez * (-2.0 + z)) * iz3, axis=-1)
+    f3 = h * jnp.mean((-4.0 - 3.0 * z - z**2 + ez * (4.0 - z)) * iz3, axis=-1)
+    return E, E2, Q, f1, f2, f3
 
 
 @functools.lru_cache(maxsize=None)
@@ -405,7 +413,9 @@ class SpectralEquation:
 
         def solve(params, u0_hat):
             L = self.linear_symbol(params)
-            coefs = jax.vmap(lambda h: jnp.stack(etdrk4_coefficients(L, h)))(step_sizes)
+            # One step size at a time: the (modes x contour) temporaries stay in cache (a vmap over
+            # hundreds of step sizes materializes them and runs ~3x slower).
+            coefs = jax.lax.map(lambda h: jnp.stack(etdrk4_coefficients(L, h)), step_sizes)
             N = lambda v: self.nonlinear(v, params)
 
             def step(carry, x):
