@@ -34,6 +34,10 @@ from .result import FitResult
 
 FORMAT = "pdeinv-observations"
 VERSION = 1
+#: HDF5 file-format features of HDF5 1.8: its metadata blocks carry checksums, so a damaged file
+#: is reported by the library instead of being parsed (corrupted metadata in the older format can
+#: crash the HDF5 library itself). Readable by any HDF5 >= 1.8 (2008).
+LIBVER = ("v108", "v108")
 
 __all__ = [
     "FORMAT",
@@ -83,7 +87,7 @@ def save_observations(obs: Observations, path: str | os.PathLike, *, overwrite: 
     import h5py
 
     path = Path(path)
-    with atomic_path(path, overwrite=overwrite) as tmp, h5py.File(tmp, "w") as f:
+    with atomic_path(path, overwrite=overwrite) as tmp, h5py.File(tmp, "w", libver=LIBVER) as f:
         write_observations_group(f, obs)
     return path
 
@@ -443,7 +447,7 @@ def save_result(result, observations: Observations, path, *, overwrite: bool = F
     import h5py
 
     path = Path(path)
-    with atomic_path(path, overwrite=overwrite) as tmp, h5py.File(tmp, "w") as f:
+    with atomic_path(path, overwrite=overwrite) as tmp, h5py.File(tmp, "w", libver=LIBVER) as f:
         f.attrs["format"] = RESULT_FORMAT
         f.attrs["version"] = RESULT_VERSION
         f.attrs["result"] = json.dumps(
@@ -562,7 +566,7 @@ def save_checkpoint(state: dict, observations: Observations, path) -> Path:
     path = Path(path)
     arrays: dict = {}
     encoded = json.dumps(_encode(state, arrays), allow_nan=True)
-    with atomic_path(path, overwrite=True) as tmp, h5py.File(tmp, "w") as f:
+    with atomic_path(path, overwrite=True) as tmp, h5py.File(tmp, "w", libver=LIBVER) as f:
         f.attrs["format"] = CHECKPOINT_FORMAT
         f.attrs["version"] = int(state.get("version", 1))
         # A dataset, not an attribute: long histories exceed the 64 KiB attribute limit.

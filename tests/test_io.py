@@ -259,7 +259,7 @@ fuzz_strategy = dict(
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(**fuzz_strategy)
 def test_fuzzed_files_raise_only_our_error(tmp_path_factory, data, flips):
     _fuzz_once(tmp_path_factory, data, flips)
