@@ -28,7 +28,6 @@ DEFAULT_UNKNOWNS = {"burgers": ("nu",), "allen-cahn": ("D",), "kdv": ("lambda2",
 LOG_SCALED = {"nu", "D", "lambda2"}
 
 
-
 class InverseProblem:
     """Recover ``unknowns`` of the equation of ``observations`` from its data.
 
@@ -148,8 +147,8 @@ class InverseProblem:
 
     def default_init(self) -> dict[str, float]:
         """Starting values when none are given: equation defaults, a zero u0 field, a constant
-        D(x) field at the default (or the file's) D."""
-        defaults = {**self.equation_class.defaults, **self.observations.fixed_params}
+        D(x) field at the equation's default D."""
+        defaults = self.equation_class.defaults
         init = {name: float(defaults.get(name, 0.0)) for name in self.unknowns}
         if self.field_param is not None:
             init[f"{self.field_prefix}[0]"] = float(np.log(defaults[self.field_param]))
