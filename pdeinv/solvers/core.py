@@ -82,8 +82,9 @@ def rfft(u):
 
     The ``n`` real samples are packed into ``n/2`` complex numbers (even samples real, odd
     imaginary), transformed by one complex FFT of half the length and split into the spectrum.
-    On CPU this is about 1.8x faster than XLA's real FFT for the grid sizes pdeinv uses
-    (measured in benchmarks/solvers.py); the nonlinear terms call it four times per step.
+    On CPU this is about 1.8x faster than XLA's real FFT for the grid sizes pdeinv uses (a
+    forward + inverse pair in a jitted loop, 2 cores: 2.4 vs 4.3 us at n = 256, 6.5 vs 10.9 us at
+    n = 1024); the nonlinear terms call it four times per step.
     """
     n = u.shape[-1]
     m = n // 2
