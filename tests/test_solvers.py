@@ -1,12 +1,14 @@
 """Forward solvers against exact solutions, published data and convergence orders."""
 
+import re
+
 import numpy as np
 import pytest
 from exact import burgers_cole_hopf, kdv_soliton
 
 import jax
 from pdeinv.solvers import AllenCahn, Burgers, KdV, SolverDivergedError, etdrk4_coefficients
-from pdeinv.solvers.core import BatchedSolver, irfft, rfft, step_schedule
+from pdeinv.solvers.core import BatchedSolver, irfft, library_fft, rfft, step_schedule
 
 NU = 0.01 / np.pi
 
@@ -189,6 +191,25 @@ def test_packed_real_fft_matches_numpy(n):
     v_noisy[:, -1] -= 0.7j
     assert np.max(np.abs(np.asarray(irfft(jax.numpy.asarray(v_noisy), n)) - np.fft.irfft(v_noisy, n))) <= 1e-14 * n
     assert np.max(np.abs(np.asarray(irfft(rfft(jax.numpy.asarray(u)), n)) - u)) <= 1e-14 * n
+
+
+def test_library_fft_switch_changes_the_transform_not_the_numbers():
+    u = jax.numpy.asarray(np.random.default_rng(0).normal(size=(2, 64)))
+
+    def fft_lengths(fn):  # the packed transform is a complex FFT of half the length
+        return set(re.findall(r"fft_lengths=\((\d+),\)", str(jax.make_jaxpr(fn)(u))))
+
+    assert fft_lengths(lambda a: irfft(rfft(a), 64)) == {"32"}
+    with library_fft():
+        assert fft_lengths(lambda a: irfft(rfft(a), 64)) == {"64"}
+        assert np.max(np.abs(np.asarray(rfft(u)) - np.fft.rfft(np.asarray(u)))) <= 1e-13
+    assert fft_lengths(lambda a: rfft(a)) == {"32"}  # the context is left behind
+    # the batched solver variant is traced with the library transform and agrees to rounding
+    eq = Burgers(n=64, dt=1e-3)
+    t = np.array([0.25, 0.5])
+    p, v0 = eq.params_pytree(eq.defaults), eq.initial_spectrum()
+    single = np.asarray(eq.spectral_solver(t)(p, v0))
+    assert np.max(np.abs(np.asarray(eq.spectral_solver(t, batched=True)(p, v0)) - single)) <= 1e-13
 
 
 def test_batched_solver_splits_and_pads_across_devices():

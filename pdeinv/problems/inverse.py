@@ -119,7 +119,7 @@ class InverseProblem:
         if self._custom_forward is None:
             point_solver = self.equation.point_solver(obs.t, obs.x)
             u0_hat = self.equation.initial_spectrum()
-            self._batched = BatchedSolver(point_solver, in_axes=(0, 0 if self.field_name == "u0" else None))
+            self._batched = BatchedSolver(self.equation.point_solver(obs.t, obs.x, batched=True), in_axes=(0, 0 if self.field_name == "u0" else None))
             self._u0_hat = u0_hat
             self._point_solver = point_solver
 
