@@ -519,6 +519,16 @@ class SpectralEquation:
         samples = self.u0 if u0 is None else self._initial_samples(u0)
         return jnp.fft.rfft(jnp.asarray(samples)) * self.mask
 
+    def _grid_solver(self, t):
+        """``(params, u0 samples) -> u on the grid``, transforms included in one compiled call
+        (separate dispatches of the two transforms cost ~0.3 ms per solve)."""
+        t = self.check_times(t)
+        key = ("grid", t.tobytes())
+        if key not in self._cache:
+            spectral, mask, n = self.spectral_solver(t), jnp.asarray(self.mask), self.n
+            self._cache[key] = jax.jit(lambda params, u0: jnp.fft.irfft(spectral(params, jnp.fft.rfft(u0) * mask), n=n))
+        return self._cache[key]
+
     def solve(self, params: Mapping[str, float], t, *, u0=None) -> np.ndarray:
         """Solve and return ``u`` of shape ``(len(t), n)`` on ``self.x``.
 
@@ -529,8 +539,7 @@ class SpectralEquation:
         for name, value in pytree.items():
             if value.ndim and not (name in self.field_params and value.shape == (self.n,)):
                 raise ValueError(f"parameter {name} must be a scalar for solve(); use solve_batch for batches")
-        u_hat = self.spectral_solver(t)(pytree, self.initial_spectrum(u0))
-        u = np.asarray(jnp.fft.irfft(u_hat, n=self.n))
+        u = np.asarray(self._grid_solver(t)(pytree, jnp.asarray(self.u0 if u0 is None else self._initial_samples(u0))))
         if not np.all(np.isfinite(u)):
             raise SolverDivergedError(
                 f"{self.name} solve diverged (non-finite values) at params {dict(self.check_params(params))}; "
