@@ -3,8 +3,8 @@
 Per-solve wall time for each equation (paper grid 256 points x 512 steps, and 512 / 1024
 points), JIT compile time separately, single vs batched (16 and 64 parameter sets in one call),
 and a work-precision comparison with a SciPy baseline (the same pseudo-spectral right-hand side
-under scipy.integrate.solve_ivp, RK45 or Radau) at equal accuracy, measured side by side. exponax is
-compared only when installed.
+under scipy.integrate.solve_ivp, RK45 or Radau) at equal accuracy, measured side by side, and with
+exponax's ETDRK4 on the same equations when exponax is installed (it is not a dependency).
 
     python -m benchmarks.solvers [--quick]
 """
@@ -26,7 +26,7 @@ from .common import markdown_table, write_results
 EQUATIONS = {"burgers": Burgers, "allen-cahn": AllenCahn, "kdv": KdV}
 
 
-def best_time(fn, repeat=3):
+def best_time(fn, repeat=5):
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
@@ -64,6 +64,46 @@ def scipy_solve(name, eq, params, t, method, rtol):
     return sol.y.T, sol.nfev
 
 
+# exponax (optional): the same semi-discrete equations with its ETDRK4 (order 4, no dealiasing,
+# conservative convection). Its grid starts at 0 instead of pdeinv's domain[0]; with constant
+# coefficients that only relabels the same samples.
+def exponax_rollout(name, eq, params, sub_steps, intervals):
+    import equinox as eqx
+    import exponax
+
+    full = eq.check_params(params)
+    dt = 0.1 / sub_steps
+    common = dict(order=4, dealiasing_fraction=None)
+    if name == "burgers":
+        stepper = exponax.stepper.Burgers(1, eq.length, eq.n, dt, diffusivity=full["nu"], convection_scale=1.0,
+                                          conservative=True, **common)
+    elif name == "allen-cahn":
+        stepper = exponax.stepper.reaction.AllenCahn(1, eq.length, eq.n, dt, diffusivity=full["D"],
+                                                     first_order_coefficient=full["r"],
+                                                     third_order_coefficient=-full["r"], **common)
+    else:
+        stepper = exponax.stepper.KortewegDeVries(1, eq.length, eq.n, dt, convection_scale=full["lambda1"],
+                                                  dispersivity=full["lambda2"], hyper_diffusivity=0.0,
+                                                  conservative=True, **common)
+    rollout = eqx.filter_jit(exponax.rollout(exponax.RepeatedStepper(stepper, sub_steps), intervals, include_init=True))
+    u0 = jax.numpy.asarray(eq.u0)[None, :]
+    return lambda: np.asarray(rollout(u0))[:, 0, :]
+
+
+
+
+def exponax_runs(name, cls, t, ref, n):
+    """exponax's single-solve time and error over a range of steps (output every 0.1)."""
+    eq = cls(n=n)
+    runs = []
+    for m in EXPONAX_SUB_STEPS:
+        solve = exponax_rollout(name, eq, cls.defaults, m, len(t) - 1)
+        u = solve()  # compile
+        runs.append({"steps": 10 * m, "error": rel_err(u, ref) if np.all(np.isfinite(u)) else float("inf"),
+                     "seconds": best_time(solve)})
+    return runs
+
+
 def rel_err(a, b):
     return float(np.linalg.norm(a - b) / np.linalg.norm(b))
 
@@ -72,6 +112,8 @@ def rel_err(a, b):
 # a range of tolerances, both against one fine reference; at each accuracy level each side is
 # charged its cheapest run that reaches it.
 OUR_STEPS = tuple(int(round(128 * 2 ** (j / 2))) for j in range(11))  # 128 ... 4096, ratio sqrt(2)
+# sub-steps per output interval: ceil(pdeinv's step counts / 10), so exponax never takes fewer steps
+EXPONAX_SUB_STEPS = tuple(int(np.ceil(s / 10)) for s in OUR_STEPS)
 # RK45 and Radau (an implicit method, dense Jacobian) over tolerances; KdV's stiff dispersion
 # makes RK45 take ~1e6 steps, so it runs once there.
 SCIPY_RUNS = {
@@ -83,23 +125,27 @@ LEVELS = (1e-6, 1e-8, 1e-10)
 PAPER_STEPS = 512  # the paper's grid: 256 points x 512 steps
 
 
-def work_precision(name, cls, t, quick):
-    eq_ref = cls(n=256, dt=1 / 32768)
+def work_precision(name, cls, t, quick, with_exponax=False, n=256):
+    """Work-precision rows on ``n`` points: the paper grid (n = 256) adds the paper's own step."""
+    assert np.allclose(t, np.linspace(0, 1, 11))  # exponax steps through uniform intervals of 0.1
+    paper_grid = n == 256
+    eq_ref = cls(n=n, dt=1 / 32768)
     params = cls.defaults
     ref = eq_ref.solve(params, t)
     ours = []
     for steps in OUR_STEPS:
-        eq = cls(n=256, dt=1 / steps)
+        eq = cls(n=n, dt=1 / steps)
         try:
             eq.solve(params, t)  # compile
             seconds = best_time(lambda: eq.solve(params, t))
             err = rel_err(eq.solve(params, t), ref)
         except SolverDivergedError:
             seconds, err = float("nan"), float("inf")
-        ours.append({"steps": steps, "error": err, "seconds": seconds})
+        taken = len(step_schedule(t, 0.0, eq.dt).step_kind)  # ceil per output interval: 512 -> 520
+        ours.append({"dt": f"1/{steps}", "steps": taken, "error": err, "seconds": seconds})
     theirs = []
     runs = SCIPY_RUNS.get(name, SCIPY_RUNS["default"])
-    if quick:
+    if quick or (name == "kdv" and not paper_grid):  # RK45 on KdV: ~1e6 evaluations at n = 256, more beyond
         runs = [r for r in runs if r[0] == "Radau"] if name == "kdv" else runs[::2]
     for method, rtol in runs:
         try:
@@ -112,34 +158,45 @@ def work_precision(name, cls, t, quick):
             continue
         theirs.append({"method": method, "rtol": rtol, "error": rel_err(u_sp, ref), "seconds": seconds, "nfev": nfev})
 
+    others = exponax_runs(name, cls, t, ref, n) if with_exponax else []
+
     def cheapest(runs, level):
         ok = [r for r in runs if r["error"] <= level]
         return min(ok, key=lambda r: r["seconds"]) if ok else None
 
     def batched_seconds(steps, batch=64):
-        eq = cls(n=256, dt=1 / steps)
+        eq = cls(n=n, dt=1 / steps)
         values = {k: np.full(batch, v) for k, v in eq.params_pytree(params).items()}
         eq.solve_batch(values, t)  # compile
-        return best_time(lambda: eq.solve_batch(values, t), 2) / batch
+        return best_time(lambda: eq.solve_batch(values, t), 3) / batch
 
     rows = []
-    paper = next(r for r in ours if r["steps"] == PAPER_STEPS)
-    for i, level in enumerate((paper["error"], *LEVELS)):
+    paper = next(r for r in ours if r["dt"] == f"1/{PAPER_STEPS}") if paper_grid else None
+    for i, level in enumerate((paper["error"], *LEVELS) if paper else LEVELS):
         a, b = cheapest(ours, level), cheapest(theirs, level)
-        if i == 0:
+        if paper and i == 0:
             a = paper  # the paper's configuration itself, and SciPy at least as accurate
-        row = {"equation": name, "accuracy": level, "case": "paper grid" if i == 0 else ""}
+        row = {"equation": name, "n": n, "accuracy": level, "case": "paper grid" if paper and i == 0 else ""}
         if a:
-            row.update(ours_steps=a["steps"], ours_error=a["error"], ours_s=a["seconds"])
+            row.update(ours_dt=a["dt"], ours_steps=a["steps"], ours_error=a["error"], ours_s=a["seconds"])
         if b:
             row.update(scipy=f"{b['method']} {b['rtol']:.0e}", scipy_error=b["error"], scipy_nfev=b["nfev"],
                        scipy_s=b["seconds"])
         if a and b:
             row["speedup_vs_scipy"] = b["seconds"] / a["seconds"]
-            row["batched_speedup_vs_scipy"] = b["seconds"] / batched_seconds(a["steps"])
+            row["batched_speedup_vs_scipy"] = b["seconds"] / batched_seconds(int(a["dt"][2:]))
+        if others:
+            c = cheapest(others, level)
+            if c:
+                row.update(exponax_steps=c["steps"], exponax_error=c["error"], exponax_s=c["seconds"])
+                if a:
+                    row["speedup_vs_exponax"] = c["seconds"] / a["seconds"]
+            else:
+                closest = min(others, key=lambda r: r["error"])
+                row["exponax_steps"] = f"not reached (best {closest['error']:.1e} at {closest['steps']} steps)"
         rows.append(row)
         print({k: (f"{v:.3g}" if isinstance(v, float) else v) for k, v in row.items()}, flush=True)
-    return rows, {"ours": ours, "scipy": theirs}
+    return rows, {"ours": ours, "scipy": theirs, "exponax": others}
 
 
 def run(quick: bool):
@@ -161,7 +218,7 @@ def run(quick: bool):
                 "equation": name,
                 "n": n,
                 "dt": eq.dt,
-                "steps": int(np.ceil(1 / eq.dt - 1e-9)),
+                "steps": len(step_schedule(t, 0.0, eq.dt).step_kind),
                 "error": rel_err(eq.solve(params, t), ref),
                 "compile_s": compile_s,
                 "solve_s": single,
@@ -169,7 +226,7 @@ def run(quick: bool):
             for batch in (16, 64):
                 values = {k: np.full(batch, v) for k, v in pytree.items()}
                 eq.solve_batch(values, t)  # compile
-                row[f"vmap{batch}_per_solve_s"] = best_time(lambda: eq.solve_batch(values, t), 2) / batch
+                row[f"vmap{batch}_per_solve_s"] = best_time(lambda: eq.solve_batch(values, t), 3) / batch
                 row[f"batch{batch}_speedup"] = single / row[f"vmap{batch}_per_solve_s"]
             rows.append(row)
             print({k: (f"{v:.3g}" if isinstance(v, float) else v) for k, v in row.items()}, flush=True)
@@ -183,35 +240,43 @@ def run(quick: bool):
         layout_rows.append({"output_times": label, "distinct_step_sizes": len(step_schedule(times, 0.0, eq.dt).step_sizes),
                             "solve_s": best_time(lambda: eq.solve(eq.defaults, times))})
         print(layout_rows[-1], flush=True)
+    try:
+        import exponax
+
+        with_exponax = True
+        note = (f"exponax {exponax.__version__} compared (single solves, ETDRK4, same grid and output times; its "
+                "stepper and coefficients are built outside the timed call, pdeinv's inside)")
+    except ImportError:
+        with_exponax = False
+        note = "exponax not installed: its columns are skipped"
     precision_rows, runs = [], {}
     for name, cls in EQUATIONS.items():
-        table_rows, runs[name] = work_precision(name, cls, t, quick)
-        precision_rows += table_rows
-    try:
-        import exponax  # noqa: F401
-
-        note = "exponax installed but not compared in this version"
-    except ImportError:
-        note = "exponax not installed: column skipped"
+        # the paper grid, then the equation's default grid (where the diffusion of Burgers and
+        # Allen-Cahn is stiff for an explicit method)
+        for n in [256] if quick else sorted({256, cls.default_n}):
+            table_rows, runs[f"{name}-{n}"] = work_precision(name, cls, t, quick, with_exponax, n)
+            precision_rows += table_rows
     devices = len(jax.devices())
     columns = [
         "equation", "n", "steps", "error", "compile_s", "solve_s", "vmap16_per_solve_s",
         "vmap64_per_solve_s", "batch16_speedup", "batch64_speedup",
     ]
     precision_columns = [
-        "equation", "case", "accuracy", "ours_steps", "ours_error", "ours_s",
+        "equation", "n", "case", "accuracy", "ours_steps", "ours_error", "ours_s",
         "scipy", "scipy_error", "scipy_nfev", "scipy_s", "speedup_vs_scipy", "batched_speedup_vs_scipy",
-    ]
+    ] + (["exponax_steps", "exponax_error", "exponax_s", "speedup_vs_exponax"] if with_exponax else [])
     table = (
         markdown_table(rows, columns)
         + f"\n\nErrors: relative L2 against the same solver with dt/8 (time error). Batches split across {devices}"
         " host device(s). batchB_speedup = single-solve time / per-solve time in a batch of B."
-        + "\n\nAt equal accuracy on the paper grid (n = 256, output at 11 times in [0, 1]; error = relative L2"
+        + "\n\nAt equal accuracy on the paper grid (n = 256) and each equation's default grid (output at 11 times"
+        " in [0, 1]; error = relative L2"
         " against pdeinv with dt = 1/32768). Each side is charged its cheapest run reaching the accuracy: pdeinv"
         f" with {len(OUR_STEPS)} step counts, SciPy solve_ivp (the same pseudo-spectral right-hand side in plain"
-        " NumPy) with RK45 and Radau over a range of tolerances. The 'paper grid' row is pdeinv with 512 steps"
-        " against SciPy's cheapest run at least as accurate. batched_speedup_vs_scipy charges pdeinv the"
-        " per-solve time in a batch of 64.\n\n"
+        " NumPy) with RK45 and Radau over a range of tolerances. The 'paper grid' row is pdeinv with dt = 1/512"
+        " (520 steps: each output interval of 0.1 takes 52) against SciPy's cheapest run at least as accurate."
+        " batched_speedup_vs_scipy charges pdeinv the per-solve time in a batch of 64. exponax runs the same"
+        " step counts per interval; speedup_vs_exponax compares single solves.\n\n"
         + markdown_table(precision_rows, precision_columns)
         + "\n\nOutput times and cost (Burgers, n = 512, 2048 steps):\n\n"
         + markdown_table(layout_rows, ["output_times", "distinct_step_sizes", "solve_s"])
