@@ -515,9 +515,12 @@ class SpectralEquation:
         full = self.check_params(params)
         return {name: jnp.asarray(full[name], dtype=jnp.float64) for name in self.param_names}
 
+    def _start(self, u0=None) -> np.ndarray:
+        """Initial samples on the grid: ``self.u0``, or ``u0`` checked and resampled."""
+        return self.u0 if u0 is None else self._initial_samples(u0)
+
     def initial_spectrum(self, u0=None):
-        samples = self.u0 if u0 is None else self._initial_samples(u0)
-        return jnp.fft.rfft(jnp.asarray(samples)) * self.mask
+        return jnp.fft.rfft(jnp.asarray(self._start(u0))) * self.mask
 
     def _grid_solver(self, t):
         """``(params, u0 samples) -> u on the grid``, transforms included in one compiled call
@@ -539,7 +542,7 @@ class SpectralEquation:
         for name, value in pytree.items():
             if value.ndim and not (name in self.field_params and value.shape == (self.n,)):
                 raise ValueError(f"parameter {name} must be a scalar for solve(); use solve_batch for batches")
-        u = np.asarray(self._grid_solver(t)(pytree, jnp.asarray(self.u0 if u0 is None else self._initial_samples(u0))))
+        u = np.asarray(self._grid_solver(t)(pytree, jnp.asarray(self._start(u0))))
         if not np.all(np.isfinite(u)):
             raise SolverDivergedError(
                 f"{self.name} solve diverged (non-finite values) at params {dict(self.check_params(params))}; "
