@@ -90,8 +90,6 @@ def exponax_rollout(name, eq, params, sub_steps, intervals):
     return lambda: np.asarray(rollout(u0))[:, 0, :]
 
 
-
-
 def exponax_runs(name, cls, t, ref, n):
     """exponax's single-solve time and error over a range of steps (output every 0.1)."""
     eq = cls(n=n)
@@ -142,7 +140,7 @@ def work_precision(name, cls, t, quick, with_exponax=False, n=256):
         except SolverDivergedError:
             seconds, err = float("nan"), float("inf")
         taken = len(step_schedule(t, 0.0, eq.dt).step_kind)  # ceil per output interval: 512 -> 520
-        ours.append({"dt": f"1/{steps}", "steps": taken, "error": err, "seconds": seconds})
+        ours.append({"per_unit_time": steps, "steps": taken, "error": err, "seconds": seconds})
     theirs = []
     runs = SCIPY_RUNS.get(name, SCIPY_RUNS["default"])
     if quick or (name == "kdv" and not paper_grid):  # RK45 on KdV: ~1e6 evaluations at n = 256, more beyond
@@ -171,20 +169,21 @@ def work_precision(name, cls, t, quick, with_exponax=False, n=256):
         return best_time(lambda: eq.solve_batch(values, t), 3) / batch
 
     rows = []
-    paper = next(r for r in ours if r["dt"] == f"1/{PAPER_STEPS}") if paper_grid else None
+    paper = next(r for r in ours if r["per_unit_time"] == PAPER_STEPS) if paper_grid else None
     for i, level in enumerate((paper["error"], *LEVELS) if paper else LEVELS):
         a, b = cheapest(ours, level), cheapest(theirs, level)
         if paper and i == 0:
             a = paper  # the paper's configuration itself, and SciPy at least as accurate
         row = {"equation": name, "n": n, "accuracy": level, "case": "paper grid" if paper and i == 0 else ""}
         if a:
-            row.update(ours_dt=a["dt"], ours_steps=a["steps"], ours_error=a["error"], ours_s=a["seconds"])
+            row.update(ours_dt=f"1/{a['per_unit_time']}", ours_steps=a["steps"], ours_error=a["error"],
+                       ours_s=a["seconds"])
         if b:
             row.update(scipy=f"{b['method']} {b['rtol']:.0e}", scipy_error=b["error"], scipy_nfev=b["nfev"],
                        scipy_s=b["seconds"])
         if a and b:
             row["speedup_vs_scipy"] = b["seconds"] / a["seconds"]
-            row["batched_speedup_vs_scipy"] = b["seconds"] / batched_seconds(int(a["dt"][2:]))
+            row["batched_speedup_vs_scipy"] = b["seconds"] / batched_seconds(a["per_unit_time"])
         if others:
             c = cheapest(others, level)
             if c:
