@@ -9,6 +9,7 @@
 __version__ = "0.1.0"
 
 from . import solvers  # noqa: E402
+from .equations import Equation, equation_names, get_equation, register_equation  # noqa: E402
 from .fit import fit  # noqa: E402
 from .io import load_observations, load_result, save_observations, save_result  # noqa: E402
 from .problems import Observations, simulate  # noqa: E402
@@ -16,13 +17,17 @@ from .problems.inverse import InverseProblem  # noqa: E402
 from .result import FitResult  # noqa: E402
 
 __all__ = [
+    "Equation",
     "FitResult",
     "InverseProblem",
     "Observations",
     "__version__",
+    "equation_names",
     "fit",
+    "get_equation",
     "load_observations",
     "load_result",
+    "register_equation",
     "save_observations",
     "save_result",
     "simulate",

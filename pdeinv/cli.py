@@ -15,7 +15,35 @@ import numpy as np
 
 __version__ = "0.1.0"
 
-EQUATION_CHOICE = click.Choice(["burgers", "allen-cahn", "kdv"])
+
+
+class EquationType(click.ParamType):
+    """An equation: a registered name or alias, or ``module:ClassName`` (see ``pdeinv equations``)."""
+
+    name = "equation"
+
+    def get_metavar(self, param, ctx=None):
+        return "EQUATION"
+
+    def convert(self, value, param, ctx):
+        from .equations import get_equation
+
+        if not isinstance(value, str):
+            return value
+        try:
+            return get_equation(value).name
+        except ValueError as err:
+            self.fail(str(err), param, ctx)
+
+    def shell_complete(self, ctx, param, incomplete):
+        from click.shell_completion import CompletionItem
+
+        from .equations import equation_names
+
+        return [CompletionItem(n) for n in equation_names(with_aliases=True) if n.startswith(incomplete)]
+
+
+EQUATION_CHOICE = EquationType()
 
 
 class UserError(click.ClickException):
@@ -58,15 +86,66 @@ def parse_assignments(values: tuple[str, ...], option: str) -> dict[str, float]:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="pdeinv")
-def cli():
+@click.option("--plugin", "plugins", multiple=True, metavar="MODULE:CLASS",
+              help="Make a user-defined equation available (repeatable), e.g. --plugin my_eqs:Heat; "
+                   "also read from PDEINV_EQUATIONS (comma-separated) and from installed entry points "
+                   "of the group 'pdeinv.equations'.")
+def cli(plugins):
     """pdeinv: recover PDE parameters from scattered observations of u(t, x).
 
     \b
     Typical session:
+      pdeinv equations                                   # the equations available
       pdeinv simulate burgers --points 64 -o obs.h5     # synthetic observations
       pdeinv info obs.h5                                 # what is in the file
       pdeinv fit burgers --obs obs.h5 -o fit.h5          # recover nu
+
+    EQUATION is a name from `pdeinv equations` or MODULE:CLASS naming your own
+    pdeinv.Equation subclass.
     """
+    if plugins:
+        from .equations import get_equation
+
+        for reference in plugins:
+            if ":" not in reference:
+                raise UserError(f"--plugin expects MODULE:CLASS, got {reference!r}")
+            with user_errors():
+                get_equation(reference)
+
+
+@cli.command()
+@click.argument("name", required=False, type=EQUATION_CHOICE)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def equations(name, as_json):
+    """List the equations available (built-in, registered, plug-ins), or describe NAME."""
+    from .equations import describe_equation, equation_names, plugin_errors
+
+    described = [describe_equation(n) for n in ([name] if name else equation_names())]
+    errors = plugin_errors()
+    if as_json:
+        click.echo(json.dumps(described[0] if name else {"equations": described, "plugin_errors": errors}, indent=2))
+        return
+    for d in described:
+        aliases = f" (alias {', '.join(d['aliases'])})" if d["aliases"] else ""
+        params = ", ".join(f"{p}={v:g}" for p, v in d["parameters"].items())
+        click.echo(f"{d['name']}{aliases}: {d['pde']}")
+        click.echo(f"    parameters {params}; fitted by default: {', '.join(d['default_unknowns'])}")
+        extras = []
+        if d["positive"]:
+            extras.append(f"positive (fitted as log): {', '.join(d['positive'])}")
+        if d["field_params"]:
+            extras.append(f"may vary in x: {', '.join(d['field_params'])}")
+        if d["complex_state"]:
+            extras.append("complex field")
+        if extras:
+            click.echo(f"    {'; '.join(extras)}")
+        click.echo(f"    u0 = {d['u0']}, x in [{d['domain'][0]:g}, {d['domain'][1]:g}), "
+                   f"t in [{d['t_span'][0]:g}, {d['t_span'][1]:g}], n = {d['default_n']}"
+                   + ("" if d["pinn"] else "; no PINN residual"))
+        if name:
+            click.echo(f"    defined in {d['source']}")
+    for where, error in errors.items():
+        click.echo(f"warning: {where} failed to load: {error}", err=True)
 
 
 @cli.command()
@@ -88,11 +167,14 @@ def cli():
 @click.option("--n", "n", type=int, default=None, help="Solver grid points [default: 2x the fit default].")
 @click.option("--dt", type=float, default=None, help="Solver time step [default: half the fit default].")
 @click.option("--known", default=None, metavar="NAMES",
-              help="Parameters recorded as known in the file [default: all but nu / D / lambda2]; "
-                   "give all of them when the fit will recover u0.")
+              help="Parameters recorded as known in the file [default: all but the equation's default "
+                   "unknowns, e.g. nu / D / lambda2]; give all of them when the fit will recover u0.")
+@click.option("--observe", type=click.Choice(["value", "abs"]), default="value", show_default=True,
+              help="What the observations measure: the field, or its modulus |u| (e.g. |h| of nls).")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Observation file to write (.h5).")
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
-def simulate(equation, params, fields, u0_text, points, layout, grid_shape, noise, seed, n, dt, known, output, force):
+def simulate(equation, params, fields, u0_text, points, layout, grid_shape, noise, seed, n, dt, known, observe, output,
+             force):
     """Simulate EQUATION with pdeinv's solver and sample observations into an HDF5 file.
 
     The solve runs on a finer grid and step than fits use by default, so a fit on these data
@@ -130,7 +212,7 @@ def simulate(equation, params, fields, u0_text, points, layout, grid_shape, nois
                 raise ValueError(f"--u0: {err}") from None
         obs = simulate_obs(
             equation, values, points=points, layout=layout, grid=grid, u0=u0,
-            noise=noise, seed=seed, n=n, dt=dt,
+            noise=noise, seed=seed, n=n, dt=dt, observable=observe,
             fixed=None if known is None else tuple(k.strip() for k in known.split(",") if k.strip()),
         )
         save_observations(obs, output, overwrite=force)
@@ -214,7 +296,8 @@ def pdebench(file, sample, points, seed, output, force):
                    "pinn: physics-informed network with forward-mode unrolling (the paper's (FG)^2U).")
 @click.option("--init", "inits", multiple=True, metavar="NAME=VALUE", help="Starting value (repeatable) [default: equation defaults].")
 @click.option("--fit", "fit_names", default=None, metavar="NAMES",
-              help="Comma-separated unknowns [default: nu / D / lambda2]; u0 recovers the initial condition, "
+              help="Comma-separated unknowns [default: the equation's, e.g. nu / D / lambda2; see "
+                   "`pdeinv equations`]; u0 recovers the initial condition, "
                    "'D(x)' the Allen-Cahn diffusion field (through log D).")
 @click.option("--modes", default=16, show_default=True, help="Fourier modes of a fitted field (u0 or D(x)).")
 @click.option("--regularization", default=0.0, show_default=True, help="Smoothness penalty weight for a fitted field.")

@@ -43,14 +43,13 @@ EXPLORE_TOL = 1e-3
 CHECKPOINT_VERSION = 1
 
 #: Table F.3 of Shen et al. (NeurIPS 2024) for (FG)^2U-ZO: one direction, Adam, 5000 steps,
-#: solver grid 256 points x 512 time steps, no global phase.
+#: solver grid 256 points x 512 time steps, no global phase. The Adam learning rate is the
+#: equation's ``paper_learning_rate`` (1e-2; KdV 1e-3).
 PRESETS = {
     "paper": {
         "method": "zo",
         "directions": 1,
         "scheme": "forward",
-        "learning_rate": 1e-2,
-        "learning_rate_kdv": 1e-3,
         "max_steps": 5000,
         "n": 256,
         "dt": 1.0 / 512,
@@ -262,7 +261,7 @@ def _gd_iteration(problem, s, estimator, optimizer, rng, recorder, tol):
 def _least_squares(problem, z, recorder, max_nfev, tol, should_stop):
     from scipy.optimize import least_squares
 
-    P = problem.observations.n_points
+    P = problem.n_residuals
 
     def fun(zz):
         if should_stop():
@@ -306,7 +305,7 @@ def _options(problem, init, **given) -> dict:
         p = PRESETS[o["preset"]]
         o.update(method=p["method"], directions=p["directions"], scheme=p["scheme"], search=p["search"],
                  auto_grid=p["auto_grid"], n=p["n"], dt=p["dt"])
-        o["learning_rate"] = p["learning_rate_kdv"] if problem.equation_class.name == "kdv" else p["learning_rate"]
+        o["learning_rate"] = problem.equation_class.paper_learning_rate
         o["max_steps"] = p["max_steps"] if o["max_steps"] is None else o["max_steps"]
     method = o["method"]
     if method not in METHODS:

@@ -1,12 +1,16 @@
 """Observation files (HDF5) and importers. The only module that touches h5py or scipy.io.
 
-Layout, version 1 (documented in docs/observations.md)::
+Layout, version 2 (documented in docs/observations.md; version 1 files, which lack what is
+marked "v2", still load)::
 
-    /                      attrs: format="pdeinv-observations", version=1, equation,
-                                  domain (2,), t_span (2,)
+    /                      attrs: format="pdeinv-observations", version=2, equation,
+                                  domain (2,), t_span (2,),
+                                  equation_source (v2, optional: module:Class of a user equation)
     /initial_condition/u0  (m,) samples on linspace(a, b, m, endpoint=False); attr description
-    /observations          attr layout = "points" | "grid"
+    /initial_condition/u0_imag   (v2) imaginary part of a complex u0
+    /observations          attr layout = "points" | "grid", observable = "value" | "abs" (v2)
         t, x, u            points: (P,) each;  grid: t (nt,), x (nx,), u (nt, nx)
+        u_imag             (v2) imaginary part of complex observations, shape of u
         sigma              optional, same shape as u
     /parameters/fixed      attrs name -> value (known parameters)
     /parameters/true       attrs name -> value (only when known); a parameter that varied in
@@ -33,7 +37,9 @@ from .problems.observations import ObservationError, Observations
 from .result import FitResult
 
 FORMAT = "pdeinv-observations"
-VERSION = 1
+VERSION = 2
+#: Observation-file versions this pdeinv reads.
+READABLE_VERSIONS = (1, 2)
 #: HDF5 file-format features of HDF5 1.8: its metadata blocks carry checksums, so a damaged file
 #: is reported by the library instead of being parsed (corrupted metadata in the older format can
 #: crash the HDF5 library itself). Readable by any HDF5 >= 1.8 (2008).
@@ -93,28 +99,33 @@ def save_observations(obs: Observations, path: str | os.PathLike, *, overwrite: 
 
 
 def write_observations_group(f, obs: Observations) -> None:
-    """Write ``obs`` into an open h5py file or group (layout version 1)."""
+    """Write ``obs`` into an open h5py file or group (layout version 2)."""
     f.attrs["format"] = FORMAT
     f.attrs["version"] = VERSION
     f.attrs["equation"] = obs.equation
+    cls = obs.equation_class
+    if not cls.__module__.startswith("pdeinv."):
+        f.attrs["equation_source"] = f"{cls.__module__}:{cls.__qualname__}"
     f.attrs["domain"] = np.asarray(obs.domain)
     f.attrs["t_span"] = np.asarray(obs.t_span)
     ic = f.create_group("initial_condition")
-    ic.create_dataset("u0", data=obs.u0)
+    _write_real_imag(ic, "u0", obs.u0)
     ic.attrs["description"] = obs.u0_description
     g = f.create_group("observations")
+    g.attrs["observable"] = obs.observable
     if obs.grid_shape is not None:
         nt, nx = obs.grid_shape
         g.attrs["layout"] = "grid"
         g.create_dataset("t", data=obs.t.reshape(nt, nx)[:, 0])
         g.create_dataset("x", data=obs.x.reshape(nt, nx)[0, :])
-        g.create_dataset("u", data=obs.u.reshape(nt, nx))
+        _write_real_imag(g, "u", obs.u.reshape(nt, nx))
         if obs.sigma is not None:
             g.create_dataset("sigma", data=obs.sigma.reshape(nt, nx))
     else:
         g.attrs["layout"] = "points"
-        for name in ("t", "x", "u"):
+        for name in ("t", "x"):
             g.create_dataset(name, data=getattr(obs, name))
+        _write_real_imag(g, "u", obs.u)
         if obs.sigma is not None:
             g.create_dataset("sigma", data=obs.sigma)
     params = f.create_group("parameters")
@@ -129,6 +140,24 @@ def write_observations_group(f, obs: Observations) -> None:
             true.create_dataset(k, data=v)
     meta = f.create_group("metadata")
     meta.attrs["json"] = json.dumps(dict(obs.metadata), default=str)
+
+
+def _write_real_imag(group, name: str, values: np.ndarray) -> None:
+    """``name`` holds the real part; complex values add ``name_imag`` (plain float datasets
+    that any HDF5 reader understands, unlike compound complex types)."""
+    group.create_dataset(name, data=np.real(values))
+    if np.iscomplexobj(values):
+        group.create_dataset(f"{name}_imag", data=np.imag(values))
+
+
+def _read_real_imag(group, name: str, where: str, ndim: int | None = None) -> np.ndarray:
+    values = _read_array(group, name, where, ndim)
+    if f"{name}_imag" in group:
+        imag = _read_array(group, f"{name}_imag", where, ndim)
+        if imag.shape != values.shape:
+            raise ObservationError(f"{where}/{name}_imag must have the shape of {name} {values.shape}, got {imag.shape}")
+        values = values + 1j * imag
+    return values
 
 
 def _read_array(group, name: str, where: str, ndim: int | None = None) -> np.ndarray:
@@ -227,20 +256,33 @@ def _read(f) -> Observations:
         version = int(np.asarray(version).reshape(()))
     except (TypeError, ValueError):
         raise ObservationError(f"format version must be an integer, got {version!r}") from None
-    if version != VERSION:
-        raise ObservationError(f"unsupported format version {version} (this pdeinv reads version {VERSION})")
+    if version not in READABLE_VERSIONS:
+        raise ObservationError(f"unsupported format version {version} (this pdeinv reads versions "
+                               f"{', '.join(map(str, READABLE_VERSIONS))})")
     equation = str(_attr(f, "equation", "/"))
+    source = f.attrs.get("equation_source")
+    source = source.decode() if isinstance(source, bytes) else source
+    try:
+        from .equations import get_equation
+
+        get_equation(equation)
+    except ValueError:
+        where = f" (defined in {source}; make it available with --plugin {source} or PDEINV_EQUATIONS={source})" \
+            if source else ""
+        raise ObservationError(f"unknown equation {equation!r}{where}") from None
     domain = np.asarray(_attr(f, "domain", "/"), dtype=float)
     t_span = np.asarray(_attr(f, "t_span", "/"), dtype=float)
     if "initial_condition" not in f:
         raise ObservationError("missing group /initial_condition")
-    u0 = _read_array(f["initial_condition"], "u0", "/initial_condition", ndim=1)
+    u0 = _read_real_imag(f["initial_condition"], "u0", "/initial_condition", ndim=1)
     description = str(f["initial_condition"].attrs.get("description", ""))
     if "observations" not in f:
         raise ObservationError("missing group /observations")
     g = f["observations"]
     layout = str(_attr(g, "layout", "/observations"))
+    observable = g.attrs.get("observable", "value")
     common = dict(
+        observable=observable.decode() if isinstance(observable, bytes) else str(observable),
         u0=u0,
         domain=tuple(domain.ravel()) if domain.size == 2 else domain,
         t_span=tuple(t_span.ravel()) if t_span.size == 2 else t_span,
@@ -253,7 +295,7 @@ def _read(f) -> Observations:
     if layout == "grid":
         t = _read_array(g, "t", "/observations", ndim=1)
         x = _read_array(g, "x", "/observations", ndim=1)
-        u = _read_array(g, "u", "/observations", ndim=2)
+        u = _read_real_imag(g, "u", "/observations", ndim=2)
         sigma = _read_array(g, "sigma", "/observations", ndim=2).ravel() if "sigma" in g else None
         if sigma is not None and sigma.size != u.size:
             raise ObservationError(f"/observations/sigma must have the shape of u {u.shape}")
@@ -261,7 +303,7 @@ def _read(f) -> Observations:
     if layout == "points":
         t = _read_array(g, "t", "/observations", ndim=1)
         x = _read_array(g, "x", "/observations", ndim=1)
-        u = _read_array(g, "u", "/observations", ndim=1)
+        u = _read_real_imag(g, "u", "/observations", ndim=1)
         sigma = _read_array(g, "sigma", "/observations", ndim=1) if "sigma" in g else None
         return Observations(equation, t, x, u, sigma=sigma, **common)
     raise ObservationError(f"/observations layout must be 'points' or 'grid', got {layout!r}")

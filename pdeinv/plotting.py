@@ -38,7 +38,7 @@ def _equation_for(observations, params: Mapping[str, float], n: int | None):
     recovered initial condition; ``logD[j]``: a recovered D(x)) replace the file's u0 or the
     scalar D; returns ``(equation, parameters for solve)``."""
     from .problems.fields import FIELDS, field_samples, split_field
-    from .solvers import get_equation
+    from .equations import get_equation
 
     name, coefficients, params = split_field(dict(params))
     u0 = observations.u0

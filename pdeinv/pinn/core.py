@@ -20,23 +20,7 @@ import numpy as np
 
 from .._jax import jax, jnp
 
-__all__ = ["PINN", "PINNConfig", "RESIDUALS"]
-
-
-def _burgers(u, u_t, u_x, u_xx, u_xxx, p):
-    return u_t + u * u_x - p["nu"] * u_xx
-
-
-def _allen_cahn(u, u_t, u_x, u_xx, u_xxx, p):
-    return u_t - p["D"] * u_xx - p["r"] * (u - u**3)
-
-
-def _kdv(u, u_t, u_x, u_xx, u_xxx, p):
-    return u_t + p["lambda1"] * u * u_x + p["lambda2"] * u_xxx
-
-
-#: PDE residual of each equation given u and its derivatives (same parameter names as solvers).
-RESIDUALS = {"burgers": (_burgers, 2), "allen-cahn": (_allen_cahn, 2), "kdv": (_kdv, 3)}
+__all__ = ["PINN", "PINNConfig"]
 
 
 @dataclass(frozen=True)
@@ -81,9 +65,14 @@ class PINN:
         self.problem = problem
         self.config = config or PINNConfig()
         obs = problem.observations
-        if obs.equation not in RESIDUALS:
-            raise ValueError(f"no PINN residual for equation {obs.equation!r}")
-        self.residual_fn, self.order = RESIDUALS[obs.equation]
+        cls = problem.equation_class
+        if not cls.pinn_order:
+            raise ValueError(f"equation {cls.name!r} declares no PINN residual (pinn_residual, pinn_order), so "
+                             "method 'pinn' cannot fit it")
+        if cls.complex_state:
+            raise ValueError(f"the PINN path handles real fields only; {cls.name} has a complex state")
+        self.equation = problem.equation  # its pinn_residual forms the PDE residual
+        self.order = int(cls.pinn_order)
         self.a, b = obs.domain
         self.length = b - self.a
         self.t0, self.t1 = obs.t_span
@@ -138,11 +127,15 @@ class PINN:
         return params
 
     def pde_residual(self, theta, params, t, x):
+        """The equation's ``pinn_residual`` with u's derivatives by AD: ``d["t"]`` and
+        ``d["x"], d["xx"], ...`` up to the equation's ``pinn_order``."""
         u = lambda tt, xx: self.u(theta, tt, xx)
-        u_x = jax.grad(u, argnums=1)
-        u_xx = jax.grad(u_x, argnums=1)
-        u_xxx = jax.grad(u_xx, argnums=1) if self.order >= 3 else (lambda tt, xx: 0.0)
-        return self.residual_fn(u(t, x), jax.grad(u, argnums=0)(t, x), u_x(t, x), u_xx(t, x), u_xxx(t, x), params)
+        d = {"t": jax.grad(u, argnums=0)(t, x)}
+        f = u
+        for order in range(1, self.order + 1):
+            f = jax.grad(f, argnums=1)
+            d["x" * order] = f(t, x)
+        return self.equation.pinn_residual(u(t, x), d, params)
 
     def inner_loss(self, theta, params, tc, xc):
         r = jax.vmap(lambda t, x: self.pde_residual(theta, params, t, x))(tc, xc)

@@ -1,7 +1,7 @@
 """InverseProblem: which parameters are unknown, how they are transformed, and the forward map.
 
-The optimizer works on an unconstrained vector ``z``: ``log(p)`` for scale parameters
-(``nu``, ``D``, ``lambda2``), ``p`` itself otherwise. The forward map takes a batch of ``z``
+The optimizer works on an unconstrained vector ``z``: ``log(p)`` for the parameters the
+equation declares positive (``nu``, ``D``, ``lambda2``...), ``p`` itself otherwise. The forward map takes a batch of ``z``
 and returns predictions at the observation points plus a mask of the members that produced
 finite values. It counts every solve (``nfev``). Estimators only call it; they never
 differentiate it, so any Python callable ``params -> predictions`` can stand in for the solver.
@@ -14,18 +14,13 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from .._jax import jax, jnp
-from ..solvers import get_equation
+from ..equations import get_equation
 from ..solvers.core import BatchedSolver
 from .external import ForwardTimeout
 from .fields import FIELDS, FourierField, field_samples
 from .observations import Observations
 
-__all__ = ["InverseProblem", "DEFAULT_UNKNOWNS", "LOG_SCALED"]
-
-#: The unknowns of the paper's experiments; the others are known unless asked for.
-DEFAULT_UNKNOWNS = {"burgers": ("nu",), "allen-cahn": ("D",), "kdv": ("lambda2",)}
-#: Parameters that set a scale and are optimized as log(p) (so they stay positive).
-LOG_SCALED = {"nu", "D", "lambda2"}
+__all__ = ["InverseProblem"]
 
 
 class InverseProblem:
@@ -34,7 +29,8 @@ class InverseProblem:
     Parameters
     ----------
     observations : Observations
-    unknowns : names of the fitted parameters (default: ``nu`` / ``D`` / ``lambda2``)
+    unknowns : names of the fitted parameters (default: the equation's ``default_unknowns``,
+        e.g. ``nu`` / ``D`` / ``lambda2``)
     bounds : optional ``{name: (low, high)}`` in parameter units; also bounds the global search
     n, dt : solver grid and step (default: the equation's defaults for the data's domain)
     forward : optional black-box forward map ``params dict -> predictions (P,)`` replacing the
@@ -65,7 +61,7 @@ class InverseProblem:
             raise ValueError("observations must be an Observations object (see pdeinv.load_observations)")
         self.observations = obs = observations
         self.equation_class = cls = get_equation(obs.equation)
-        unknowns = tuple(DEFAULT_UNKNOWNS[cls.name] if unknowns is None else unknowns)
+        unknowns = tuple(cls.default_unknowns if unknowns is None else unknowns)
         if not unknowns:
             raise ValueError("unknowns must name at least one parameter")
         fields = [u for u in unknowns if u in FIELDS]
@@ -79,6 +75,8 @@ class InverseProblem:
             raise ValueError(f"unknowns repeat a name: {list(unknowns)}")
         if len(fields) > 1:
             raise ValueError(f"one field unknown at a time, got {fields}")
+        if "u0" in fields and cls.complex_state:
+            raise ValueError(f"u0 of {cls.name} is complex; fitting it as a field is not supported")
         if not (np.isfinite(regularization) and regularization >= 0):
             raise ValueError(f"regularization must be a non-negative number, got {regularization!r}")
         self.field = None
@@ -99,10 +97,12 @@ class InverseProblem:
         self.unknowns = unknowns
         self.scalar_unknowns = scalar_unknowns
         self.known = {k: v for k, v in obs.known_params().items() if k not in unknowns and k != self.field_param}
-        self.log_scaled = np.array([name in LOG_SCALED for name in unknowns])
+        self.log_scaled = np.array([name in cls.positive for name in unknowns])
         self.bounds = self._check_bounds(bounds or {})
         self.weights = 1.0 / obs.sigma if obs.sigma is not None else np.ones(obs.n_points)
         self.data = np.asarray(obs.u)
+        #: residual entries per observation: real and imaginary parts of complex data
+        self.parts = 2 if obs.is_complex else 1
         self._custom_forward = forward
         self.nfev = 0
         #: failed forward evaluations by kind (rejected trial points), reported by fit
@@ -135,10 +135,17 @@ class InverseProblem:
             lo, hi = (float(v) for v in pair)
             if not lo < hi:
                 raise ValueError(f"bounds for {name} must satisfy low < high, got ({lo}, {hi})")
-            if name in LOG_SCALED and lo <= 0:
+            if name in self.equation_class.positive and lo <= 0:
                 raise ValueError(f"bounds for {name} must be positive, got ({lo}, {hi})")
             out[name] = (lo, hi)
         return out
+
+    @property
+    def n_residuals(self) -> int:
+        """Length of the residual vector: one entry per observation (two for complex data),
+        plus the smoothness rows of a regularized field."""
+        extra = 0 if self._penalty is None else self._penalty.size
+        return self.parts * self.observations.n_points + extra
 
     # ---- transforms ---------------------------------------------------------------------------
     @property
@@ -240,10 +247,10 @@ class InverseProblem:
         members = [self.full_params(z) for z in Z]
         if self._custom_forward is not None:
             failed_before = self.failures["error"] + self.failures["timeout"]
-            pred = np.full((B, self.observations.n_points), np.nan)
+            pred = np.full((B, self.observations.n_points), np.nan, dtype=complex if self.equation_class.complex_state else float)
             for b in range(B):
                 try:
-                    out = np.asarray(self._custom_forward(members[b]), dtype=float).ravel()
+                    out = np.asarray(self._custom_forward(members[b]), dtype=pred.dtype).ravel()
                 except Exception as err:  # a black box may fail anywhere: a rejected trial point
                     self.failures["timeout" if isinstance(err, ForwardTimeout) else "error"] += 1
                     continue
@@ -262,6 +269,10 @@ class InverseProblem:
                 arrays[self.field_param] = jnp.stack([self._coefficient_field(z[self.field_index]) for z in Z])
             pred = np.array(self._batched(arrays, u0_hat))
             raised = 0
+        if self.observations.observable == "abs":
+            pred = np.abs(pred)
+        elif not self.observations.is_complex and np.iscomplexobj(pred):
+            pred = pred.real  # a complex state observed through its real values
         finite = np.all(np.isfinite(pred), axis=1)
         self.failures["non-finite"] += int(np.sum(~finite)) - raised
         # Parameters a solver must refuse (e.g. a viscosity that underflowed to 0) are rejected.
@@ -277,6 +288,8 @@ class InverseProblem:
         Z = np.atleast_2d(np.asarray(Z, dtype=float))
         pred, finite = self.predict(Z)
         R = (pred - self.data) * self.weights
+        if self.parts == 2:
+            R = np.concatenate([R.real, R.imag], axis=1)
         if self._penalty is not None:
             R = np.concatenate([R, self._penalty * Z[:, self.field_index]], axis=1)
         return R, finite
@@ -311,6 +324,8 @@ class InverseProblem:
         field = self.field
         index = None if field is None else jnp.asarray(self.field_index)
         reg = None if self._penalty is None else jnp.asarray(self._penalty)
+        abs_observed = self.observations.observable == "abs"
+        complex_data = self.parts == 2
 
         def residual(z):
             params = dict(known)
@@ -321,7 +336,14 @@ class InverseProblem:
                 start = self._field_spectrum(z[index])
             elif field is not None:
                 params[self.field_param] = self._coefficient_field(z[index])
-            r = (solver(params, start) - data) * weights
+            pred = solver(params, start)
+            if abs_observed:
+                pred = jnp.abs(pred)
+            r = (pred - data) * weights
+            if complex_data:
+                r = jnp.concatenate([r.real, r.imag])
+            elif jnp.iscomplexobj(r):
+                r = r.real
             return r if reg is None else jnp.concatenate([r, reg * z[index]])
 
         return residual

@@ -8,7 +8,7 @@ from typing import Mapping
 
 import numpy as np
 
-from ..solvers import EQUATIONS, get_equation
+from ..equations import get_equation
 
 __all__ = ["Observations", "ObservationError"]
 
@@ -20,9 +20,12 @@ class ObservationError(ValueError):
     """
 
 
-def _frozen(array, name: str, shape=None) -> np.ndarray:
+def _frozen(array, name: str, shape=None, complex_ok: bool = False) -> np.ndarray:
     try:
-        out = np.array(array, dtype=float)
+        out = np.array(array)
+        if np.iscomplexobj(out) and not complex_ok:
+            raise ObservationError(f"{name} is complex, but this equation's state is real")
+        out = out.astype(complex if np.iscomplexobj(out) else float)
     except (TypeError, ValueError):
         raise ObservationError(f"{name} must be numeric") from None
     if shape is not None and out.shape != shape:
@@ -36,7 +39,7 @@ def _frozen(array, name: str, shape=None) -> np.ndarray:
 def _param_dict(values: Mapping[str, float] | None, equation: str, what: str):
     if values is None:
         return None
-    cls = get_equation(equation)
+    cls = _equation(equation)
     out = {}
     for key, value in dict(values).items():
         if key not in cls.param_names:
@@ -58,7 +61,7 @@ def _param_dict(values: Mapping[str, float] | None, equation: str, what: str):
 def _field_dict(values: Mapping[str, np.ndarray] | None, equation: str):
     if not values:
         return MappingProxyType({})
-    cls = get_equation(equation)
+    cls = _equation(equation)
     out = {}
     for key, samples in dict(values).items():
         if key not in cls.field_params:
@@ -74,6 +77,17 @@ def _field_dict(values: Mapping[str, np.ndarray] | None, equation: str):
     return MappingProxyType(out)
 
 
+def _equation(spec):
+    try:
+        return get_equation(spec)
+    except ValueError as err:
+        raise ObservationError(str(err)) from None
+
+
+#: What the values ``u`` measure: the field itself, or its modulus |u| (e.g. |h| of NLS).
+OBSERVABLES = ("value", "abs")
+
+
 @dataclass(frozen=True)
 class Observations:
     """Point observations ``u[j] ~ u(t[j], x[j])`` of a solution of ``equation``.
@@ -81,13 +95,18 @@ class Observations:
     Attributes
     ----------
     equation : str
-        ``burgers``, ``allen-cahn`` or ``kdv``.
+        The equation's registered name (``burgers``, ``kdv``, a user's equation...); an alias,
+        a ``module:ClassName`` reference or the class itself are accepted and stored by name.
     t, x, u : arrays (P,)
-        Observation times, positions and values.
+        Observation times, positions and values (complex for an equation with a complex
+        state, unless ``observable="abs"``).
     u0 : array (m,)
         Initial condition sampled on ``linspace(a, b, m, endpoint=False)``.
     domain, t_span : (float, float)
-        Periodic interval and time interval.
+        Periodic interval and time interval (default: the equation's).
+    observable : ``"value"`` (default) or ``"abs"``
+        What ``u`` measures: the field, or its modulus ``|u|`` (real; noisy values may dip
+        below 0).
     sigma : array (P,) or None
         Noise standard deviation per point, when known; residuals are divided by it.
     fixed_params : mapping
@@ -107,8 +126,8 @@ class Observations:
     x: np.ndarray
     u: np.ndarray
     u0: np.ndarray
-    domain: tuple[float, float] = (-1.0, 1.0)
-    t_span: tuple[float, float] = (0.0, 1.0)
+    domain: tuple[float, float] | None = None
+    t_span: tuple[float, float] | None = None
     sigma: np.ndarray | None = None
     fixed_params: Mapping[str, float] = field(default_factory=dict)
     true_params: Mapping[str, float] | None = None
@@ -116,18 +135,25 @@ class Observations:
     grid_shape: tuple[int, int] | None = None
     u0_description: str = ""
     metadata: Mapping[str, object] = field(default_factory=dict)
+    observable: str = "value"
 
     def __post_init__(self):
-        if self.equation not in EQUATIONS:
-            raise ObservationError(f"unknown equation {self.equation!r}; expected one of {sorted(EQUATIONS)}")
+        cls = _equation(self.equation)
         set_ = lambda name, value: object.__setattr__(self, name, value)
+        set_("equation", cls.name)
+        if self.observable not in OBSERVABLES:
+            raise ObservationError(f"observable must be one of {OBSERVABLES}, got {self.observable!r}")
         t = _frozen(self.t, "t").ravel()
         set_("t", t)
         set_("x", _frozen(self.x, "x", t.shape))
-        set_("u", _frozen(self.u, "u", t.shape))
+        set_("u", _frozen(self.u, "u", t.shape, complex_ok=cls.complex_state and self.observable == "value"))
         if t.size == 0:
             raise ObservationError("there are no observation points")
-        u0 = _frozen(self.u0, "u0")
+        if self.domain is None:
+            set_("domain", cls.default_domain)
+        if self.t_span is None:
+            set_("t_span", cls.default_t_span)
+        u0 = _frozen(self.u0, "u0", complex_ok=cls.complex_state)
         if u0.ndim != 1 or u0.size < 4:
             raise ObservationError(f"u0 must be 1-D samples with at least 4 points, got shape {u0.shape}")
         set_("u0", u0)
@@ -167,11 +193,21 @@ class Observations:
         """Observations on a full grid: ``u[i, j] = u(t[i], x[j])``."""
         t = np.asarray(t, dtype=float).ravel()
         x = np.asarray(x, dtype=float).ravel()
-        u = np.asarray(u, dtype=float)
+        u = np.asarray(u)
         if u.shape != (t.size, x.size):
             raise ObservationError(f"u must have shape (len(t), len(x)) = {(t.size, x.size)}, got {u.shape}")
         tt, xx = np.meshgrid(t, x, indexing="ij")
         return cls(equation, tt.ravel(), xx.ravel(), u.ravel(), grid_shape=u.shape, **kwargs)
+
+    @property
+    def equation_class(self) -> type:
+        """The equation's definition (from the registry)."""
+        return get_equation(self.equation)
+
+    @property
+    def is_complex(self) -> bool:
+        """True when the values are complex (real and imaginary parts both observed)."""
+        return bool(np.iscomplexobj(self.u))
 
     @property
     def n_points(self) -> int:
@@ -179,7 +215,7 @@ class Observations:
 
     def known_params(self) -> dict[str, float]:
         """The equation defaults overridden by the file's fixed parameters."""
-        params = dict(get_equation(self.equation).defaults)
+        params = dict(self.equation_class.defaults)
         params.update(self.fixed_params)
         return params
 
@@ -193,7 +229,9 @@ class Observations:
             "t_span": list(self.t_span),
             "t_range": [float(self.t.min()), float(self.t.max())],
             "x_range": [float(self.x.min()), float(self.x.max())],
-            "u_range": [float(self.u.min()), float(self.u.max())],
+            "observable": "|u|" if self.observable == "abs" else ("u (complex)" if self.is_complex else "u"),
+            "u_range": [float(np.abs(self.u).min()), float(np.abs(self.u).max())] if self.is_complex
+            else [float(self.u.min()), float(self.u.max())],
             "u0": {"samples": int(self.u0.size), "description": self.u0_description},
             "noise_sigma": None if self.sigma is None else [float(self.sigma.min()), float(self.sigma.max())],
             "fixed_params": dict(self.fixed_params),

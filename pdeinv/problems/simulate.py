@@ -6,7 +6,7 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from ..solvers import get_equation
+from ..equations import get_equation
 from .observations import ObservationError, Observations
 
 __all__ = ["simulate", "observation_layout"]
@@ -59,7 +59,7 @@ def observation_layout(
 
 
 def simulate(
-    equation: str,
+    equation,
     params: Mapping[str, float] | None = None,
     *,
     points: int = 64,
@@ -68,11 +68,12 @@ def simulate(
     seed: int = 0,
     n: int | None = None,
     dt: float | None = None,
-    domain: tuple[float, float] = (-1.0, 1.0),
-    t_span: tuple[float, float] = (0.0, 1.0),
+    domain: tuple[float, float] | None = None,
+    t_span: tuple[float, float] | None = None,
     u0: Callable | np.ndarray | None = None,
     fixed: tuple[str, ...] | None = None,
     grid: tuple[int, int] | None = None,
+    observable: str = "value",
 ) -> Observations:
     """Solve ``equation`` at ``params`` and sample observations.
 
@@ -80,11 +81,18 @@ def simulate(
     ``n`` / ``dt`` are given: data made on the grid the fit uses would hide the fit's own
     discretization error ("inverse crime"). ``noise`` is Gaussian with standard deviation
     ``noise * std(u)`` (u over the whole simulated field), seeded; the per-point sigma is stored.
-    Parameters other than the equation's usual unknowns are recorded as fixed (known).
+    Parameters other than the equation's default unknowns are recorded as fixed (known).
     A parameter the equation lets vary in x (Allen-Cahn ``D``) may be a callable of x or
     samples; it is stored as a true field (samples on the simulation grid).
+
+    ``equation`` is a registered name, a ``module:ClassName`` reference or an Equation class;
+    ``domain`` and ``t_span`` default to the equation's. For a complex state the noise is added
+    to the real and imaginary parts alike; ``observable="abs"`` records ``|u|`` only.
     """
-    cls = get_equation(equation)
+    try:
+        cls = get_equation(equation)
+    except ValueError as err:
+        raise ObservationError(str(err)) from None
     if not np.isfinite(noise) or noise < 0:
         raise ObservationError(f"noise must be a non-negative number, got {noise!r}")
     try:
@@ -99,13 +107,16 @@ def simulate(
     times, row = np.unique(t, return_inverse=True)
     field = eq.solve(true, times)
     values = np.array([eq.interpolate(field[r], np.array([xj]))[0] for r, xj in zip(row, x)])
+    if observable == "abs":
+        values = np.abs(values)
     sigma = None
     if noise > 0:
-        scale = noise * float(np.std(eq.solve(true, np.linspace(*eq.t_span, 51))))
-        values = values + scale * np.random.default_rng([seed, 1]).normal(size=values.shape)
+        reference = eq.solve(true, np.linspace(*eq.t_span, 51))
+        scale = noise * float(np.std(np.abs(reference) if observable == "abs" else reference))
+        draw = np.random.default_rng([seed, 1]).normal(size=values.shape + ((2,) if np.iscomplexobj(values) else ()))
+        values = values + scale * (draw[..., 0] + 1j * draw[..., 1] if np.iscomplexobj(values) else draw)
         sigma = np.full(values.shape, scale)
-    unknown_by_default = {"burgers": ("nu",), "allen-cahn": ("D",), "kdv": ("lambda2",)}[cls.name]
-    fixed = tuple(p for p in cls.param_names if p not in unknown_by_default) if fixed is None else tuple(fixed)
+    fixed = tuple(p for p in cls.param_names if p not in cls.default_unknowns) if fixed is None else tuple(fixed)
     fields = {name: np.asarray(v) for name, v in true.items() if np.ndim(v)}
     for name in fixed:
         if name not in cls.param_names:
@@ -127,6 +138,7 @@ def simulate(
         true_params={k: v for k, v in true.items() if k not in fields},
         true_fields=fields,
         grid_shape=grid_shape,
+        observable=observable,
         u0_description=description,
         metadata={
             "source": "pdeinv simulate",

@@ -26,7 +26,9 @@ __all__ = [
     "SolverDivergedError",
     "SpectralEquation",
     "etdrk4_coefficients",
+    "etdrk4_solve",
     "fourier_interpolate",
+    "fourier_interpolate_complex",
     "irfft",
     "library_fft",
     "rfft",
@@ -187,6 +189,18 @@ def step_schedule(t: np.ndarray, t0: float, dt: float) -> StepSchedule:
     )
 
 
+def fourier_interpolate_complex(u_hat, x_query, k, x0: float, n: int):
+    """Like :func:`fourier_interpolate` for a complex field: ``u_hat`` holds the full FFT
+    (``..., n``, NumPy's order, ``k`` the matching wavenumbers). The Nyquist mode enters as a
+    cosine, so the interpolant reproduces the samples at the grid points and is real for real
+    samples."""
+    xq = jnp.asarray(x_query)[..., None] - x0
+    nyquist = n // 2
+    phase = jnp.exp(1j * k * xq)
+    phase = phase.at[..., nyquist].set(jnp.cos(k[nyquist] * xq[..., 0]) + 0j)
+    return jnp.sum(u_hat[..., None, :] * phase, axis=-1) / n
+
+
 def fourier_interpolate(u_hat, x_query, k, x0: float, n: int):
     """Evaluate the trigonometric interpolant of a real periodic field at arbitrary points.
 
@@ -201,6 +215,42 @@ def fourier_interpolate(u_hat, x_query, k, x0: float, n: int):
     main = jnp.real(jnp.sum(weights[:-1] * u_hat[..., None, :-1] * phase[..., :-1], axis=-1))
     nyq = jnp.real(u_hat[..., -1:]) * nyquist_cos
     return (main + nyq) / n
+
+
+def etdrk4_solve(L, N: Callable, v0, schedule: StepSchedule):
+    """ETDRK4 for ``v_t = L v + N(v)``: the pure stepping every equation reuses.
+
+    ``L`` is the linear symbol per mode, ``N`` the nonlinear term (spectrum -> spectrum, JAX),
+    ``v0`` the initial spectrum and ``schedule`` a :class:`StepSchedule`. Returns the spectra
+    at the schedule's output times, shape ``(n_out, modes)``. Traceable, differentiable and
+    vmap-able: the schedule is static, everything else may be traced.
+    """
+    step_sizes = jnp.asarray(schedule.step_sizes)
+    # One step size at a time: the (modes x contour) temporaries stay in cache (a vmap over
+    # hundreds of step sizes materializes them and runs ~3x slower).
+    coefs = jax.lax.map(lambda h: jnp.stack(etdrk4_coefficients(L, h)), step_sizes)
+
+    def step(carry, x):
+        v, out = carry
+        kind, slot = x
+        E, E2, Q, f1, f2, f3 = coefs[kind]
+        Nv = N(v)
+        a = E2 * v + Q * Nv
+        Na = N(a)
+        b = E2 * v + Q * Na
+        Nb = N(b)
+        c = E2 * a + Q * (2.0 * Nb - Nv)
+        Nc = N(c)
+        v = E * v + f1 * Nv + 2.0 * f2 * (Na + Nb) + f3 * Nc
+        return (v, out.at[slot].set(v)), None
+
+    v0 = jnp.asarray(v0).astype(jnp.complex128)
+    out = jnp.zeros((schedule.n_out + 1, v0.shape[-1]), dtype=jnp.complex128)
+    out = out.at[jnp.asarray(schedule.initial_outputs, dtype=jnp.int32)].set(v0)
+    if schedule.step_kind.size:
+        xs = (jnp.asarray(schedule.step_kind), jnp.asarray(schedule.output_slot))
+        (_, out), _ = jax.lax.scan(step, (v0, out), xs)
+    return out[: schedule.n_out]
 
 
 class BatchedSolver:
@@ -250,18 +300,32 @@ class BatchedSolver:
 class SpectralEquation:
     """A 1-D periodic PDE ``u_t = L u + N(u)`` solved by Fourier pseudo-spectral ETDRK4.
 
-    Subclasses set ``name``, ``param_names``, ``defaults``, ``positive`` (parameters that must
-    be > 0) and implement ``linear_symbol`` and ``nonlinear``; they may override
-    ``default_initial_condition``, ``default_n`` and ``default_dt``.
+    This class is also the *definition* of an equation: a subclass declares everything the
+    rest of pdeinv needs (simulate, fit with every method, files, CLI, plots), and registering
+    it (``pdeinv.register_equation``) makes it available everywhere. What a subclass sets:
+
+    - ``name`` (the key used in files and on the command line), optional ``aliases``, ``pde``
+      (one line, e.g. ``"u_t + u u_x = nu u_xx"``);
+    - ``param_names``, ``defaults`` (a value for each), ``positive`` (must be > 0; fitted as
+      log p), ``default_unknowns`` (fitted unless the user says otherwise), ``field_params``
+      (may vary in x);
+    - ``linear_symbol(params)``: the Fourier symbol L(k) on ``self.k``, treated exactly;
+      ``nonlinear(v, params)``: the rest, spectrum -> spectrum, in JAX (helpers:
+      :meth:`physical`, :meth:`spectral`, :meth:`derivative`);
+    - ``default_initial_condition(x)`` and ``u0_description``; ``default_domain``,
+      ``default_t_span``, ``default_n``; ``complex_state`` for a complex field (e.g. NLS);
+    - optionally ``pinn_residual(u, d, params)``: the PDE residual from u and its derivatives
+      ``d["t"], d["x"], d["xx"], ...`` up to ``pinn_order`` in x (for ``method="pinn"``), and
+      ``paper_learning_rate`` (the outer Adam rate of the paper preset).
 
     Parameters
     ----------
     n : int
         Grid points (even, >= 8). ``x = linspace(a, b, n, endpoint=False)``.
     domain : (a, b)
-        Periodic interval, default ``(-1, 1)``.
+        Periodic interval, default ``default_domain``.
     t_span : (t0, t1)
-        Time interval the solver accepts output times in, default ``(0, 1)``.
+        Time interval the solver accepts output times in, default ``default_t_span``.
     u0 : callable of x, array, or None
         Initial condition. An array of another length than ``n`` is resampled spectrally
         (it must hold samples on the same periodic grid convention). ``None`` uses the
@@ -273,25 +337,36 @@ class SpectralEquation:
     """
 
     name: str = ""
+    aliases: tuple[str, ...] = ()
+    pde: str = ""
     param_names: tuple[str, ...] = ()
     #: parameters that may vary in x (given as a callable or grid samples, see check_params)
     field_params: tuple[str, ...] = ()
     defaults: Mapping[str, float] = {}
     positive: tuple[str, ...] = ()
+    default_unknowns: tuple[str, ...] = ()
     default_n: int = 512
+    default_domain: tuple[float, float] = (-1.0, 1.0)
+    default_t_span: tuple[float, float] = (0.0, 1.0)
+    complex_state: bool = False
     u0_description: str = ""
+    #: highest x-derivative ``pinn_residual`` uses (0: the equation has no PINN residual)
+    pinn_order: int = 0
+    paper_learning_rate: float = 1e-2
 
     def __init__(
         self,
         n: int | None = None,
         *,
-        domain: tuple[float, float] = (-1.0, 1.0),
-        t_span: tuple[float, float] = (0.0, 1.0),
+        domain: tuple[float, float] | None = None,
+        t_span: tuple[float, float] | None = None,
         u0: Callable | np.ndarray | None = None,
         dt: float | None = None,
         dealias: bool = False,
     ):
         n = self.default_n if n is None else n
+        domain = self.default_domain if domain is None else domain
+        t_span = self.default_t_span if t_span is None else t_span
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
             raise ValueError(f"n must be an even integer >= 8, got {n!r}")
         if n < 8 or n % 2:
@@ -308,13 +383,19 @@ class SpectralEquation:
         self.t_span = (t0, t1)
         self.dealias = bool(dealias)
         self.x = np.linspace(a, b, self.n, endpoint=False)
-        self.k = 2 * np.pi / self.length * np.arange(self.n // 2 + 1)
+        if self.complex_state:  # the full spectrum, in NumPy's FFT order
+            index = np.fft.fftfreq(self.n, d=1.0 / self.n)
+            nyquist = self.n // 2
+        else:  # the real FFT's half spectrum
+            index = np.arange(self.n // 2 + 1, dtype=float)
+            nyquist = index.size - 1
+        self.k = 2 * np.pi / self.length * index
         # Odd derivatives of the Nyquist mode are not real: drop them (standard practice).
         self.ik = 1j * self.k
-        self.ik[-1] = 0.0
+        self.ik[nyquist] = 0.0
         self.mask = np.ones_like(self.k)
         if self.dealias:
-            self.mask[np.arange(self.k.size) > self.n // 3] = 0.0
+            self.mask[np.abs(index) > self.n // 3] = 0.0
         self.u0 = self._initial_samples(u0)
         if not np.all(np.isfinite(self.u0)):
             raise ValueError("u0 must be finite on the grid")
@@ -336,23 +417,52 @@ class SpectralEquation:
     def default_initial_condition(self, x):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def pinn_residual(self, u, d, params):
+        """The PDE residual at a point from ``u`` and its derivatives (``d["t"]``, ``d["x"]``,
+        ``d["xx"]``, ... up to ``pinn_order``); needed only by ``method="pinn"``."""
+        raise ValueError(f"equation {self.name!r} declares no PINN residual (pinn_residual), so method "
+                         "'pinn' cannot fit it")
+
     def default_dt(self) -> float:
         """A step that is stable and ~1e-8 accurate for O(1) fields: the explicit nonlinear
         term is resolved when ``dt * max|k| * max|u0|`` stays below ~1."""
         umax = max(float(np.max(np.abs(self.u0))), 1e-3)
-        kmax = float(self.k[-1])
+        kmax = float(np.max(np.abs(self.k)))
         return min(1e-3, 0.5 / (kmax * umax))
+
+    # ---- helpers for nonlinear terms (JAX) ------------------------------------------------
+    def physical(self, v):
+        """Grid values of a spectrum (dealiasing mask applied)."""
+        v = v * jnp.asarray(self.mask)
+        return jnp.fft.ifft(v) if self.complex_state else irfft(v, self.n)
+
+    def spectral(self, u):
+        """Spectrum of grid values (dealiasing mask applied)."""
+        v = jnp.fft.fft(u) if self.complex_state else rfft(u)
+        return v * jnp.asarray(self.mask)
+
+    def derivative(self, v, order: int = 1):
+        """The spectrum of the ``order``-th x-derivative (odd orders drop the Nyquist mode)."""
+        ik = jnp.asarray(self.ik) if order % 2 else jnp.asarray(1j * self.k)
+        return ik**order * v
 
     # ---- helpers --------------------------------------------------------------------------
     def _initial_samples(self, u0) -> np.ndarray:
+        dtype = complex if self.complex_state else float
         if u0 is None:
             u0 = self.default_initial_condition
         if callable(u0):
-            values = np.asarray(u0(self.x), dtype=float)
+            values = np.asarray(u0(self.x))
+            if np.iscomplexobj(values) and not self.complex_state:
+                raise ValueError(f"u0 of {self.name} must be real (its state is real)")
+            values = np.asarray(values, dtype=dtype)
             if values.shape != (self.n,):
                 values = np.broadcast_to(values, (self.n,)).copy()
             return values
-        values = np.asarray(u0, dtype=float)
+        values = np.asarray(u0)
+        if np.iscomplexobj(values) and not self.complex_state:
+            raise ValueError(f"u0 of {self.name} must be real (its state is real)")
+        values = np.asarray(values, dtype=dtype)
         if values.ndim != 1 or values.size < 2:
             raise ValueError(f"u0 must be a callable of x or a 1-D array, got shape {values.shape}")
         if values.size == self.n:
@@ -421,8 +531,9 @@ class SpectralEquation:
     # ---- the solver -----------------------------------------------------------------------
     def spectral_solver(self, t, *, batched: bool = False) -> Callable:
         """A pure JAX function ``(params, u0_hat) -> u_hat`` with ``u_hat`` of shape
-        ``(len(t), n//2 + 1)``: jit-compiled, differentiable and ``jax.vmap``-able over
-        ``params`` (a dict of scalars). Cached per output-time set.
+        ``(len(t), modes)`` (``n//2 + 1`` modes, or ``n`` for a complex state): jit-compiled,
+        differentiable and ``jax.vmap``-able over ``params`` (a dict of scalars; names left
+        out take the equation's defaults). Cached per output-time set.
 
         ``batched=True`` gives the same function with the FFTs that are faster once it is
         vmapped over a batch (see :func:`library_fft`); results agree to rounding.
@@ -435,43 +546,13 @@ class SpectralEquation:
 
     def _build(self, t: np.ndarray, batched: bool = False):
         schedule = step_schedule(t, self.t_span[0], self.dt)
-        step_sizes = jnp.asarray(schedule.step_sizes)
-        xs = (jnp.asarray(schedule.step_kind), jnp.asarray(schedule.output_slot))
-        initial_outputs = jnp.asarray(schedule.initial_outputs, dtype=jnp.int32)
-        n_out = schedule.n_out
-        n_modes = self.k.size
+
+        defaults = {name: float(value) for name, value in self.defaults.items()}
 
         def solve(params, u0_hat):
+            params = {**defaults, **params}  # parameters not given take the equation's defaults
             with library_fft(batched):  # tracing happens here: the choice is baked in
-                return solve_traced(params, u0_hat)
-
-        def solve_traced(params, u0_hat):
-            L = self.linear_symbol(params)
-            # One step size at a time: the (modes x contour) temporaries stay in cache (a vmap over
-            # hundreds of step sizes materializes them and runs ~3x slower).
-            coefs = jax.lax.map(lambda h: jnp.stack(etdrk4_coefficients(L, h)), step_sizes)
-            N = lambda v: self.nonlinear(v, params)
-
-            def step(carry, x):
-                v, out = carry
-                kind, slot = x
-                E, E2, Q, f1, f2, f3 = coefs[kind]
-                Nv = N(v)
-                a = E2 * v + Q * Nv
-                Na = N(a)
-                b = E2 * v + Q * Na
-                Nb = N(b)
-                c = E2 * a + Q * (2.0 * Nb - Nv)
-                Nc = N(c)
-                v = E * v + f1 * Nv + 2.0 * f2 * (Na + Nb) + f3 * Nc
-                return (v, out.at[slot].set(v)), None
-
-            v0 = u0_hat.astype(jnp.complex128)
-            out = jnp.zeros((n_out + 1, n_modes), dtype=jnp.complex128)
-            out = out.at[initial_outputs].set(v0)
-            if schedule.step_kind.size:
-                (_, out), _ = jax.lax.scan(step, (v0, out), xs)
-            return out[:n_out]
+                return etdrk4_solve(self.linear_symbol(params), lambda v: self.nonlinear(v, params), u0_hat, schedule)
 
         return solve
 
@@ -493,12 +574,10 @@ class SpectralEquation:
             spectral = self.spectral_solver(times, batched=batched)
             rows = jnp.asarray(row_of_point.ravel())
             xq = jnp.asarray(x_points)[:, None]
-            k = jnp.asarray(self.k)
-            x0, n = self.domain[0], self.n
 
             def at_points(params, u0_hat):
                 u_hat = spectral(params, u0_hat)[rows]
-                return fourier_interpolate(u_hat, xq, k, x0, n)[:, 0]
+                return self._interpolate(u_hat, xq)[:, 0]
 
             self._cache[key] = jax.jit(at_points)
         return self._cache[key]
@@ -520,7 +599,18 @@ class SpectralEquation:
         return self.u0 if u0 is None else self._initial_samples(u0)
 
     def initial_spectrum(self, u0=None):
-        return jnp.fft.rfft(jnp.asarray(self._start(u0))) * self.mask
+        return self._forward(jnp.asarray(self._start(u0))) * self.mask
+
+    def _forward(self, u):
+        """FFT along the last axis of grid values (full for a complex state, real otherwise)."""
+        return jnp.fft.fft(u, axis=-1) if self.complex_state else jnp.fft.rfft(u, axis=-1)
+
+    def _inverse(self, v):
+        return jnp.fft.ifft(v, axis=-1) if self.complex_state else jnp.fft.irfft(v, n=self.n, axis=-1)
+
+    def _interpolate(self, u_hat, x_query):
+        interp = fourier_interpolate_complex if self.complex_state else fourier_interpolate
+        return interp(u_hat, x_query, jnp.asarray(self.k), self.domain[0], self.n)
 
     def _grid_solver(self, t):
         """``(params, u0 samples) -> u on the grid``, transforms included in one compiled call
@@ -528,8 +618,8 @@ class SpectralEquation:
         t = self.check_times(t)
         key = ("grid", t.tobytes())
         if key not in self._cache:
-            spectral, mask, n = self.spectral_solver(t), jnp.asarray(self.mask), self.n
-            self._cache[key] = jax.jit(lambda params, u0: jnp.fft.irfft(spectral(params, jnp.fft.rfft(u0) * mask), n=n))
+            spectral, mask = self.spectral_solver(t), jnp.asarray(self.mask)
+            self._cache[key] = jax.jit(lambda params, u0: self._inverse(spectral(params, self._forward(u0) * mask)))
         return self._cache[key]
 
     def solve(self, params: Mapping[str, float], t, *, u0=None) -> np.ndarray:
@@ -579,7 +669,7 @@ class SpectralEquation:
         if key not in self._cache:
             self._cache[key] = BatchedSolver(self.spectral_solver(t, batched=True), in_axes=(0, None))
         u_hat = self._cache[key](pytree, self.initial_spectrum(u0))
-        u = np.asarray(jnp.fft.irfft(u_hat, n=self.n))
+        u = np.asarray(self._inverse(u_hat))
         finite = np.all(np.isfinite(u), axis=(1, 2))
         if on_blowup == "mask":
             return u, finite
@@ -594,9 +684,9 @@ class SpectralEquation:
         ``x_query`` is either 1-D (same points for every leading row) or has the leading
         shape of ``u`` plus a point axis. Points are wrapped into the periodic domain.
         """
-        u_hat = jnp.fft.rfft(jnp.asarray(u), axis=-1)
+        u_hat = self._forward(jnp.asarray(u))
         xq = self.wrap(np.asarray(x_query, dtype=float))
-        return np.asarray(fourier_interpolate(u_hat, xq, jnp.asarray(self.k), self.domain[0], self.n))
+        return np.asarray(self._interpolate(u_hat, xq))
 
     def wrap(self, x):
         a = self.domain[0]
@@ -610,7 +700,11 @@ class SpectralEquation:
 
 
 def resample_periodic(values: np.ndarray, n: int) -> np.ndarray:
-    """Spectrally resample periodic samples to ``n`` points (zero-padding or truncating modes)."""
+    """Spectrally resample periodic samples to ``n`` points (zero-padding or truncating modes).
+
+    Complex samples are resampled part by part (the map is linear)."""
+    if np.iscomplexobj(values):
+        return resample_periodic(values.real, n) + 1j * resample_periodic(values.imag, n)
     m = values.size
     spectrum = np.fft.rfft(values)
     out = np.zeros(n // 2 + 1, dtype=complex)

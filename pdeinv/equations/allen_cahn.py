@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 from .._jax import jnp
-from .core import SpectralEquation, irfft, rfft
+from ..solvers.core import SpectralEquation
+from .registry import register_equation
 
 
+@register_equation
 class AllenCahn(SpectralEquation):
     """Allen-Cahn equation ``u_t = (D u_x)_x + r (u - u^3)``, periodic.
 
@@ -22,12 +24,16 @@ class AllenCahn(SpectralEquation):
     """
 
     name = "allen-cahn"
+    aliases = ("ac",)
+    pde = "u_t = (D u_x)_x + r (u - u^3)"
     param_names = ("D", "r")
     defaults = {"D": 1e-3, "r": 5.0}
     positive = ("D",)
+    default_unknowns = ("D",)
     field_params = ("D",)
     default_n = 512
     u0_description = "x^2 cos(pi x)"
+    pinn_order = 2
 
     def default_initial_condition(self, x):
         return x**2 * np.cos(np.pi * x)
@@ -42,15 +48,16 @@ class AllenCahn(SpectralEquation):
 
     def linear_symbol(self, params):
         D = self._reference_diffusion(params["D"])
-        return -D * jnp.asarray(self.k) ** 2 + params["r"] + 0j
+        return -D * self.k**2 + params["r"] + 0j
 
     def nonlinear(self, v, params):
-        mask = jnp.asarray(self.mask)
-        u = irfft(v * mask, self.n)
-        out = -params["r"] * mask * rfft(u**3)
+        u = self.physical(v)
+        out = -params["r"] * self.spectral(u**3)
         D = params["D"]
         if jnp.ndim(D):  # a field: the explicit remainder of the diffusion
-            ik = jnp.asarray(self.ik)
-            u_x = irfft(ik * v * mask, self.n)
-            out = out + ik * mask * rfft((D - self._reference_diffusion(D)) * u_x)
+            u_x = self.physical(self.derivative(v))
+            out = out + self.derivative(self.spectral((D - self._reference_diffusion(D)) * u_x))
         return out
+
+    def pinn_residual(self, u, d, params):
+        return d["t"] - params["D"] * d["xx"] - params["r"] * (u - u**3)

@@ -1,0 +1,36 @@
+"""Equations: one definition per file, found through one registry.
+
+>>> import pdeinv
+>>> pdeinv.equation_names()
+['allen-cahn', 'burgers', 'kdv', 'kuramoto-sivashinsky', 'nls']
+>>> pdeinv.get_equation("ks").pde
+'u_t + alpha u u_x + beta u_xx + gamma u_xxxx = 0'
+
+A new equation is a subclass of :class:`pdeinv.Equation` registered with
+:func:`register_equation` (see ``registry`` for the plug-in routes). The built-in ones below
+use nothing else.
+"""
+
+from ..solvers.core import SpectralEquation as Equation
+from .registry import describe_equation, equation_names, get_equation, plugin_errors, register_equation
+
+# The built-ins register themselves on import, like any user's module.
+from .allen_cahn import AllenCahn  # noqa: E402
+from .burgers import Burgers  # noqa: E402
+from .kdv import KdV  # noqa: E402
+from .ks import KuramotoSivashinsky  # noqa: E402
+from .nls import NLS  # noqa: E402
+
+__all__ = [
+    "AllenCahn",
+    "Burgers",
+    "Equation",
+    "KdV",
+    "KuramotoSivashinsky",
+    "NLS",
+    "describe_equation",
+    "equation_names",
+    "get_equation",
+    "plugin_errors",
+    "register_equation",
+]
