@@ -234,6 +234,38 @@ def raissi(file, equation, domain_text, points, seed, output, force):
 
 @import_.command()
 @click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--equation", type=EQUATION_CHOICE, required=True, help="Which PDE the data solve.")
+@click.option("--t", "t_name", default="t", show_default=True, help="Name of the time vector in FILE.")
+@click.option("--x", "x_name", default="x", show_default=True, help="Name of the position vector in FILE.")
+@click.option("--u", "u_name", default="u", show_default=True, help="Name of the field matrix in FILE.")
+@click.option("--layout", type=click.Choice(["tx", "xt"]), default=None,
+              help="tx: u[i, j] = u(t[i], x[j]); xt: u(t[j], x[i]) [default: from the shape; required when len(t) == len(x)].")
+@domain_option
+@click.option("--u0", "u0_text", default=None, metavar="EXPR",
+              help="Initial condition as a function of x, at time --t0 [default: the first time row of u].")
+@click.option("--t0", type=float, default=None, help="Time of --u0 [default: 0].")
+@import_options
+def arrays(file, equation, t_name, x_name, u_name, layout, domain_text, u0_text, t0, points, seed, output, force):
+    """Import u(t, x) on a grid from a .mat or .npz file, variables and orientation named."""
+    from .expressions import parse_function
+    from .io import import_arrays, save_observations
+
+    domain = parse_domain(domain_text)
+    with user_errors():
+        u0 = None
+        if u0_text is not None:
+            try:
+                u0 = parse_function(u0_text)
+            except ValueError as err:
+                raise ValueError(f"--u0: {err}") from None
+        obs = import_arrays(file, equation, t=t_name, x=x_name, u=u_name, layout=layout, domain=domain,
+                            points=points, seed=seed, u0=u0, t0=t0)
+        save_observations(obs, output, overwrite=force)
+    click.echo(report_import(output, obs))
+
+
+@import_.command()
+@click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--sample", default=0, show_default=True, help="Which sample of the tensor.")
 @import_options
 def pdebench(file, sample, points, seed, output, force):

@@ -46,6 +46,7 @@ __all__ = [
     "ObservationError",
     "PeriodicGrid",
     "atomic_path",
+    "import_arrays",
     "import_pdebench",
     "import_raissi",
     "load_observations",
@@ -486,6 +487,28 @@ def _variable(data: dict, names: tuple[str, ...], where: str, *, vector: bool = 
     return value
 
 
+def _orient(u: np.ndarray, nt: int, nx: int, layout: str | None, where: str) -> tuple[np.ndarray, str]:
+    """``(u as (nt, nx), layout)``: layout ``"tx"`` is u[i, j] = u(t[i], x[j]), ``"xt"`` u(t[j], x[i])."""
+    if layout not in (None, "tx", "xt"):
+        raise ObservationError(f"{where}: layout must be 'tx' or 'xt', got {layout!r}")
+    tx, xt = (nt, nx), (nx, nt)
+    if layout is None:
+        if u.shape == tx == xt:
+            raise ObservationError(
+                f"{where}: u is {nt} x {nx} with len(t) == len(x), so its orientation is ambiguous; "
+                "give the layout: 'tx' if u[i, j] = u(t[i], x[j]), 'xt' if u(t[j], x[i]) (CLI: --layout)"
+            )
+        layout = "tx" if u.shape == tx else "xt" if u.shape == xt else None
+        if layout is None:
+            raise ObservationError(
+                f"{where}: u has shape {u.shape}, which is neither (len(t), len(x)) = {tx} nor (len(x), len(t)) = {xt}"
+            )
+    expected = tx if layout == "tx" else xt
+    if u.shape != expected:
+        raise ObservationError(f"{where}: u has shape {u.shape}; layout {layout!r} needs {expected}")
+    return (u if layout == "tx" else u.T), layout
+
+
 def _grid_observations(
     equation: str,
     t: np.ndarray,
@@ -579,6 +602,47 @@ def import_raissi(
     return _grid_observations(
         equation, t, x, usol.T, path, domain=domain, points=points, seed=seed,
         metadata={"source": f"raissi:{path.name}"},
+    )
+
+
+def import_arrays(
+    path,
+    equation: str,
+    *,
+    t: str = "t",
+    x: str = "x",
+    u: str = "u",
+    layout: str | None = None,
+    domain=None,
+    points: int | None = None,
+    seed: int = 0,
+    u0=None,
+    t0: float | None = None,
+) -> Observations:
+    """Read u(t, x) on a grid from a ``.mat`` or ``.npz`` file with the variables named.
+
+    Parameters
+    ----------
+    t, x, u : variable names in the file; t and x vectors, u a matrix.
+    layout : ``"tx"`` (u of shape (len(t), len(x))) or ``"xt"`` (shape (len(x), len(t)));
+        ``None`` infers it from the shape, and is an error when len(t) == len(x).
+    domain : the periodic interval ``(a, b)``; ``None`` decides from the data whether x[-1]
+        repeats x[0] (see ``periodic_grid``).
+    points, seed : subsample this many observations at random (seeded); ``None`` keeps the grid.
+    u0, t0 : the initial condition (a function of x or samples of one period) at time ``t0``
+        (default 0); without ``u0`` the first time row is the initial condition at t[0].
+    """
+    path = Path(path)
+    data = _load_variables(path)
+    tv = _variable(data, (t,), str(path), vector=True)
+    xv = _variable(data, (x,), str(path), vector=True)
+    uv = _variable(data, (u,), str(path))
+    if uv.ndim != 2:
+        raise ObservationError(f"{path}: variable {u!r} must be 2-D, got shape {uv.shape}")
+    field, layout = _orient(uv, tv.size, xv.size, layout, str(path))
+    meta = {"source": f"arrays:{path.name}", "variables": {"t": t, "x": x, "u": u}, "layout": layout}
+    return _grid_observations(
+        equation, tv, xv, field, path, domain=domain, points=points, seed=seed, u0=u0, t0=t0, metadata=meta
     )
 
 

@@ -1,5 +1,5 @@
-"""Importers of gridded data: the periodic endpoint decided from the data, one clear line for
-every inconsistent input."""
+"""Importers of gridded data: the periodic endpoint decided from the data, the generic
+.mat/.npz importer, and one clear line for every ambiguous or wrong input."""
 
 import json
 
@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from scipy.io import savemat
 
 from pdeinv.cli import cli
-from pdeinv.io import import_raissi, load_observations, periodic_grid
+from pdeinv.io import ENDPOINT_RTOL, import_arrays, import_raissi, load_observations, periodic_grid
 from pdeinv.problems import ObservationError
 
 T = np.linspace(0, 1, 11)
@@ -79,6 +79,27 @@ def test_end_columns_differ_at_x_equal_b_means_endpoint_excluded(tmp_path):
     assert "endpoint excluded, period n*dx = 2.03125" in text and "differ by up to 1.8e-01 of max|u|" in text  # 0.2 / 1.1
 
 
+def test_single_precision_files_use_their_own_round_off(tmp_path):
+    x = INCLUDED.astype(np.float32)
+    t = T.astype(np.float32)
+    u = np.cos(np.float32(np.pi) * (x[None, :] - t[:, None]))
+    assert np.max(np.abs(u[:, -1] - u[:, 0])) > ENDPOINT_RTOL  # float32 round-off, not a new sample
+    np.savez(tmp_path / "single.npz", t=t, x=x, u=u)
+    obs = import_arrays(tmp_path / "single.npz", "kdv")
+    assert obs.grid_shape == (10, 64) and obs.domain == (-1.0, 1.0)
+
+
+def test_flat_ends_cannot_decide_and_ask_for_the_domain(tmp_path):
+    x = EXCLUDED
+    u = np.zeros((T.size, x.size))
+    u[:, 20:40] = 1.0
+    np.savez(tmp_path / "flat.npz", t=T, x=x, u=u)
+    with pytest.raises(ObservationError, match=r"flat at both ends .* give the domain \(CLI: --domain A,B\)"):
+        import_arrays(tmp_path / "flat.npz", "kdv")
+    obs = import_arrays(tmp_path / "flat.npz", "kdv", domain=(-1, 1))
+    assert obs.grid_shape == (10, 64) and obs.metadata["domain_source"] == "user"
+
+
 # ---- a domain given by the user ------------------------------------------------------------
 
 
@@ -89,6 +110,16 @@ def test_user_domain_consistent(tmp_path, x, kept):
     assert obs.domain == (-1.0, 1.0) and obs.grid_shape == (10, kept)
     assert np.array_equal(obs.u0, u[0, :kept])
     assert obs.metadata["domain_source"] == "user"
+
+
+def test_user_domain_accepts_pi_on_the_command_line(tmp_path):
+    x = np.linspace(0, 2 * np.pi, 32, endpoint=False)
+    np.savez(tmp_path / "p.npz", t=T, x=x, u=np.sin(x[None, :] - T[:, None]))
+    out = tmp_path / "p.h5"
+    result = CliRunner().invoke(cli, ["import", "arrays", str(tmp_path / "p.npz"), "--equation", "burgers",
+                                      "--domain", "0,2*pi", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert load_observations(out).domain == (0.0, 2 * np.pi)
 
 
 @pytest.mark.parametrize(
@@ -114,6 +145,55 @@ def test_periodic_grid_rejects_non_uniform_x():
         periodic_grid(x, field(T, x), "here")
 
 
+# ---- the generic importer --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("layout", ["tx", "xt"])
+def test_npz_both_orientations(tmp_path, layout):
+    u = field(T, EXCLUDED)
+    stored = u if layout == "tx" else u.T
+    np.savez(tmp_path / "a.npz", time=T, pos=EXCLUDED, sol=stored)
+    obs = import_arrays(tmp_path / "a.npz", "burgers", t="time", x="pos", u="sol")
+    assert obs.grid_shape == (10, 64) and obs.domain == (-1.0, 1.0)
+    assert np.array_equal(obs.u0, u[0]) and np.array_equal(obs.u.reshape(10, 64), u[1:])
+    assert obs.metadata["layout"] == layout
+    assert obs.metadata["variables"] == {"t": "time", "x": "pos", "u": "sol"}
+    explicit = import_arrays(tmp_path / "a.npz", "burgers", t="time", x="pos", u="sol", layout=layout)
+    assert np.array_equal(explicit.u, obs.u)
+
+
+def test_square_field_with_layout_given(tmp_path):
+    x = np.linspace(-1, 1, 11, endpoint=False)
+    t = np.linspace(0, 1, 11)
+    u = field(t, x)
+    np.savez(tmp_path / "sq.npz", t=t, x=x, u=u.T)
+    obs = import_arrays(tmp_path / "sq.npz", "kdv", layout="xt")
+    assert np.array_equal(obs.u0, u[0]) and np.array_equal(obs.u.reshape(10, 11), u[1:])
+
+
+def test_mat_file_in_tx_layout_and_subsampling(tmp_path):
+    u = field(T, EXCLUDED)
+    savemat(tmp_path / "a.mat", {"t": T, "x": EXCLUDED, "u": u})
+    obs = import_arrays(tmp_path / "a.mat", "kdv", points=25, seed=4)
+    again = import_arrays(tmp_path / "a.mat", "kdv", points=25, seed=4)
+    assert obs.n_points == 25 and obs.grid_shape is None and np.array_equal(obs.x, again.x)
+    assert np.all(obs.t > 0)
+    assert np.array_equal(obs.u, np.cos(np.pi * (obs.x - obs.t)))  # each value at its own (t, x)
+    assert obs.metadata["subsample_points"] == 25 and obs.metadata["seed"] == 4
+
+
+def test_given_initial_condition_keeps_every_later_row(tmp_path):
+    t = np.linspace(0.1, 1, 10)
+    u = field(t, EXCLUDED)
+    np.savez(tmp_path / "late.npz", t=t, x=EXCLUDED, u=u)
+    obs = import_arrays(tmp_path / "late.npz", "kdv", u0=lambda x: np.cos(np.pi * x))
+    assert obs.t_span == (0.0, 1.0) and obs.grid_shape == (10, 64)
+    assert np.array_equal(obs.u.reshape(10, 64), u)
+    assert np.array_equal(obs.u0, np.cos(np.pi * EXCLUDED))
+    with pytest.raises(ObservationError, match="t0 = 0.5 is after the first time t"):
+        import_arrays(tmp_path / "late.npz", "kdv", u0=np.cos(np.pi * EXCLUDED), t0=0.5)
+
+
 # ---- command line: the decision is shown, errors are one line ----------------------------------
 
 
@@ -133,6 +213,69 @@ def test_cli_prints_and_records_the_decision(tmp_path):
     assert summary["metadata"]["domain_source"] == "data"
     assert summary["metadata"]["x_grid"].startswith("linspace(-1, 1, 65) with the periodic endpoint: last column dropped")
     assert summary["domain"] == [-1.0, 1.0]
+
+
+def test_cli_arrays_with_domain(tmp_path):
+    np.savez(tmp_path / "a.npz", t=T, x=EXCLUDED, u=field(T, EXCLUDED).T)
+    out = tmp_path / "o.h5"
+    result = CliRunner().invoke(cli, ["import", "arrays", str(tmp_path / "a.npz"), "--equation", "kdv", "--layout", "xt",
+                                      "--domain", "-1,1", "--points", "30", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "domain (-1, 1) given; x: linspace(-1, 1, 64, endpoint=False): endpoint excluded" in result.output
+    obs = load_observations(out)
+    assert obs.n_points == 30 and obs.metadata["domain_source"] == "user" and obs.metadata["layout"] == "xt"
+
+
+def _bad_files(folder):
+    """name -> (file, extra CLI arguments, expected message)."""
+    x, u = EXCLUDED, field(T, EXCLUDED)
+    nonuniform = x.copy()
+    nonuniform[3] += 0.01
+    backwards = T.copy()
+    backwards[4] = backwards[3]
+    nan = u.copy()
+    nan[2, 2] = np.nan
+    files = {
+        "missing": ({"t": T, "x": x, "v": u}, [], "missing variable 'u' (the file has: 't', 'v', 'x')"),
+        "shape": ({"t": T, "x": x, "u": u[:, :10]}, [], "u has shape (11, 10), which is neither (len(t), len(x)) = (11, 64)"),
+        "square": ({"t": np.linspace(0, 1, 64), "x": x, "u": np.ones((64, 64))}, [], "give the layout"),
+        "wrong layout": ({"t": T, "x": x, "u": u}, ["--layout", "xt"], "layout 'xt' needs (64, 11)"),
+        "nonuniform": ({"t": T, "x": nonuniform, "u": u}, [], "x must be uniformly spaced and increasing"),
+        "t order": ({"t": backwards, "x": x, "u": u}, [], "t must be strictly increasing (t[3] = 0.3, t[4] = 0.3)"),
+        "nan": ({"t": T, "x": x, "u": nan}, [], "variable 'u' contains NaN or inf"),
+        "complex": ({"t": T, "x": x, "u": u * (1 + 1j)}, [], "complex values are not supported yet"),
+        "text": ({"t": T, "x": x, "u": np.array(["a", "b"])}, [], "variable 'u' is not a numeric array"),
+        "domain": ({"t": T, "x": x, "u": u}, ["--domain", "-1,3"], "does not fit the domain (-1, 3)"),
+        "bad domain": ({"t": T, "x": x, "u": u}, ["--domain", "1"], "--domain expects A,B"),
+        "x domain": ({"t": T, "x": x, "u": u}, ["--domain", "-1,x"], "--domain: 'x' is not a number"),
+    }
+    out = {}
+    for name, (arrays, extra, message) in files.items():
+        path = folder / f"{name.replace(' ', '_')}.npz"
+        np.savez(path, **arrays)
+        out[name] = (path, extra, message)
+    (folder / "data.csv").write_text("1,2,3\n")
+    out["suffix"] = (folder / "data.csv", [], "unknown file type '.csv'; expected .mat or .npz")
+    (folder / "broken.mat").write_bytes(b"not matlab at all")
+    out["broken mat"] = (folder / "broken.mat", [], "not a readable MATLAB file")
+    out["no file"] = (folder / "none.npz", [], "no such file")
+    return out
+
+
+BAD = ["missing", "shape", "square", "wrong layout", "nonuniform", "t order", "nan", "complex", "text", "domain",
+       "bad domain", "x domain", "suffix", "broken mat", "no file"]
+
+
+@pytest.mark.parametrize("case", BAD)
+def test_cli_errors_are_one_line_exit_2(tmp_path, case):
+    path, extra, message = _bad_files(tmp_path)[case]
+    out = tmp_path / "o.h5"
+    result = CliRunner().invoke(cli, ["import", "arrays", str(path), "--equation", "kdv", *extra, "-o", str(out)])
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error:"), result.output
+    assert message in lines[0]
+    assert "Traceback" not in result.output and not out.exists()
 
 
 def test_raissi_cli_refuses_inconsistent_domain(tmp_path):
