@@ -545,14 +545,17 @@ def _grid_observations(
         "initial_condition": initial_note,
     }
     common = dict(u0=initial, domain=grid.domain, t_span=(start, float(t[-1])), u0_description=described)
-    if points is None:
-        return Observations.from_grid(equation, t[later], grid.x, field[later], metadata=meta, **common)
-    tt, xx = np.meshgrid(t[later], grid.x, indexing="ij")
-    chosen = _subsample(points, tt.size, seed)
-    meta.update(subsample_points=points, seed=seed)
-    return Observations(
-        equation, tt.ravel()[chosen], xx.ravel()[chosen], field[later].ravel()[chosen], metadata=meta, **common
-    )
+    try:
+        if points is None:
+            return Observations.from_grid(equation, t[later], grid.x, field[later], metadata=meta, **common)
+        tt, xx = np.meshgrid(t[later], grid.x, indexing="ij")
+        chosen = _subsample(points, tt.size, seed)
+        meta.update(subsample_points=points, seed=seed)
+        return Observations(
+            equation, tt.ravel()[chosen], xx.ravel()[chosen], field[later].ravel()[chosen], metadata=meta, **common
+        )
+    except ObservationError as err:
+        raise ObservationError(f"{where}: {err}") from None
 
 
 def _initial_condition(t, field, grid: PeriodicGrid, u0, t0, where: Path) -> tuple[float, np.ndarray, str, str]:

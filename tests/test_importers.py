@@ -180,6 +180,8 @@ def test_mat_file_in_tx_layout_and_subsampling(tmp_path):
     assert np.all(obs.t > 0)
     assert np.array_equal(obs.u, np.cos(np.pi * (obs.x - obs.t)))  # each value at its own (t, x)
     assert obs.metadata["subsample_points"] == 25 and obs.metadata["seed"] == 4
+    with pytest.raises(ObservationError, match=r"a.mat: points must be between 1 and 640, got 641"):
+        import_arrays(tmp_path / "a.mat", "kdv", points=641)
 
 
 def test_given_initial_condition_keeps_every_later_row(tmp_path):
