@@ -22,6 +22,7 @@ SCRIPTS = [
     ("paper", "The paper's recipe (full run) against zo-gn"),
     ("pinn", "PINN path: memory and accuracy against the numerical path"),
     ("fields", "Fields as unknowns: solver calls to recover an initial condition or a diffusion field"),
+    ("import_grid", "Importers: the periodic endpoint of published grids, on KdV data"),
 ]
 
 

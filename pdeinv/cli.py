@@ -259,18 +259,91 @@ def import_options(command):
     return command
 
 
+def parse_domain(text: str | None) -> tuple[float, float] | None:
+    """``"-1,1"`` or ``"0,2*pi"`` -> ``(a, b)``, with a clear error otherwise."""
+    from .expressions import parse_function
+
+    if text is None:
+        return None
+    parts = text.split(",")
+    if len(parts) != 2:
+        raise UserError(f"--domain expects A,B (e.g. -1,1 or 0,2*pi), got {text!r}")
+    bounds = []
+    for part in parts:
+        try:
+            values = parse_function(part)(np.array([0.0, 1.0]))
+        except ValueError:
+            raise UserError(f"--domain: {part.strip()!r} is not a number") from None
+        if values[0] != values[1] or not np.isfinite(values[0]):
+            raise UserError(f"--domain: {part.strip()!r} is not a number")
+        bounds.append(float(values[0]))
+    if bounds[1] <= bounds[0]:
+        raise UserError(f"--domain expects A,B with A < B, got {text!r}")
+    return bounds[0], bounds[1]
+
+
+domain_option = click.option(
+    "--domain", "domain_text", default=None, metavar="A,B",
+    help="The periodic interval of x, e.g. -1,1 or 0,2*pi [default: decided from the data: x[-1] is dropped "
+         "only when u there equals u at x[0] at every time].",
+)
+
+
+def report_import(output, obs) -> str:
+    """The line an import prints: what was written and how the x grid was read."""
+    line = f"wrote {output}: {obs.n_points} points of {obs.equation}"
+    if "x_grid" in obs.metadata:
+        source = "given" if obs.metadata.get("domain_source") == "user" else "from the data"
+        line += f"; domain ({obs.domain[0]:g}, {obs.domain[1]:g}) {source}; x: {obs.metadata['x_grid']}"
+    return line
+
+
 @import_.command()
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--equation", type=EQUATION_CHOICE, required=True, help="Which PDE the data solve.")
+@domain_option
 @import_options
-def raissi(file, equation, points, seed, output, force):
-    """Import a PINN-paper .mat file (x, t/tt, usol/uu; x with both periodic endpoints)."""
+def raissi(file, equation, domain_text, points, seed, output, force):
+    """Import a PINN-paper .mat file (x, t/tt, usol/uu with usol[i, j] = u(t[j], x[i]))."""
     from .io import import_raissi, save_observations
 
+    domain = parse_domain(domain_text)
     with user_errors():
-        obs = import_raissi(file, equation, points=points, seed=seed)
+        obs = import_raissi(file, equation, domain=domain, points=points, seed=seed)
         save_observations(obs, output, overwrite=force)
-    click.echo(f"wrote {output}: {obs.n_points} points of {equation}")
+    click.echo(report_import(output, obs))
+
+
+@import_.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--equation", type=EQUATION_CHOICE, required=True, help="Which PDE the data solve.")
+@click.option("--t", "t_name", default="t", show_default=True, help="Name of the time vector in FILE.")
+@click.option("--x", "x_name", default="x", show_default=True, help="Name of the position vector in FILE.")
+@click.option("--u", "u_name", default="u", show_default=True, help="Name of the field matrix in FILE.")
+@click.option("--layout", type=click.Choice(["tx", "xt"]), default=None,
+              help="tx: u[i, j] = u(t[i], x[j]); xt: u(t[j], x[i]) [default: from the shape; required when len(t) == len(x)].")
+@domain_option
+@click.option("--u0", "u0_text", default=None, metavar="EXPR",
+              help="Initial condition as a function of x, at time --t0 [default: the first time row of u].")
+@click.option("--t0", type=float, default=None, help="Time of --u0 [default: 0].")
+@import_options
+def arrays(file, equation, t_name, x_name, u_name, layout, domain_text, u0_text, t0, points, seed, output, force):
+    """Import u(t, x) on a grid from a .mat or .npz file, variables and orientation named."""
+    from .expressions import parse_function
+    from .io import import_arrays, save_observations
+
+    domain = parse_domain(domain_text)
+    with user_errors():
+        u0 = None
+        if u0_text is not None:
+            try:
+                u0 = parse_function(u0_text)
+            except ValueError as err:
+                raise ValueError(f"--u0: {err}") from None
+        obs = import_arrays(file, equation, t=t_name, x=x_name, u=u_name, layout=layout, domain=domain,
+                            points=points, seed=seed, u0=u0, t0=t0)
+        save_observations(obs, output, overwrite=force)
+    click.echo(report_import(output, obs))
 
 
 @import_.command()
