@@ -460,11 +460,11 @@ def _compare_end_columns(u: np.ndarray) -> tuple[bool, bool, float]:
     flat means each end column also equals its neighbour, so equal ends prove nothing.
     """
     u = np.asarray(u)
-    us = u.astype(float)
+    us = u.astype(complex if u.dtype.kind == "c" else float)
     scale = float(np.max(np.abs(us)))
     tol = max(ENDPOINT_RTOL, 100 * _eps(u)) * scale
     ends = float(np.max(np.abs(us[:, -1] - us[:, 0])))
-    flat = max(np.max(np.abs(us[:, 1] - us[:, 0])), np.max(np.abs(us[:, -1] - us[:, -2]))) <= tol
+    flat = bool(max(np.max(np.abs(us[:, 1] - us[:, 0])), np.max(np.abs(us[:, -1] - us[:, -2]))) <= tol)
     return ends <= tol, bool(flat), ends / scale if scale > 0 else 0.0
 
 
@@ -506,8 +506,10 @@ def _first_line(err: Exception) -> str:
     return text.splitlines()[0] if text else type(err).__name__
 
 
-def _variable(data: dict, names: tuple[str, ...], where: str, *, vector: bool = False) -> np.ndarray:
-    """The first of ``names`` present in ``data``: numeric, real, finite (stored dtype kept)."""
+def _variable(data: dict, names: tuple[str, ...], where: str, *, vector: bool = False,
+              complex_ok: bool = False) -> np.ndarray:
+    """The first of ``names`` present in ``data``: numeric, finite, real unless ``complex_ok``
+    (stored dtype kept)."""
     for name in names:
         if name in data:
             break
@@ -516,9 +518,9 @@ def _variable(data: dict, names: tuple[str, ...], where: str, *, vector: bool = 
         found = ", ".join(repr(k) for k in sorted(data)) or "none"
         raise ObservationError(f"{where}: missing variable {wanted} (the file has: {found})")
     value = np.asarray(data[name])
-    if value.dtype.kind == "c":
-        raise ObservationError(f"{where}: variable {name!r} is complex: complex values are not supported yet")
-    if value.dtype.kind not in "fiu":
+    if value.dtype.kind == "c" and not complex_ok:
+        raise ObservationError(f"{where}: variable {name!r} must be real, got complex values")
+    if value.dtype.kind not in ("fiuc" if complex_ok else "fiu"):
         raise ObservationError(f"{where}: variable {name!r} is not a numeric array (dtype {value.dtype})")
     if vector:
         if value.size != max(value.shape, default=0) or value.size == 0:
@@ -577,7 +579,8 @@ def _grid_observations(
         i = int(np.argmax(np.diff(t) <= 0))
         raise ObservationError(f"{where}: t must be strictly increasing (t[{i}] = {t[i]:g}, t[{i + 1}] = {t[i + 1]:g})")
     grid = periodic_grid(x, field, str(where), domain)
-    field = np.asarray(field, dtype=float)[:, : grid.x.size]
+    field = np.asarray(field)
+    field = field.astype(complex if field.dtype.kind == "c" else float)[:, : grid.x.size]
     start, initial, described, initial_note = _initial_condition(t, field, grid, u0, t0, where)
     later = t > start
     meta = {
@@ -618,10 +621,10 @@ def _initial_condition(t, field, grid: PeriodicGrid, u0, t0, where: Path) -> tup
 
 
 def _initial_samples(u0, grid: PeriodicGrid, where: Path) -> np.ndarray:
+    values = np.asarray(u0(grid.x) if callable(u0) else u0)
+    values = values.astype(complex if values.dtype.kind == "c" else float)
     if callable(u0):
-        values = np.broadcast_to(np.asarray(u0(grid.x), dtype=float), grid.x.shape).copy()
-    else:
-        values = np.asarray(u0, dtype=float)
+        values = np.broadcast_to(values, grid.x.shape).copy()
     if values.ndim != 1 or values.size < 4 or not np.all(np.isfinite(values)):
         raise ObservationError(f"{where}: u0 must give finite samples (at least 4) of one period, got shape {values.shape}")
     return values
@@ -641,7 +644,7 @@ def import_raissi(
     data = _load_variables(path)
     x = _variable(data, ("x",), str(path), vector=True)
     t = _variable(data, ("t", "tt"), str(path), vector=True)
-    usol = _variable(data, ("usol", "uu"), str(path))
+    usol = _variable(data, ("usol", "uu"), str(path), complex_ok=True)
     if usol.shape != (x.size, t.size):
         raise ObservationError(f"{path}: usol must have shape (len(x), len(t)) = {(x.size, t.size)}, got {usol.shape}")
     return _grid_observations(
@@ -681,7 +684,7 @@ def import_arrays(
     data = _load_variables(path)
     tv = _variable(data, (t,), str(path), vector=True)
     xv = _variable(data, (x,), str(path), vector=True)
-    uv = _variable(data, (u,), str(path))
+    uv = _variable(data, (u,), str(path), complex_ok=True)
     if uv.ndim != 2:
         raise ObservationError(f"{path}: variable {u!r} must be 2-D, got shape {uv.shape}")
     field, layout = _orient(uv, tv.size, xv.size, layout, str(path))

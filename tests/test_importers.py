@@ -245,7 +245,7 @@ def _bad_files(folder):
         "nonuniform": ({"t": T, "x": nonuniform, "u": u}, [], "x must be uniformly spaced and increasing"),
         "t order": ({"t": backwards, "x": x, "u": u}, [], "t must be strictly increasing (t[3] = 0.3, t[4] = 0.3)"),
         "nan": ({"t": T, "x": x, "u": nan}, [], "variable 'u' contains NaN or inf"),
-        "complex": ({"t": T, "x": x, "u": u * (1 + 1j)}, [], "complex values are not supported yet"),
+        "complex": ({"t": T, "x": x, "u": u * (1 + 1j)}, [], "u is complex, but this equation's state is real"),
         "text": ({"t": T, "x": x, "u": np.array(["a", "b"])}, [], "variable 'u' is not a numeric array"),
         "domain": ({"t": T, "x": x, "u": u}, ["--domain", "-1,3"], "does not fit the domain (-1, 3)"),
         "bad domain": ({"t": T, "x": x, "u": u}, ["--domain", "1"], "--domain expects A,B"),
@@ -300,3 +300,19 @@ def test_published_burgers_keeps_dropping_its_endpoint(burgers_shock_path):
     assert np.allclose(obs.u0, -np.sin(np.pi * np.linspace(-1, 1, 256)[:-1]), atol=1e-12)
     given = import_raissi(burgers_shock_path, "burgers", domain=(-1, 1))
     assert np.array_equal(given.u, obs.u) and given.metadata["domain_source"] == "user"
+
+
+def test_complex_nls_data_in_the_published_layout(tmp_path):
+    """The PINN papers' NLS file: x = 256 points of [-5, 5) without the endpoint, complex uu."""
+    from scipy.io import savemat
+
+    from pdeinv.solvers import NLS
+
+    eq = NLS(n=256)
+    tt = np.linspace(0, np.pi / 2, 11)
+    h = eq.solve({}, tt)  # (11, 256), complex
+    savemat(tmp_path / "NLS.mat", {"x": eq.x[:, None], "tt": tt[None, :], "uu": h.T})
+    obs = import_raissi(tmp_path / "NLS.mat", "nls")
+    assert obs.is_complex and obs.domain == (-5.0, 5.0) and obs.grid_shape == (10, 256)
+    assert np.array_equal(obs.u0, h[0]) and np.array_equal(obs.u, h[1:].ravel())
+    assert "endpoint excluded" in obs.metadata["x_grid"]

@@ -23,11 +23,12 @@ class ObservationError(ValueError):
 def _frozen(array, name: str, shape=None, complex_ok: bool = False) -> np.ndarray:
     try:
         out = np.array(array)
-        if np.iscomplexobj(out) and not complex_ok:
-            raise ObservationError(f"{name} is complex, but this equation's state is real")
-        out = out.astype(complex if np.iscomplexobj(out) else float)
+        is_complex = np.iscomplexobj(out)
+        out = out.astype(complex if is_complex else float)
     except (TypeError, ValueError):
         raise ObservationError(f"{name} must be numeric") from None
+    if is_complex and not complex_ok:
+        raise ObservationError(f"{name} is complex, but this equation's state is real")
     if shape is not None and out.shape != shape:
         raise ObservationError(f"{name} must have shape {shape}, got {out.shape}")
     if not np.all(np.isfinite(out)):
