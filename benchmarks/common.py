@@ -19,11 +19,16 @@ def machine() -> dict:
         ).stdout.strip()
     except OSError:
         commit = ""
+    try:  # uncommitted changes to the measured code make the commit stamp a lie: say so
+        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--", "pdeinv", "benchmarks/*.py"],
+                                    capture_output=True, text=True, cwd=RESULTS.parent.parent).stdout.strip())
+    except OSError:
+        dirty = False
     import jax
 
     return {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "commit": commit,
+        "commit": commit + ("+uncommitted" if dirty and commit else ""),
         "cpu": platform.processor() or platform.machine(),
         "cores": os.cpu_count(),
         "python": platform.python_version(),

@@ -79,11 +79,12 @@ def run_case(label, obs, field_name, dims, init, n, adam_at, curves, regularizat
             history = result.history
             names = problem.field.names(problem.field_prefix)
             coefficients = np.array([history["params"][k] for k in names]).T
-            errors = np.array([np.linalg.norm(field_samples(field_name, c, obs.domain, 512) - truth)
+            errors = np.array([np.linalg.norm(field_samples(field_name, c, obs.domain, 512, obs.equation_class) - truth)
                                for c in coefficients]) / np.linalg.norm(truth)
             hit = np.nonzero(errors <= 0.01)[0]
             curves.setdefault(f"{label} d={d}", {})[method] = {"nfev": history["nfev"], "error": errors.tolist()}
-            final = field_samples(field_name, problem.field_coefficients(result.params), obs.domain, 512)
+            final = field_samples(field_name, problem.field_coefficients(result.params), obs.domain, 512,
+                                  obs.equation_class)
             rows.append({"case": label, "d": d, "method": method + (f", w={regularization:g}" if regularization else ""),
                          "calls_to_1%": int(history["nfev"][hit[0]]) if hit.size else "-",
                          "final_error": float(np.linalg.norm(final - truth) / np.linalg.norm(truth)),

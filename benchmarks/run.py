@@ -1,6 +1,7 @@
 """Run every benchmark and render benchmarks/results/REPORT.md.
 
-    python -m benchmarks [--quick | --full]
+    python -m benchmarks [--quick | --full] [--only NAME ...]
+    python -m benchmarks --check      # which results are older than the code they measure
 
 --quick (default) finishes in about 15 minutes on 2 cores; --full runs every grid, every start
 for every method and the paper preset's 5000 steps.
@@ -32,7 +33,10 @@ def main(argv=None):
     mode.add_argument("--quick", action="store_true", help="the quick mode (default)")
     mode.add_argument("--full", action="store_true", help="everything, long")
     parser.add_argument("--only", nargs="*", help="run only these scripts")
+    parser.add_argument("--check", action="store_true", help="list results older than the code they measure")
     args = parser.parse_args(argv)
+    if args.check:
+        return check()
     quick = not args.full
     timings = {}
     for name, _ in SCRIPTS:
@@ -42,6 +46,38 @@ def main(argv=None):
         importlib.import_module(f"benchmarks.{name}").run(quick)
         timings[name] = time.perf_counter() - start
     render(quick, timings)
+
+
+def check() -> int:
+    """Print, for each results file, the commit it was measured at and whether pdeinv or its
+    script changed since; returns 1 when any is stale (or was measured on uncommitted code)."""
+    import json
+    import subprocess
+
+    repo = RESULTS.parent.parent
+    stale = 0
+    for name, _ in SCRIPTS:
+        path = RESULTS / f"{name}.json"
+        if not path.exists():
+            print(f"{name:12s} missing")
+            stale += 1
+            continue
+        commit = str(json.loads(path.read_text()).get("machine", {}).get("commit", ""))
+        base = commit.split("+")[0]
+        if not base or commit.endswith("+uncommitted"):
+            print(f"{name:12s} measured at {commit or 'an unknown commit'}: stale (not a committed state)")
+            stale += 1
+            continue
+        changed = subprocess.run(["git", "diff", "--name-only", base, "HEAD", "--", "pdeinv", f"benchmarks/{name}.py",
+                                  "benchmarks/common.py"], capture_output=True, text=True, cwd=repo)
+        if changed.returncode != 0:
+            print(f"{name:12s} measured at {commit}: unknown commit here")
+            stale += 1
+            continue
+        files = changed.stdout.split()
+        print(f"{name:12s} measured at {commit}: " + (f"stale ({len(files)} files changed since)" if files else "current"))
+        stale += bool(files)
+    return 1 if stale else 0
 
 
 def render(quick: bool, timings: dict):
@@ -67,4 +103,4 @@ def render(quick: bool, timings: dict):
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -9,6 +9,7 @@
 __version__ = "0.1.0"
 
 from . import solvers  # noqa: E402
+from ._jax import use_cpu_cores  # noqa: E402
 from .equations import Equation, equation_names, get_equation, register_equation  # noqa: E402
 from .fit import fit  # noqa: E402
 from .io import load_observations, load_result, save_observations, save_result  # noqa: E402
@@ -32,4 +33,5 @@ __all__ = [
     "save_result",
     "simulate",
     "solvers",
+    "use_cpu_cores",
 ]

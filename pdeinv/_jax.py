@@ -3,14 +3,22 @@
 Every numerical module of pdeinv imports ``jax`` and ``jnp`` from here, so float64 is switched on
 before any array is created, whatever the user imported first.
 
-Batches of forward solves are split across the CPU cores (see
-``pdeinv.solvers.core.BatchedSolver``). For that, XLA is asked to expose one host device per core
-(at most 8) unless ``XLA_FLAGS`` already sets ``--xla_force_host_platform_device_count``;
-``PDEINV_CPU_DEVICES=1`` keeps a single device. The flag only takes effect if JAX's backend has
-not been started before pdeinv is imported; otherwise batches simply run on one device.
+Batches of forward solves can be split across the CPU cores (see
+``pdeinv.solvers.batching.BatchedSolver``). That needs XLA to expose one host device per core,
+an XLA flag that applies to the whole process, so pdeinv sets it only when asked:
+
+- ``PDEINV_CPU_DEVICES=N`` in the environment (``auto``: one per core, at most 8) before pdeinv
+  is imported, or
+- ``pdeinv.use_cpu_cores()`` before the first computation (the ``pdeinv`` command does this).
+
+An ``XLA_FLAGS`` that already sets ``--xla_force_host_platform_device_count`` is left alone.
+Without either, batches run on one device: the same numbers, about half the speed on 2 cores.
 """
 
 import os
+import warnings
+
+__all__ = ["jax", "jnp", "use_cpu_cores"]
 
 
 def _cpu_count() -> int:
@@ -20,25 +28,56 @@ def _cpu_count() -> int:
         return os.cpu_count() or 1
 
 
-def _request_host_devices() -> None:
-    flags = os.environ.get("XLA_FLAGS", "")
-    if "xla_force_host_platform_device_count" in flags:
-        return
-    requested = os.environ.get("PDEINV_CPU_DEVICES", "").strip()
+def _device_count(requested: str | int | None) -> int:
+    if requested in (None, "", "auto"):
+        return min(_cpu_count(), 8)
     try:
-        count = int(requested) if requested else min(_cpu_count(), 8)
+        return max(int(requested), 1)
     except ValueError:
-        count = 1
-    if count > 1:
-        os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={count}".strip()
+        raise ValueError(f"PDEINV_CPU_DEVICES must be a positive integer or 'auto', got {requested!r}") from None
 
 
-_request_host_devices()
+def _set_device_flag(count: int) -> bool:
+    """Add the device-count flag to XLA_FLAGS unless the user set one; True when set."""
+    flags = os.environ.get("XLA_FLAGS", "")
+    if "xla_force_host_platform_device_count" in flags or count <= 1:
+        return False
+    os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={count}".strip()
+    return True
 
-import jax  # noqa: E402  (must follow the flag)
+
+if os.environ.get("PDEINV_CPU_DEVICES", "").strip():
+    _set_device_flag(_device_count(os.environ["PDEINV_CPU_DEVICES"].strip()))
+
+import jax  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
 
 import jax.numpy as jnp  # noqa: E402  (must follow the config update)
 
-__all__ = ["jax", "jnp"]
+
+def _backend_started() -> bool:
+    try:
+        from jax._src import xla_bridge
+
+        return bool(xla_bridge.backends_are_initialized())
+    except Exception:  # a private API: if it moves, assume the worst
+        return True
+
+
+def use_cpu_cores(count: int | str | None = None) -> int:
+    """Split batches of solves across ``count`` CPU devices (default: one per core, at most 8).
+
+    Must be called before JAX's first computation in this process; later, it warns and
+    changes nothing. Sets ``XLA_FLAGS`` (for this process and its children) unless it already
+    names a device count. Returns the number of devices batches will use.
+    """
+    count = _device_count(count)
+    if _backend_started():
+        devices = len(jax.devices())
+        if devices != count and "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
+            warnings.warn("pdeinv.use_cpu_cores() came after JAX's first computation; batches stay on "
+                          f"{devices} device(s)", RuntimeWarning, stacklevel=2)
+        return devices
+    _set_device_flag(count)
+    return len(jax.devices())

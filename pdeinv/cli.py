@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 
 import click
@@ -84,13 +85,33 @@ def parse_assignments(values: tuple[str, ...], option: str) -> dict[str, float]:
     return out
 
 
+def _register_plugins(ctx, param, values):
+    if not values:
+        return
+    from .equations import get_equation
+
+    for reference in values:
+        if ":" not in reference:
+            raise UserError(f"--plugin expects MODULE:CLASS, got {reference!r}")
+        with user_errors():
+            get_equation(reference)
+
+
+def plugin_option(command):
+    """``--plugin MODULE:CLASS``, on the group and on every command that names an equation or
+    reads a file: eager, so the equation is registered before any argument names it."""
+    return click.option(
+        "--plugin", "plugins", multiple=True, metavar="MODULE:CLASS", is_eager=True, expose_value=False,
+        callback=_register_plugins,
+        help="Make a user-defined equation available (repeatable), e.g. --plugin my_eqs:Heat; also read "
+             "from PDEINV_EQUATIONS (comma-separated) and from installed entry points of the group "
+             "'pdeinv.equations'.")(command)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="pdeinv")
-@click.option("--plugin", "plugins", multiple=True, metavar="MODULE:CLASS",
-              help="Make a user-defined equation available (repeatable), e.g. --plugin my_eqs:Heat; "
-                   "also read from PDEINV_EQUATIONS (comma-separated) and from installed entry points "
-                   "of the group 'pdeinv.equations'.")
-def cli(plugins):
+@plugin_option
+def cli():
     """pdeinv: recover PDE parameters from scattered observations of u(t, x).
 
     \b
@@ -103,17 +124,10 @@ def cli(plugins):
     EQUATION is a name from `pdeinv equations` or MODULE:CLASS naming your own
     pdeinv.Equation subclass.
     """
-    if plugins:
-        from .equations import get_equation
-
-        for reference in plugins:
-            if ":" not in reference:
-                raise UserError(f"--plugin expects MODULE:CLASS, got {reference!r}")
-            with user_errors():
-                get_equation(reference)
 
 
 @cli.command()
+@plugin_option
 @click.argument("name", required=False, type=EQUATION_CHOICE)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 def equations(name, as_json):
@@ -149,6 +163,7 @@ def equations(name, as_json):
 
 
 @cli.command()
+@plugin_option
 @click.argument("equation", type=EQUATION_CHOICE)
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="True parameter (repeatable); others take the equation defaults.")
 @click.option("--field", "fields", multiple=True, metavar="NAME=EXPR",
@@ -222,6 +237,7 @@ def simulate(equation, params, fields, u0_text, points, layout, grid_shape, nois
 
 
 @cli.command()
+@plugin_option
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of text.")
 def info(file, as_json):
@@ -256,7 +272,7 @@ def import_options(command):
         click.option("--force", is_flag=True, help="Overwrite an existing output file."),
     ]):
         command = option(command)
-    return command
+    return plugin_option(command)
 
 
 def parse_domain(text: str | None) -> tuple[float, float] | None:
@@ -361,12 +377,14 @@ def pdebench(file, sample, points, seed, output, force):
 
 
 @cli.command(name="fit")
+@plugin_option
 @click.argument("equation", type=EQUATION_CHOICE, required=False)
 @click.option("--obs", "obs_path", type=click.Path(dir_okay=False), help="Observation file (.h5).")
-@click.option("--method", type=click.Choice(["zo-gn", "zo", "exact", "lsq", "pinn"]), default="zo-gn", show_default=True,
+@click.option("--method", type=click.Choice(["zo-gn", "zo", "exact", "lsq", "pinn"]), default=None,
               help="zo-gn: Gauss-Newton on random-direction differences (default); zo: (FG)^2U-ZO gradient + Adam; "
                    "exact: AD through the solver (reference); lsq: scipy least_squares (baseline); "
-                   "pinn: physics-informed network with forward-mode unrolling (the paper's (FG)^2U).")
+                   "pinn: physics-informed network with forward-mode unrolling (the paper's (FG)^2U). "
+                   "Options a method does not use (e.g. --directions for lsq) are refused.")
 @click.option("--init", "inits", multiple=True, metavar="NAME=VALUE", help="Starting value (repeatable) [default: equation defaults].")
 @click.option("--fit", "fit_names", default=None, metavar="NAMES",
               help="Comma-separated unknowns [default: the equation's, e.g. nu / D / lambda2; see "
@@ -377,6 +395,8 @@ def pdebench(file, sample, points, seed, output, force):
 @click.option("--directions", type=int, default=None, help="Random directions per step [zo-gn: min(d, 8); zo: 4].")
 @click.option("--steps", type=int, default=None, help="Maximum local iterations.")
 @click.option("--max-nfev", type=int, default=None, help="Maximum solver calls.")
+@click.option("--max-time", type=float, default=None, metavar="SECONDS",
+              help="Stop after this much wall time (status max_time; the checkpoint is saved).")
 @click.option("--seed", default=0, show_default=True, help="Seed for directions and search.")
 @click.option("--preset", type=click.Choice(["paper"]), default=None, help="paper: Table F.3 of Shen et al. (zo: 1 direction, Adam, 5000 steps, 256 x 512 grid; "
                    "pinn: T = 1000 SGD steps, batch 5000, 5000 outer steps).")
@@ -395,8 +415,9 @@ def pdebench(file, sample, points, seed, output, force):
 @click.option("--force", is_flag=True, help="Overwrite an existing result file.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result summary as JSON.")
-def fit_command(equation, obs_path, method, inits, fit_names, modes, regularization, directions, steps, max_nfev, seed, preset, n, dt,
-                search, auto_grid, tol, output, checkpoint, checkpoint_every, resume, force, quiet, as_json):
+def fit_command(equation, obs_path, method, inits, fit_names, modes, regularization, directions, steps, max_nfev, max_time,
+                seed, preset, n, dt, search, auto_grid, tol, output, checkpoint, checkpoint_every, resume, force, quiet,
+                as_json):
     """Recover the unknown parameters of EQUATION from the observations in --obs.
 
     \b
@@ -404,8 +425,9 @@ def fit_command(equation, obs_path, method, inits, fit_names, modes, regularizat
       pdeinv fit burgers --obs data/burgers.h5 --init nu=0.03 -o fit.h5
       pdeinv fit --resume fit.ckpt.h5 -o fit.h5     # after Ctrl-C
 
-    Exit codes: 0 converged, 1 not converged, 2 bad input, 130/143 interrupted by
-    SIGINT/SIGTERM (the checkpoint says where to resume).
+    Exit codes: 0 converged, 1 not converged (the status says why: max_steps, max_nfev,
+    max_time, diverged, failed), 2 bad input, 130/143 interrupted by SIGINT/SIGTERM (the
+    checkpoint says where to resume).
     """
     import signal
     from pathlib import Path
@@ -440,7 +462,7 @@ def fit_command(equation, obs_path, method, inits, fit_names, modes, regularizat
         if state is not None:  # the checkpoint lists field coefficients one by one
             from .problems.fields import split_field
 
-            name, coefficients, scalars = split_field(dict.fromkeys(unknowns, 0.0))
+            name, coefficients, scalars = split_field(dict.fromkeys(unknowns, 0.0), obs.equation_class)
             if name is not None:
                 unknowns, modes = list(scalars) + [name], coefficients.size
         problem = InverseProblem(obs, unknowns, n=n, dt=dt, modes=modes, regularization=regularization)
@@ -450,7 +472,7 @@ def fit_command(equation, obs_path, method, inits, fit_names, modes, regularizat
         budget = max_nfev or (state["options"]["max_nfev"] if state else 1000)
         bar = None
         if not quiet:
-            bar = click.progressbar(length=budget, label=f"fitting {equation} ({method})", file=sys.stderr,
+            bar = click.progressbar(length=budget, label=f"fitting {equation} ({method or preset or 'zo-gn'})", file=sys.stderr,
                                     item_show_func=lambda text: text, show_eta=False)
             bar.__enter__()
         done = [0]
@@ -467,7 +489,7 @@ def fit_command(equation, obs_path, method, inits, fit_names, modes, regularizat
         previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
             result = fit(problem, init or None, method=method, seed=seed, max_steps=steps, max_nfev=max_nfev,
-                         tol=tol, callback=progress, directions=directions, search=search, auto_grid=auto_grid,
+                         max_time=max_time, tol=tol, callback=progress, directions=directions, search=search, auto_grid=auto_grid,
                          preset=preset, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
                          resume=state, should_stop=lambda: bool(received))
         finally:
@@ -478,8 +500,8 @@ def fit_command(equation, obs_path, method, inits, fit_names, modes, regularizat
                 bar.__exit__(None, None, None)
         if received:
             name = signal.Signals(received[0]).name
-            unit = "outer evaluations" if method == "pinn" else "solver calls"
-            click.echo(f"{name}: fit stopped after {result.nfev} {unit}.", err=True)
+            spent = f"{result.evaluations} outer evaluations" if method == "pinn" else f"{result.nfev} solver calls"
+            click.echo(f"{name}: fit stopped after {spent}.", err=True)
             if checkpoint:
                 again = f" -o {output}" if output else ""
                 click.echo(f"checkpoint saved to {checkpoint}; resume with: pdeinv fit --resume {checkpoint}{again}", err=True)
@@ -508,12 +530,13 @@ def format_result_table(result, observations=None) -> str:
     truth = result.true_params or {}
     errors = result.relative_errors()
     lines = [f"{'parameter':10s} {'estimate':>14s} {'truth':>14s} {'rel. error':>11s}"]
-    field, coefficients, scalars = split_field(result.params)
+    cls = None if observations is None else observations.equation_class
+    field, coefficients, scalars = split_field(result.params, cls)
     if field is not None:
         line = f"{field:10s} {coefficients.size} Fourier modes"
         reference = None if observations is None else true_field(observations, field, 1024)
         if reference is not None:
-            recovered = field_samples(field, coefficients, observations.domain, 1024)
+            recovered = field_samples(field, coefficients, observations.domain, 1024, cls)
             distance = np.linalg.norm(recovered - reference) / np.linalg.norm(reference)
             line += f"; relative L2 distance from the true {field}: {distance:.2e}"
         lines.append(line)
@@ -523,8 +546,9 @@ def format_result_table(result, observations=None) -> str:
         lines.append(f"{name:10s} {value:14.6e} {t} {e}")
     grid = result.grid
     lines.append(
-        f"{result.message if result.success else 'NOT converged (' + result.message + ')'}\n"
-        + f"{'outer evaluations' if result.settings.get('method') == 'pinn' else 'solver calls'} {result.nfev}, "
+        f"{result.message if result.success else f'NOT converged ({result.status}: {result.message})'}\n"
+        + (f"outer evaluations {result.evaluations}, " if result.evaluations is not None else f"solver calls {result.nfev}, ")
+        + 
         f"iterations {result.nit}, loss {result.loss:.3e}, "
         + (f"grid n={grid['n']} dt={grid['dt']:.3g}, " if grid.get("n") else "")
         + f"wall {result.wall_time:.1f} s"
@@ -533,6 +557,7 @@ def format_result_table(result, observations=None) -> str:
 
 
 @cli.command()
+@plugin_option
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="Figure file (.png, .pdf or .svg) [default: FILE with .png beside it].")
@@ -586,7 +611,7 @@ def plot(file, output, kind, n, force):
                 fig = plotting.plot_field(t, x, u, observations=obs, title=f"{obs.equation} at the true parameters").figure
             else:
                 fig, ax = plt.subplots(figsize=(6, 3.5))
-                points = ax.scatter(obs.t, obs.x, c=obs.u, cmap="RdBu_r", s=30, edgecolor="k")
+                points = ax.scatter(obs.t, obs.x, c=plotting.observed_values(obs), cmap="RdBu_r", s=30, edgecolor="k")
                 fig.colorbar(points, ax=ax, label="u")
                 ax.set_xlabel("t")
                 ax.set_ylabel("x")
@@ -598,6 +623,12 @@ def plot(file, output, kind, n, force):
 
 
 def main():
+    # The command line owns its process: split batches of solves across the cores, unless the
+    # environment already decides (PDEINV_CPU_DEVICES or a device count in XLA_FLAGS).
+    if not os.environ.get("PDEINV_CPU_DEVICES", "").strip():
+        from ._jax import use_cpu_cores
+
+        use_cpu_cores()
     try:
         cli(standalone_mode=True)
     except KeyboardInterrupt:  # pragma: no cover - interactive

@@ -787,9 +787,11 @@ def save_result(result, observations: Observations, path, *, overwrite: bool = F
             {
                 "equation": result.equation,
                 "params": result.params,
+                "status": result.status,
                 "success": result.success,
                 "message": result.message,
                 "nfev": result.nfev,
+                "evaluations": result.evaluations,
                 "nit": result.nit,
                 "loss": result.loss,
                 "grid": result.grid,
@@ -850,6 +852,8 @@ def load_result(path):
             equation=str(data["equation"]),
             true_params=data.get("true_params"),
             known_params=dict(data.get("known_params") or {}),
+            status=str(data.get("status", "")),
+            evaluations=data.get("evaluations"),
         )
         return result, observations
 
@@ -857,6 +861,8 @@ def load_result(path):
 # ---- checkpoints --------------------------------------------------------------------------------
 
 CHECKPOINT_FORMAT = "pdeinv-checkpoint"
+#: Version 2: the state of a composed solver (step-rule state, the run's evaluation counts).
+CHECKPOINT_VERSION = 2
 
 
 def _encode(obj, arrays: dict):
@@ -901,7 +907,7 @@ def save_checkpoint(state: dict, observations: Observations, path) -> Path:
     encoded = json.dumps(_encode(state, arrays), allow_nan=True)
     with atomic_path(path, overwrite=True) as tmp, h5py.File(tmp, "w", libver=LIBVER) as f:
         f.attrs["format"] = CHECKPOINT_FORMAT
-        f.attrs["version"] = int(state.get("version", 1))
+        f.attrs["version"] = CHECKPOINT_VERSION
         # A dataset, not an attribute: long histories exceed the 64 KiB attribute limit.
         f.create_dataset("state", data=encoded, dtype=h5py.string_dtype())
         g = f.create_group("arrays")
@@ -913,8 +919,6 @@ def save_checkpoint(state: dict, observations: Observations, path) -> Path:
 
 def load_checkpoint(path) -> dict:
     """Read and validate a checkpoint: the state dict, with ``observations`` added."""
-    from .fit import CHECKPOINT_VERSION
-
     with _reading(path, "checkpoint", CHECKPOINT_FORMAT, CHECKPOINT_VERSION) as f:
         if "state" not in f or "arrays" not in f or "observations_file" not in f:
             raise ObservationError("missing state, arrays or observations_file")
@@ -922,7 +926,7 @@ def load_checkpoint(path) -> dict:
         text = text.decode("utf-8") if isinstance(text, bytes) else str(text)
         state = _decode(json.loads(text), f["arrays"])
         observations = _read(f["observations_file"])
-    required = ("options", "stage", "z", "local", "nit", "rng", "grid", "nfev", "history", "best")
+    required = ("options", "stage", "z", "local", "nit", "rng", "grid", "evaluator", "history", "best")
     if not isinstance(state, dict) or any(k not in state for k in required):
         raise ObservationError(f"{path}: checkpoint state lacks one of {list(required)}")
     if state["stage"] not in ("start", "local", "grid", "done"):

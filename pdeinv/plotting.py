@@ -37,20 +37,21 @@ def _equation_for(observations, params: Mapping[str, float], n: int | None):
     """The solver for ``observations`` at ``params``, whose field coefficients (``u0[j]``: a
     recovered initial condition; ``logD[j]``: a recovered D(x)) replace the file's u0 or the
     scalar D; returns ``(equation, parameters for solve)``."""
-    from .problems.fields import FIELDS, field_samples, split_field
-    from .equations import get_equation
+    from .problems.fields import field_samples, field_unknowns, split_field
 
-    name, coefficients, params = split_field(dict(params))
+    cls = observations.equation_class
+    name, coefficients, params = split_field(dict(params), cls)
     u0 = observations.u0
     samples = None
     if name is not None:
-        samples = field_samples(name, coefficients, observations.domain, max(2 * coefficients.size + 2, 256))
+        samples = field_samples(name, coefficients, observations.domain, max(2 * coefficients.size + 2, 256), cls)
         if name == "u0":
             u0 = samples
-    eq = get_equation(observations.equation)(n=n, domain=observations.domain, t_span=observations.t_span, u0=u0)
+    eq = cls(n=n, domain=observations.domain, t_span=observations.t_span, u0=u0)
     full = {**observations.known_params(), **params}
-    if name is not None and FIELDS[name][1] is not None:
-        full[FIELDS[name][1]] = samples
+    parameter = None if name is None else field_unknowns(cls)[name][1]
+    if parameter is not None:
+        full[parameter] = samples
     return eq, full
 
 
@@ -58,17 +59,26 @@ def field_at(observations, params: Mapping[str, float], *, n: int | None = None,
     """Solve the observations' equation at ``params`` on ``times`` uniform times of its span.
 
     Returns ``(t, x, u)``; parameters missing from ``params`` take the file's known values;
-    coefficients ``u0[j]`` of a recovered initial condition replace the file's u0.
+    coefficients ``u0[j]`` of a recovered initial condition replace the file's u0. A complex
+    field (NLS) is returned as its modulus |u|, which is what the figures draw.
     """
     eq, full = _equation_for(observations, params, n)
     t = np.linspace(*observations.t_span, times)
-    return t, eq.x, eq.solve(full, t)
+    u = eq.solve(full, t)
+    return t, eq.x, np.abs(u) if np.iscomplexobj(u) else u
 
 
 def predictions_at(observations, params: Mapping[str, float], *, n: int | None = None):
-    """The model's values at the observation points for ``params`` (see ``field_at``)."""
+    """The model's values at the observation points for ``params`` (see ``field_at``): what
+    the observations measure (``|u|`` for observable "abs")."""
     eq, full = _equation_for(observations, params, n)
-    return eq.solve_at(full, observations.t, observations.x)
+    values = eq.solve_at(full, observations.t, observations.x)
+    return np.abs(values) if observations.observable == "abs" else values
+
+
+def observed_values(observations) -> np.ndarray:
+    """The observed values as drawn: complex ones by their modulus."""
+    return np.abs(observations.u) if observations.is_complex else observations.u
 
 
 def _image(ax, t, x, u, vmin, vmax, cmap="RdBu_r"):
@@ -148,7 +158,7 @@ def plot_slices(t, x, fields: Mapping[str, np.ndarray], times: Sequence[float], 
         if observations is not None:
             near = np.abs(observations.t - tk) <= window
             if np.any(near):
-                ax.plot(observations.x[near], observations.u[near], "o", color=color, markersize=4,
+                ax.plot(observations.x[near], observed_values(observations)[near], "o", color=color, markersize=4,
                         markeredgecolor="k")
     for s, name in enumerate(fields):
         ax.plot([], [], styles[s % len(styles)], color="0.3", label=name)
@@ -165,6 +175,9 @@ def plot_residuals(observations, predictions, *, ax=None):
     with the noise level as a band when the file has one."""
     ax = _axes(ax, figsize=(6, 3))
     residuals = np.asarray(predictions) - observations.u
+    label = "prediction − observation"
+    if np.iscomplexobj(residuals):  # complex data: the size of each point's miss
+        residuals, label = np.abs(residuals), "|prediction − observation|"
     points = ax.scatter(observations.x, residuals, c=observations.t, cmap="viridis", s=18)
     ax.axhline(0.0, color="k", linewidth=0.8)
     if observations.sigma is not None:
@@ -172,7 +185,7 @@ def plot_residuals(observations, predictions, *, ax=None):
         ax.axhspan(-s, s, color="0.85", zorder=0, label="±σ (noise)")
         ax.legend(fontsize="small")
     ax.set_xlabel("x of observation")
-    ax.set_ylabel("prediction − observation")
+    ax.set_ylabel(label)
     ax.set_title(f"residuals (rms {np.sqrt(np.mean(residuals**2)):.2e})")
     ax.figure.colorbar(points, ax=ax, label="t")
     return ax
@@ -224,7 +237,8 @@ def plot_recovered_field(observations, params: Mapping[str, float], *, ax=None, 
     when the observations know it."""
     from .problems.fields import field_samples, split_field, true_field
 
-    name, coefficients, _ = split_field(dict(params))
+    cls = observations.equation_class
+    name, coefficients, _ = split_field(dict(params), cls)
     if name is None:
         raise ValueError("params hold no field coefficients (u0[j] or logD[j])")
     ax = _axes(ax)
@@ -232,7 +246,7 @@ def plot_recovered_field(observations, params: Mapping[str, float], *, ax=None, 
     truth = true_field(observations, name, points)
     if truth is not None:
         ax.plot(x, truth, "k--", label=f"true {name}")
-    ax.plot(x, field_samples(name, coefficients, observations.domain, points), "-",
+    ax.plot(x, field_samples(name, coefficients, observations.domain, points, cls), "-",
             label=f"recovered {name} ({coefficients.size} modes)")
     ax.set_xlabel("x")
     ax.set_ylabel(name)
@@ -263,7 +277,7 @@ def summary_figure(result, observations, *, n: int | None = None):
     plot_slices(t, x, fields, chosen, observations=observations, ax=fig.add_subplot(grid[1, 0]))
     predictions = predictions_at(observations, result.params, n=n)
     plot_residuals(observations, predictions, ax=fig.add_subplot(grid[1, 1]))
-    name, coefficients, _ = split_field(result.params)
+    name, coefficients, _ = split_field(result.params, observations.equation_class)
     if name is not None:  # a recovered field: show it against the true one
         plot_recovered_field(observations, result.params, ax=fig.add_subplot(grid[1, 2]))
         estimate = f"{name} from {coefficients.size} Fourier modes"

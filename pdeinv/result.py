@@ -11,8 +11,11 @@ __all__ = ["FitResult"]
 class FitResult:
     """Outcome of ``fit``, in scipy.optimize's vocabulary.
 
-    ``params`` the estimate of the unknowns; ``success`` and ``message`` how it ended;
-    ``nfev`` solver calls (a batched call of B solves counts B); ``nit`` local iterations;
+    ``params`` the estimate of the unknowns; ``status`` how it ended (one of converged,
+    max_steps, max_nfev, max_time, diverged, interrupted, failed), ``success`` whether that is
+    "converged", ``message`` in words; ``nfev`` forward solves (a batched call of B solves
+    counts B; 0 on the PINN path, which reports its outer evaluations as ``evaluations``);
+    ``nit`` local iterations;
     ``loss`` the mean squared weighted residual at ``params``; ``history`` per step:
     ``nfev``, ``loss``, ``phase`` and ``params`` (a dict of lists); ``grid`` the solver grid
     used; ``wall_time`` seconds; ``seed``; ``settings`` everything needed to rerun.
@@ -32,6 +35,12 @@ class FitResult:
     equation: str = ""
     true_params: dict | None = None
     known_params: dict = field(default_factory=dict)
+    status: str = ""
+    evaluations: int | None = None
+
+    def __post_init__(self):
+        if not self.status:  # results written before statuses existed
+            self.status = "converged" if self.success else "failed"
 
     def relative_errors(self) -> dict:
         """|estimate - truth| / |truth| for each unknown whose truth is known."""
@@ -49,9 +58,11 @@ class FitResult:
             "params": dict(self.params),
             "true_params": self.true_params,
             "relative_errors": self.relative_errors(),
+            "status": self.status,
             "success": self.success,
             "message": self.message,
             "nfev": self.nfev,
+            "evaluations": self.evaluations,
             "nit": self.nit,
             "loss": self.loss,
             "grid": dict(self.grid),

@@ -1,10 +1,19 @@
 import os
 from pathlib import Path
 
-import jax
-import pytest
+# Batches split across the cores, as the command line does (before pdeinv or JAX computes).
+os.environ.setdefault("PDEINV_CPU_DEVICES", "auto")
+
+import jax  # noqa: E402
+import pytest  # noqa: E402
+from hypothesis import settings  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
+
+# Property-based tests in the default run draw the same examples every time, so a run's answer
+# does not depend on luck; the long random fuzzing lives behind the "slow" marker.
+settings.register_profile("pdeinv", derandomize=True, deadline=None)
+settings.load_profile("pdeinv")
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

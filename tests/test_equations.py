@@ -258,6 +258,13 @@ def test_nls_complex_observations_round_trip_and_fit(tmp_path):
     # promises (grid_tol = 1e-5 relative); measured 1.8e-6 and 7e-7.
     for name, truth in (("a", 0.5), ("b", 1.0)):
         assert abs(result.params[name] / truth - 1) < 1e-5, result.params
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from pdeinv import plotting
+
+    plotting.summary_figure(result, back).savefig(tmp_path / "nls.png")  # |h| drawn for a complex field
+    assert (tmp_path / "nls.png").stat().st_size > 10_000
 
 
 def test_nls_fit_from_the_modulus_alone(tmp_path):

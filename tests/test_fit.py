@@ -128,7 +128,8 @@ def test_each_method_recovers_burgers_viscosity(burgers_obs, method, tolerance):
     options = {"max_steps": 150, "learning_rate": 0.05} if method == "zo" else {}
     result = fit(problem, {"nu": 0.15}, method=method, seed=0, **options)
     assert abs(result.params["nu"] / 0.05 - 1) < tolerance, (method, result.params, result.message)
-    assert result.nfev == problem.nfev and result.nfev > 0
+    # the run counts its solves (the problem keeps no counter): every recorded point was paid for
+    assert 0 < result.history["nfev"][-1] <= result.nfev and not hasattr(problem, "nfev")
     assert len(result.history["loss"]) == len(result.history["nfev"]) == len(result.history["params"]["nu"])
 
 

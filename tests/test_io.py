@@ -266,7 +266,8 @@ def test_fuzzed_files_raise_only_our_error(tmp_path_factory, data, flips):
 
 
 @pytest.mark.slow
-@settings(max_examples=1200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=1200, deadline=None, derandomize=False,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(**fuzz_strategy)
 def test_fuzzed_files_raise_only_our_error_many(tmp_path_factory, data, flips):
     _fuzz_once(tmp_path_factory, data, flips)

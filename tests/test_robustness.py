@@ -77,7 +77,7 @@ def test_signal_saves_checkpoint_and_resume_matches_uninterrupted(tmp_path, obs_
     assert not (tmp_path / "cut.h5").exists()  # no half-written result
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
     state = load_checkpoint(checkpoint)
-    assert state["stage"] == "local" and state["nfev"] > 0
+    assert state["stage"] == "local" and state["evaluator"]["nfev"] > 0
     resumed = CliRunner().invoke(cli, ["fit", "--resume", str(checkpoint), "-o", str(tmp_path / "cut.h5"), "--quiet"])
     assert resumed.exit_code == whole.exit_code, resumed.output
     a, _ = load_result(tmp_path / "whole.h5")

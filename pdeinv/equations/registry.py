@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import importlib
 import os
-from typing import Iterable
 
 __all__ = ["describe_equation", "equation_names", "get_equation", "plugin_errors", "register_equation"]
 

@@ -27,9 +27,20 @@ class Estimate:
     directions: np.ndarray | None = None
     nfev: int = 0
 
+    def gradient(self) -> np.ndarray | None:
+        """The gradient of ``mean(r^2)``: ``grad`` when measured, else ``2/m V (J V)^T r`` from a
+        Jacobian sketch (the gradient projected on span(V); exact for V = I)."""
+        if self.grad is not None:
+            return self.grad
+        if self.jac is None or self.directions is None or self.jac.shape[1] == 0:
+            return None
+        return 2.0 / self.residual.size * self.directions @ (self.jac.T @ self.residual)
+
 
 class Estimator(Protocol):
     name: str
+    #: what its estimates hold: "jacobian" (jac along directions) and/or "gradient"
+    provides: tuple[str, ...]
 
     def __call__(self, problem, z: np.ndarray, base: np.ndarray | None, rng: np.random.Generator) -> Estimate: ...
 

@@ -10,7 +10,7 @@ from .base import Estimate, check_directions, check_scheme, random_directions
 # relative, so forward differences balance truncation O(eps) against round-off O(1e-14 / eps)
 # near eps ~ 1e-7, and central differences (O(eps^2) vs O(1e-14 / eps)) near 2e-5; a slightly
 # larger step keeps a margin for black boxes less precise than the spectral solver
-# (measured in benchmarks/fit.py: Jacobian error vs exact AD).
+# (tests/test_fit.py checks the second-order bias of central differences against exact AD).
 DEFAULT_EPS = {"forward": 1e-6, "central": 1e-4}
 
 
@@ -50,6 +50,7 @@ class ZOGradient:
     """
 
     name = "zo"
+    provides = ("gradient",)
 
     def __init__(self, directions: int = 4, distribution: str = "gaussian", scheme: str = "central", eps: float | None = None):
         self.k = check_directions(directions)
@@ -85,6 +86,8 @@ class ZOSketch:
     """
 
     name = "zo-gn"
+    provides = ("jacobian", "gradient")
+    explores = True  # takes avoid=: new directions away from those already measured
 
     def __init__(self, directions: int | None = None, distribution: str = "gaussian", scheme: str = "forward", eps: float | None = None):
         self.k = None if directions is None else check_directions(directions)

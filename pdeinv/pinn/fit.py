@@ -29,8 +29,10 @@ def fit_pinn(problem, init, *, seed=0, max_steps=None, learning_rate=None, direc
     Each outer step: draw ``directions`` gaussian directions v, carry each through the T
     unrolled inner steps with ``jax.jvp`` to get F and dF.v, form the (FG)^2U estimate
     ``mean_k (dF.v_k) v_k`` and take an Adam step on the (log-)parameters. The inner network
-    and optimizer state are warm-started across outer steps. ``nfev`` counts outer
-    evaluations (each one unroll of T inner steps); the solver is never called.
+    and optimizer state are warm-started across outer steps. The solver is never called
+    (``nfev`` = 0); ``evaluations`` counts outer evaluations (each one unroll of T inner
+    steps). Running out of ``max_steps`` is status "max_steps", not convergence: the
+    stochastic estimates give no convergence test.
     """
     import optax
 
@@ -73,11 +75,11 @@ def fit_pinn(problem, init, *, seed=0, max_steps=None, learning_rate=None, direc
     outer = optax.adam(learning_rate)
     outer_state = outer.init(z)
     history = {"nfev": [], "loss": [], "phase": [], "params": {k: [] for k in problem.unknowns}}
-    nfev, message, success = 0, "stopped: max_steps reached", True
+    nfev, message, status = 0, "stopped: max_steps reached", "max_steps"
     rng = np.random.default_rng(seed)
     for step in range(1, max_steps + 1):
         if should_stop():
-            message, success = "interrupted", False
+            message, status = "interrupted", "interrupted"
             break
         key, sub = jax.random.split(key)
         keys = jax.random.split(sub, config.unroll)
@@ -97,10 +99,10 @@ def fit_pinn(problem, init, *, seed=0, max_steps=None, learning_rate=None, direc
             history["params"][k].append(v)
         if callback is not None and callback({"phase": "pinn", "nfev": nfev, "loss": loss,
                                               "params": problem.to_params(np.asarray(z)), "step": step}) is True:
-            message, success = "stopped by callback", False
+            message, status = "stopped by callback", "interrupted"
             break
         if not np.isfinite(loss) or not np.all(np.isfinite(grads)):
-            message, success = "stopped: the PINN training diverged (non-finite loss)", False
+            message, status = "stopped: the PINN training diverged (non-finite loss)", "diverged"
             break
         theta, inner_state = new_state
         updates, outer_state = outer.update(jnp.asarray(np.mean(grads, axis=0)), outer_state, z)
@@ -108,9 +110,9 @@ def fit_pinn(problem, init, *, seed=0, max_steps=None, learning_rate=None, direc
     obs = problem.observations
     result = FitResult(
         params=problem.to_params(np.asarray(z)),
-        success=success,
+        success=status == "converged",
         message=message,
-        nfev=nfev,
+        nfev=0,
         nit=len(history["loss"]),
         loss=history["loss"][-1] if history["loss"] else float("nan"),
         history=history,
@@ -124,6 +126,8 @@ def fit_pinn(problem, init, *, seed=0, max_steps=None, learning_rate=None, direc
         true_params=None if obs.true_params is None else {k: obs.true_params[k] for k in problem.unknowns
                                                           if k in obs.true_params},
         known_params=dict(problem.known),
+        status=status,
+        evaluations=nfev,
     )
     result.network = (pinn, theta)  # the trained network, for evaluating u_theta
     return result

@@ -9,22 +9,36 @@ differentiate it, so any Python callable ``params -> predictions`` can stand in 
 
 from __future__ import annotations
 
+import copy
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from .._jax import jax, jnp
+from .._jax import jnp
 from ..equations import get_equation
 from ..solvers.core import BatchedSolver
 from .external import ForwardTimeout
-from .fields import FIELDS, FourierField, field_samples
+from .fields import FourierField, field_samples, field_unknowns
 from .observations import Observations
 
 __all__ = ["InverseProblem"]
 
 
+def _describe(err: Exception) -> str:
+    """``Type: message`` of an exception and where it was raised (the innermost frame)."""
+    import traceback
+
+    text = str(err).strip().splitlines()[0] if str(err).strip() else ""
+    frames = traceback.extract_tb(err.__traceback__)
+    where = f" (at {frames[-1].filename}:{frames[-1].lineno})" if frames else ""
+    return f"{type(err).__name__}{': ' + text if text else ''}{where}"
+
+
 class InverseProblem:
     """Recover ``unknowns`` of the equation of ``observations`` from its data.
+
+    The problem is a definition and never changes: a fit counts its own solver calls, and
+    ``with_grid`` gives the same problem on another solver grid.
 
     Parameters
     ----------
@@ -39,8 +53,9 @@ class InverseProblem:
     modes : with a field among the unknowns, the number of its Fourier coefficients (see
         ``FourierField``). ``"u0"``: the initial condition, unknowns ``u0[0]`` ... ``u0[M-1]``;
         the file's u0 is then the truth it is compared with, never the starting point.
-        ``"D(x)"`` (Allen-Cahn): the diffusion field through its logarithm, unknowns
-        ``logD[0]`` ... ``logD[M-1]`` (``logD[0]`` is the mean of log D); one field at a time.
+        ``"P(x)"`` for a parameter P the equation lets vary in x (Allen-Cahn's ``D(x)``):
+        through its logarithm when P is positive, unknowns ``logD[0]`` ... ``logD[M-1]``
+        (``logD[0]`` is the mean of log D), else ``P[j]``; one field at a time.
     regularization : weight w of a smoothness penalty on the field: the residual vector gains
         ``sqrt(w) k_j c_j`` for each coefficient (k_j its wavenumber index).
     """
@@ -64,13 +79,12 @@ class InverseProblem:
         unknowns = tuple(cls.default_unknowns if unknowns is None else unknowns)
         if not unknowns:
             raise ValueError("unknowns must name at least one parameter")
-        fields = [u for u in unknowns if u in FIELDS]
+        field_table = field_unknowns(cls)
+        fields = [u for u in unknowns if u in field_table]
         for name in unknowns:
-            allowed = name in cls.param_names or name == "u0" or (name in FIELDS and FIELDS[name][1] in cls.field_params)
-            if not allowed:
-                field_names = ["u0"] + [f for f, (_, p) in FIELDS.items() if p in cls.field_params]
+            if name not in cls.param_names and name not in field_table:
                 raise ValueError(f"unknown parameter {name!r} to fit for {cls.name}; expected some of "
-                                 f"{list(cls.param_names) + field_names}")
+                                 f"{list(cls.param_names) + list(field_table)}")
         if len(set(unknowns)) != len(unknowns):
             raise ValueError(f"unknowns repeat a name: {list(unknowns)}")
         if len(fields) > 1:
@@ -81,12 +95,14 @@ class InverseProblem:
             raise ValueError(f"regularization must be a non-negative number, got {regularization!r}")
         self.field = None
         self.field_name = fields[0] if fields else None
-        self.field_prefix, self.field_param = FIELDS[self.field_name] if fields else (None, None)
+        self.field_prefix, self.field_param = field_table[self.field_name] if fields else (None, None)
+        #: the field is exp of its Fourier series (a positive parameter), not the series itself
+        self.field_log = self.field_param is not None and self.field_prefix != self.field_param
         if self.field_param is not None and self.field_param in unknowns:
             raise ValueError(f"{self.field_param} cannot be both a scalar and a field unknown")
         self.regularization = float(regularization)
         self._penalty = None  # sqrt(w) k_j: the smoothness rows per field coefficient
-        scalar_unknowns = tuple(u for u in unknowns if u not in FIELDS)
+        scalar_unknowns = tuple(u for u in unknowns if u not in field_table)
         if fields:
             self.field = FourierField(modes, obs.domain)
             field_names = self.field.names(self.field_prefix)
@@ -104,24 +120,32 @@ class InverseProblem:
         #: residual entries per observation: real and imaginary parts of complex data
         self.parts = 2 if obs.is_complex else 1
         self._custom_forward = forward
-        self.nfev = 0
-        #: failed forward evaluations by kind (rejected trial points), reported by fit
-        self.failures = {"non-finite": 0, "error": 0, "timeout": 0}
-        self.set_grid(n, dt)
+        self._modes = modes
+        self._build_solvers(n, dt)
 
     # ---- grid -------------------------------------------------------------------------------
-    def set_grid(self, n: int | None = None, dt: float | None = None) -> None:
-        """(Re)build the solver on grid ``n`` with step ``dt`` (``None``: defaults)."""
+    def _build_solvers(self, n: int | None, dt: float | None) -> None:
         obs = self.observations
         self.equation = self.equation_class(n=n, domain=obs.domain, t_span=obs.t_span, u0=obs.u0, dt=dt)
         if self.field is not None and self.equation.n <= self.field.modes:
             raise ValueError(f"the solver grid n={self.equation.n} must exceed the field's modes ({self.field.modes})")
         if self._custom_forward is None:
-            point_solver = self.equation.point_solver(obs.t, obs.x)
-            u0_hat = self.equation.initial_spectrum()
-            self._batched = BatchedSolver(self.equation.point_solver(obs.t, obs.x, batched=True), in_axes=(0, 0 if self.field_name == "u0" else None))
-            self._u0_hat = u0_hat
-            self._point_solver = point_solver
+            self._point_solver = self.equation.point_solver(obs.t, obs.x)
+            self._u0_hat = self.equation.initial_spectrum()
+            self._batched = BatchedSolver(self.equation.point_solver(obs.t, obs.x, batched=True),
+                                          in_axes=(0, 0 if self.field_name == "u0" else None))
+
+    def with_grid(self, n: int | None = None, dt: float | None = None) -> "InverseProblem":
+        """The same problem on solver grid ``n`` with step ``dt`` (``None``: defaults); the
+        problem itself is never changed."""
+        other = copy.copy(self)
+        other._build_solvers(n, dt)
+        return other
+
+    @property
+    def has_custom_forward(self) -> bool:
+        """True when a black-box forward map replaces the spectral solver."""
+        return self._custom_forward is not None
 
     @property
     def grid(self) -> dict:
@@ -158,7 +182,8 @@ class InverseProblem:
         defaults = self.equation_class.defaults
         init = {name: float(defaults.get(name, 0.0)) for name in self.unknowns}
         if self.field_param is not None:
-            init[f"{self.field_prefix}[0]"] = float(np.log(defaults[self.field_param]))
+            value = float(defaults[self.field_param])
+            init[f"{self.field_prefix}[0]"] = float(np.log(value)) if self.field_log else value
         return init
 
     def expand(self, params: Mapping[str, float]) -> dict[str, float]:
@@ -174,9 +199,9 @@ class InverseProblem:
             params.update(zip(self.field.names(self.field_prefix), coefficients.tolist()))
         if self.field_param is not None and self.field_param in params:
             value = float(params.pop(self.field_param))
-            if not value > 0:
+            if self.field_log and not value > 0:
                 raise ValueError(f"initial value of {self.field_param} must be positive, got {value}")
-            params[f"{self.field_prefix}[0]"] = float(np.log(value))
+            params[f"{self.field_prefix}[0]"] = float(np.log(value)) if self.field_log else value
             for name in self.field.names(self.field_prefix)[1:]:
                 params.setdefault(name, 0.0)
         return params
@@ -187,7 +212,8 @@ class InverseProblem:
 
     def field_values(self, coefficients, n: int | None = None) -> np.ndarray:
         """The fitted field on ``n`` grid points (default: the solver grid): u0, or D = exp(log D)."""
-        return field_samples(self.field_name, coefficients, self.observations.domain, self.equation.n if n is None else n)
+        return field_samples(self.field_name, coefficients, self.observations.domain, self.equation.n if n is None else n,
+                             self.equation_class)
 
     def direction_scales(self) -> np.ndarray:
         """Prior scale of each unknown for random directions: fields favour low wavenumbers."""
@@ -234,31 +260,38 @@ class InverseProblem:
         return {**self.known, **self.to_params(z)}
 
     # ---- the forward map --------------------------------------------------------------------
-    def predict(self, Z) -> tuple[np.ndarray, np.ndarray]:
+    def predict(self, Z, tally: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Predictions at the observation points for a batch ``Z (B, d)``.
 
         Returns ``(pred (B, P), finite (B,))``; non-finite members (blow-up, a raising black
         box, a parameter the solver refuses) have ``finite = False`` and NaN predictions.
-        Every member counts as one solver call.
+        ``tally``, when given, receives the failures by kind ("non-finite", "error",
+        "timeout") and the first error's text ("first_error"); a fit counts them.
         """
         Z = np.atleast_2d(np.asarray(Z, dtype=float))
         B = Z.shape[0]
-        self.nfev += B
+        tally = {} if tally is None else tally
+        for kind in ("non-finite", "error", "timeout"):
+            tally.setdefault(kind, 0)
         members = [self.full_params(z) for z in Z]
         if self._custom_forward is not None:
-            failed_before = self.failures["error"] + self.failures["timeout"]
             pred = np.full((B, self.observations.n_points), np.nan, dtype=complex if self.equation_class.complex_state else float)
+            raised = 0
             for b in range(B):
                 try:
                     out = np.asarray(self._custom_forward(members[b]), dtype=pred.dtype).ravel()
                 except Exception as err:  # a black box may fail anywhere: a rejected trial point
-                    self.failures["timeout" if isinstance(err, ForwardTimeout) else "error"] += 1
+                    tally["timeout" if isinstance(err, ForwardTimeout) else "error"] += 1
+                    raised += 1
+                    tally.setdefault("first_error", _describe(err))
                     continue
                 if out.shape == (self.observations.n_points,):
                     pred[b] = out
                 else:
-                    self.failures["error"] += 1
-            raised = self.failures["error"] + self.failures["timeout"] - failed_before
+                    tally["error"] += 1
+                    raised += 1
+                    tally.setdefault("first_error", f"the forward map returned shape {out.shape}, expected "
+                                                    f"({self.observations.n_points},)")
         else:
             arrays = {name: jnp.asarray(np.array([full[name] for full in members], dtype=float))
                       for name in self.equation.param_names if name != self.field_param}
@@ -274,7 +307,7 @@ class InverseProblem:
         elif not self.observations.is_complex and np.iscomplexobj(pred):
             pred = pred.real  # a complex state observed through its real values
         finite = np.all(np.isfinite(pred), axis=1)
-        self.failures["non-finite"] += int(np.sum(~finite)) - raised
+        tally["non-finite"] += int(np.sum(~finite)) - raised
         # Parameters a solver must refuse (e.g. a viscosity that underflowed to 0) are rejected.
         for b, full in enumerate(members):
             if any(full[p] <= 0 for p in self.equation_class.positive if p in full):
@@ -282,11 +315,12 @@ class InverseProblem:
         pred[~finite] = np.nan
         return pred, finite
 
-    def residuals(self, Z) -> tuple[np.ndarray, np.ndarray]:
+    def residuals(self, Z, tally: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Weighted residuals ``(pred - data) / sigma`` for a batch: ``(R (B, P), finite (B,))``,
-        followed by the smoothness-penalty rows when a field is regularized."""
+        followed by the smoothness-penalty rows when a field is regularized (real and
+        imaginary parts for complex data). ``tally``: see ``predict``."""
         Z = np.atleast_2d(np.asarray(Z, dtype=float))
-        pred, finite = self.predict(Z)
+        pred, finite = self.predict(Z, tally)
         R = (pred - self.data) * self.weights
         if self.parts == 2:
             R = np.concatenate([R.real, R.imag], axis=1)
@@ -305,9 +339,11 @@ class InverseProblem:
         return self.field.spectrum(coefficients, self.equation.n) * jnp.asarray(self.equation.mask)
 
     def _coefficient_field(self, coefficients):
-        """exp of the log-field on the solver grid (JAX-traceable)."""
+        """The parameter field on the solver grid: exp of the log-field for a positive
+        parameter, the series itself otherwise (JAX-traceable)."""
         n = self.equation.n
-        return jnp.exp(jnp.fft.irfft(self.field.spectrum(coefficients, n), n=n))
+        series = jnp.fft.irfft(self.field.spectrum(coefficients, n), n=n)
+        return jnp.exp(series) if self.field_log else series
 
     # ---- differentiable version (for the exact-AD reference only) ---------------------------
     def jax_residual_fn(self) -> Callable:

@@ -1,0 +1,164 @@
+"""The outer loop: global search, local solver, grid refinement -> FitResult.
+
+``fit(problem, init)`` runs three phases:
+
+1. **search** (global, ``search.py``): one batched scan of the misfit picks the basin.
+2. **local**: a *solver* — a derivative source (``pdeinv.estimators``: random-direction
+   sketch, finite differences, exact AD, ZO gradient) composed with a step rule
+   (``pdeinv.fit.steps``: Levenberg-Marquardt with secant updates, any optax optimizer,
+   scipy least_squares, dogleg). ``method`` names the usual compositions (``presets.py``);
+   ``solver=Solver(derivative, step)`` takes any other.
+3. **refine** (``refine.py``): at a good estimate, the residuals are recomputed on a grid twice
+   as fine; if that would move the estimate by more than ``grid_tol``, the grid is doubled and
+   the local phase continues.
+
+Trial points where the solver fails are rejected; the fit never raises for a bad trial point.
+It ends with one of the statuses converged, max_steps, max_nfev, max_time, diverged,
+interrupted, failed (``FitResult.status``); ``success`` means converged, for every method.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Mapping
+
+from ..problems.inverse import InverseProblem
+from ..result import FitResult
+from .engine import Engine
+from .evaluation import Evaluator
+from .options import fit_options
+from .presets import METHODS, PRESETS, make_solver
+from .solver import Solver
+from .steps import STATUSES, Dogleg, LeastSquares, LevenbergMarquardt, OptaxStep
+
+__all__ = [
+    "METHODS",
+    "PRESETS",
+    "STATUSES",
+    "Dogleg",
+    "Evaluator",
+    "FitResult",
+    "LeastSquares",
+    "LevenbergMarquardt",
+    "OptaxStep",
+    "Solver",
+    "fit",
+]
+
+
+def fit(
+    problem: InverseProblem,
+    init: Mapping[str, float] | None = None,
+    *,
+    method: str | None = None,
+    solver: Solver | None = None,
+    seed: int = 0,
+    max_steps: int | None = None,
+    max_nfev: int | None = None,
+    max_time: float | None = None,
+    tol: float = 1e-8,
+    callback: Callable[[dict], bool | None] | None = None,
+    directions: int | None = None,
+    distribution: str | None = None,
+    scheme: str | None = None,
+    eps: float | None = None,
+    optimizer=None,
+    learning_rate: float | None = None,
+    search: bool | None = None,
+    search_points: int | None = None,
+    search_factor: float = 30.0,
+    auto_grid: bool = True,
+    grid_tol: float = 1e-5,
+    max_n: int = 8192,
+    max_step: float | None = None,
+    broyden: bool | None = None,
+    preset: str | None = None,
+    checkpoint: str | None = None,
+    checkpoint_every: int = 10,
+    resume: str | dict | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> FitResult:
+    """Recover the unknowns of ``problem`` from its observations.
+
+    Parameters
+    ----------
+    init : starting values of the unknowns (default: the equation's default values).
+    method : ``zo-gn`` (default), ``zo``, ``exact``, ``lsq`` (see ``pdeinv.fit.METHODS``), or
+        ``pinn`` (the PINN path with forward-mode unrolling, ``pdeinv.pinn.fit_pinn``; it
+        takes ``seed``, ``max_steps``, ``learning_rate``, ``directions``, ``callback``,
+        ``preset`` and ``should_stop``).
+    solver : instead of a method, any composition ``Solver(derivative source, step rule)``.
+    seed : seeds the random directions and the search; same seed, same result.
+    max_steps, max_nfev, max_time : local iterations, total solver calls and wall-time seconds
+        allowed; reaching one ends the fit with that status (not "converged").
+    tol : stop when a step changes every (log-)parameter by less than ``tol``.
+    callback : called with a dict (phase, step, nfev, loss, params) after every evaluation;
+        return True to stop.
+    directions, distribution, scheme, eps : for ``zo-gn`` and ``zo``: random directions per step
+        (``zo-gn``: min(d, 8), for a field min(d, 4); ``zo``: 4), their law (gaussian |
+        rademacher | sphere; for ``zo-gn`` also ``ordered``: coordinate axes, a field's low
+        wavenumbers first, the default for fields), forward or central differences and the
+        step in the transformed space.
+    optimizer, learning_rate : for ``zo``: an optax optimizer (default Adam with
+        ``learning_rate`` 0.05). A custom optimizer cannot be stored in a checkpoint: pass
+        the same one again when resuming.
+    search, search_points, search_factor : the global phase (default on, except for
+        ``lsq``, the plain baseline, and fields) over ``init`` x/÷ ``search_factor`` (or the
+        bounds).
+    auto_grid, grid_tol, max_n : refine the solver grid until refining it again would move
+        the estimate by less than ``grid_tol`` (relative), up to ``max_n`` points; asked only
+        when the misfit is near the noise level (see ``refine.py``).
+    max_step : ``zo-gn``/``exact``: largest change of a (log-)parameter in one step (default 2).
+    broyden : ``zo-gn`` keeps its Jacobian estimate up to date with secant updates from the
+        trial steps and measures it again only when a step fails (False: classic
+        finite-difference LM, a fresh J V every iteration). Default: True, except for a
+        field measured with a full Jacobian (``directions >= d``).
+    preset : ``"paper"`` reproduces Table F.3 of Shen et al. (1 direction, Adam at the
+        equation's paper learning rate, 5000 steps, grid 256 x 512 steps, no global phase).
+    checkpoint, checkpoint_every : save the whole state to this file (atomically) every
+        ``checkpoint_every`` iterations, after the search, and when stopped.
+    resume : a checkpoint file (or a state loaded with ``pdeinv.io.load_checkpoint``) to
+        continue from; its settings replace the ones given here. The result is bitwise the
+        one of an uninterrupted fit.
+    should_stop : polled between iterations; when it returns True the state is checkpointed
+        and the fit returns with status "interrupted".
+    """
+    if method == "pinn":
+        from ..pinn import fit_pinn
+
+        if resume is not None or checkpoint is not None:
+            raise ValueError("checkpoints are not supported for method 'pinn'")
+        if solver is not None:
+            raise ValueError("method 'pinn' takes no solver")
+        return fit_pinn(problem, init, seed=seed, max_steps=max_steps, learning_rate=learning_rate,
+                        directions=directions or 1, callback=callback, preset=preset, should_stop=should_stop)
+    from ..io import load_checkpoint, save_checkpoint
+
+    if resume is not None:
+        state = load_checkpoint(resume) if not isinstance(resume, dict) else resume
+        o = dict(state["options"])
+        if list(o["unknowns"]) != list(problem.unknowns):
+            raise ValueError(f"the checkpoint fits {o['unknowns']}, this problem {list(problem.unknowns)}")
+        if o["method"] == "custom" and solver is None:
+            raise ValueError("the checkpoint was made with a custom solver: pass the same solver to resume")
+        o.update(checkpoint=checkpoint if checkpoint is not None else o.get("checkpoint"),
+                 checkpoint_every=checkpoint_every if checkpoint is not None else o["checkpoint_every"])
+    else:
+        state = None
+        o = fit_options(
+            problem, init, custom_solver=solver is not None, method=method, seed=int(seed), max_steps=max_steps,
+            max_nfev=max_nfev, max_time=None if max_time is None else float(max_time), tol=float(tol),
+            directions=directions, distribution=distribution, scheme=scheme, eps=eps, learning_rate=learning_rate,
+            search=search, search_points=search_points, search_factor=float(search_factor), auto_grid=bool(auto_grid),
+            grid_tol=float(grid_tol), max_n=int(max_n), max_step=max_step,
+            broyden=None if broyden is None else bool(broyden),
+            preset=preset, checkpoint=None if checkpoint is None else str(checkpoint),
+            checkpoint_every=checkpoint_every, n=None, dt=None, custom_optimizer=optimizer is not None,
+        )
+    if solver is None:
+        solver = make_solver(o, optimizer)
+    engine = Engine(problem, solver, o, callback, should_stop or (lambda: False), save_checkpoint)
+    if state is None:
+        engine.start()
+    else:
+        engine.restore(state)
+    return engine.run()

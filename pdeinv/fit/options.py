@@ -1,0 +1,104 @@
+"""Validate and complete the options of a fit into a JSON-able dict (stored in checkpoints).
+
+Every check runs before any solve, and none depends on which method happens to run: an option
+that the chosen method does not use is refused when given explicitly, never silently ignored.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .presets import METHOD_OPTIONS, METHODS, PRESETS
+
+__all__ = ["fit_options"]
+
+
+def _positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer, float)) or int(value) != value or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def fit_options(problem, init, *, custom_solver: bool = False, **given) -> dict:
+    o = dict(given)
+    preset = o.pop("preset")
+    if preset is not None:
+        if preset not in PRESETS:
+            raise ValueError(f"unknown preset {preset!r}; expected one of {sorted(PRESETS)}")
+        p = PRESETS[preset]
+        if o["method"] is not None and o["method"] != p["method"]:
+            raise ValueError(f"preset {preset!r} runs method {p['method']!r}; it cannot be combined with "
+                             f"method {o['method']!r}")
+        for key in ("directions", "scheme", "n", "dt"):
+            if o[key] is not None and o[key] != p[key]:
+                raise ValueError(f"preset {preset!r} sets {key}={p[key]!r}; it cannot be combined with {key}={o[key]!r}")
+        o.update(method=p["method"], directions=p["directions"], scheme=p["scheme"], n=p["n"], dt=p["dt"],
+                 auto_grid=p["auto_grid"])
+        o["search"] = p["search"] if o["search"] is None else o["search"]
+        if o["learning_rate"] is None:
+            o["learning_rate"] = problem.equation_class.paper_learning_rate
+        o["max_steps"] = p["max_steps"] if o["max_steps"] is None else o["max_steps"]
+    o["preset"] = preset
+    method = o["method"] = "zo-gn" if o["method"] is None else o["method"]
+    if custom_solver:
+        o["method"] = method = "custom"
+    elif method not in METHODS:
+        raise ValueError(f"method must be one of {sorted(METHODS) + ['pinn']}, got {method!r}")
+    for name, methods in METHOD_OPTIONS.items():
+        if name == "optimizer":
+            continue
+        if o.get(name) is not None and method not in methods and not custom_solver:
+            raise ValueError(f"option {name} applies to method{'s' if len(methods) > 1 else ''} "
+                             f"{' and '.join(methods)}, not {method}")
+    if o["custom_optimizer"] and method not in ("zo", "custom"):
+        raise ValueError(f"option optimizer applies to method zo, not {method}")
+    if o["directions"] is not None:
+        o["directions"] = _positive_int("directions", o["directions"])
+    if not (np.isfinite(o["tol"]) and o["tol"] > 0):
+        raise ValueError(f"tol must be a positive number, got {o['tol']!r}")
+    if not o["search_factor"] > 1:
+        raise ValueError(f"search_factor must be > 1, got {o['search_factor']!r}")
+    if o["max_time"] is not None and not (np.isfinite(o["max_time"]) and o["max_time"] > 0):
+        raise ValueError(f"max_time must be a positive number of seconds, got {o['max_time']!r}")
+    init = problem.expand(init or {})
+    extra = sorted(set(init) - set(problem.unknowns))
+    if extra:
+        raise ValueError(f"init names {extra}, which are not unknowns of this fit ({list(problem.unknowns)})")
+    full_init = {**problem.default_init(), **init}
+    problem.to_z(full_init)  # validates
+    o["init"] = {k: float(v) for k, v in full_init.items()}
+    if method == "exact":
+        problem.jax_residual_fn()  # raises early for a custom forward map
+    # A scan over a field's coefficients would be meaningless: fields start local.
+    o["search"] = (method != "lsq" and problem.field is None) if o["search"] is None else bool(o["search"])
+    if o["max_steps"] is None:
+        o["max_steps"] = {"zo": 500, "lsq": 100}.get(method, 100)
+    o["max_steps"] = _positive_int("max_steps", o["max_steps"])
+    if o["max_nfev"] is None:
+        o["max_nfev"] = max(10 * o["max_steps"], 1000) if method != "zo" else \
+            4 * o["max_steps"] * (1 + 2 * (o["directions"] or 4)) + 1000
+    o["max_nfev"] = _positive_int("max_nfev", o["max_nfev"])
+    o["checkpoint_every"] = _positive_int("checkpoint_every", o["checkpoint_every"])
+    if o["distribution"] == "ordered" and method not in ("zo-gn", "custom"):
+        raise ValueError("distribution='ordered' is for zo-gn only (the zo gradient needs random directions)")
+    if method == "zo":
+        o["directions"] = o["directions"] or 4
+        o["scheme"] = o["scheme"] or "central"
+        o["learning_rate"] = 0.05 if o["learning_rate"] is None else o["learning_rate"]
+    elif method == "zo-gn":
+        o["scheme"] = o["scheme"] or "forward"
+        if problem.field is not None and o["distribution"] is None:
+            # Fields: coordinate axes, low wavenumbers first, 4 at a time: the fewest solver
+            # calls for every size measured by benchmarks/fields.py (d = 8 ... 128).
+            o["distribution"] = "ordered"
+            o["directions"] = o["directions"] or min(problem.dim, 4)
+    if method in ("zo", "zo-gn"):
+        o["distribution"] = o["distribution"] or "gaussian"
+    if method == "zo-gn" and o["broyden"] is None:
+        # Secant updates pay with random or ordered sketches; a full finite-difference Jacobian
+        # of a regularized field problem is better measured again at each step.
+        o["broyden"] = problem.field is None or (o["directions"] or 8) < problem.dim
+    if method in ("zo-gn", "exact"):
+        o["max_step"] = 2.0 if o["max_step"] is None else float(o["max_step"])
+    o["unknowns"] = list(problem.unknowns)
+    return o

@@ -1,0 +1,13 @@
+"""Step rules: how a local iteration moves, given what a derivative source measured.
+
+Each has ``init`` / ``step`` / ``estimate`` and a state of plain data (see ``base``); a new rule
+is one file (``dogleg`` is an example).
+"""
+
+from .base import STATUSES, Context, Outcome
+from .dogleg import Dogleg
+from .least_squares import LeastSquares
+from .lm import LevenbergMarquardt
+from .optax_step import OptaxStep
+
+__all__ = ["STATUSES", "Context", "Dogleg", "LeastSquares", "LevenbergMarquardt", "OptaxStep", "Outcome"]

@@ -1,0 +1,141 @@
+"""The fit engine as composable parts: derivative sources x step rules, one status vocabulary,
+an immutable problem, method-independent option checks, time limits."""
+
+import numpy as np
+import optax
+import pytest
+from click.testing import CliRunner
+
+from pdeinv import InverseProblem, fit, save_observations, simulate
+from pdeinv.cli import cli
+from pdeinv.estimators import Estimate, ExactAD, ZOSketch
+from pdeinv.fit import Dogleg, LevenbergMarquardt, OptaxStep, Solver
+from pdeinv.fit.refine import misfit_allows_refinement
+
+
+@pytest.fixture(scope="module")
+def obs():
+    return simulate("burgers", {"nu": 0.05}, points=16, n=128, dt=5e-4)
+
+
+class CentralJacobian:
+    """A derivative source written by a user: the full Jacobian by central differences."""
+
+    name = "central-fd"
+    provides = ("jacobian", "gradient")
+
+    def __call__(self, evaluator, z, base, rng):
+        d, eps = z.size, 1e-5
+        Z = np.concatenate([z + eps * np.eye(d), z - eps * np.eye(d)])
+        R, finite = evaluator.residuals(Z)
+        if base is None:
+            base = evaluator.residuals(z[None, :])[0][0]
+        jac = ((R[:d] - R[d:]) / (2 * eps)).T
+        return Estimate(float(np.mean(base**2)), base, jac=jac, directions=np.eye(d), nfev=2 * d)
+
+
+def test_a_new_derivative_source_composes_with_an_existing_step_rule(obs):
+    result = fit(InverseProblem(obs, n=64), {"nu": 0.2}, solver=Solver(CentralJacobian(), LevenbergMarquardt()))
+    assert result.status == "converged" and result.success, result.message
+    assert abs(result.params["nu"] / 0.05 - 1) < 1e-4
+    assert result.settings["method"] == "custom"
+
+
+def test_exact_gradients_with_adam_and_a_sketch_with_dogleg(obs):
+    adam = fit(InverseProblem(obs, n=64), {"nu": 0.08}, solver=Solver(ExactAD(), OptaxStep(optax.adam(0.05))),
+               max_steps=60, search=False, auto_grid=False)
+    assert adam.status == "max_steps" and not adam.success
+    assert adam.history["loss"][-1] < 1e-3 * adam.history["loss"][0]
+    dogleg = fit(InverseProblem(obs, n=64), {"nu": 0.2}, solver=Solver(ZOSketch(1), Dogleg()))
+    assert dogleg.status == "converged", dogleg.message
+    assert abs(dogleg.params["nu"] / 0.05 - 1) < 1e-4
+
+
+def test_incompatible_compositions_are_refused():
+    from pdeinv.estimators import ZOGradient
+
+    with pytest.raises(ValueError, match="needs a jacobian, which ZOGradient does not provide"):
+        Solver(ZOGradient(), LevenbergMarquardt())
+
+
+@pytest.mark.parametrize("method, options, status", [
+    ("zo-gn", {}, "converged"),
+    ("exact", {}, "converged"),
+    ("lsq", {}, "converged"),
+    ("zo", {"max_steps": 3}, "max_steps"),
+    ("zo-gn", {"max_nfev": 6}, "max_nfev"),
+    ("lsq", {"max_nfev": 3}, "max_nfev"),
+    ("pinn", {"max_steps": 2}, "max_steps"),
+])
+def test_status_is_one_vocabulary_and_success_means_converged(obs, method, options, status):
+    if method == "pinn":
+        from pdeinv.pinn import PINNConfig, fit_pinn
+
+        result = fit_pinn(InverseProblem(obs), {"nu": 0.08}, config=PINNConfig(depth=2, width=8, batch=32, unroll=2,
+                                                                                  warmup_steps=2), **options)
+        assert result.nfev == 0 and result.evaluations == 2
+    else:
+        result = fit(InverseProblem(obs, n=64), {"nu": 0.08}, method=method, auto_grid=False, **options)
+    assert result.status == status, result.message
+    assert result.success == (status == "converged")
+
+
+def test_cli_exits_1_when_steps_run_out(tmp_path, obs):
+    path = tmp_path / "obs.h5"
+    save_observations(obs, path)
+    run = CliRunner().invoke(cli, ["fit", "burgers", "--obs", str(path), "--method", "zo", "--steps", "2", "--n", "64",
+                                   "--quiet", "--no-auto-grid"])
+    assert run.exit_code == 1, run.output
+    assert "NOT converged (max_steps: stopped: max_steps reached" in run.output
+
+
+def test_max_time_stops_with_a_checkpoint(tmp_path, obs):
+    checkpoint = tmp_path / "t.ckpt.h5"
+    result = fit(InverseProblem(obs, n=64), {"nu": 0.08}, method="zo", max_steps=100000, max_time=1.0,
+                 checkpoint=checkpoint, auto_grid=False)
+    assert result.status == "max_time" and checkpoint.exists()
+    assert 1.0 <= result.wall_time < 30
+    resumed = fit(InverseProblem(obs, n=64), resume=checkpoint, max_steps=None)
+    assert resumed.history["nfev"][: len(result.history["nfev"])] == result.history["nfev"]
+
+
+def test_the_problem_is_not_changed_by_a_fit(obs):
+    problem = InverseProblem(obs, n=32)
+    before = problem.grid
+    result = fit(problem, {"nu": 0.08})
+    assert result.grid["n"] > 32  # the fit refined its own copy...
+    assert problem.grid == before and not hasattr(problem, "nfev")  # ...not the problem
+    finer = problem.with_grid(64)
+    assert finer.grid["n"] == 64 and problem.grid == before
+
+
+@pytest.mark.parametrize("method", ["zo-gn", "zo", "exact", "lsq"])
+def test_option_checks_do_not_depend_on_the_method(obs, method):
+    problem = InverseProblem(obs, n=32)
+    with pytest.raises(ValueError, match="directions must be a positive integer|option directions applies"):
+        fit(problem, method=method, directions=0)
+    if method in ("exact", "lsq"):
+        with pytest.raises(ValueError, match=f"option directions applies to methods zo-gn and zo, not {method}"):
+            fit(problem, method=method, directions=4)
+    with pytest.raises(ValueError, match="preset 'paper' runs method 'zo'"):
+        fit(problem, method="lsq" if method == "zo" else method, preset="paper")
+
+
+def test_refinement_only_near_the_noise_or_roundoff_level(obs):
+    problem = InverseProblem(obs, n=32)
+    scale = np.sqrt(np.mean(problem.data**2))
+    assert misfit_allows_refinement(problem, np.full(obs.n_points, 1e-4 * scale))
+    assert not misfit_allows_refinement(problem, np.full(obs.n_points, 0.2 * scale))
+    noisy = simulate("burgers", {"nu": 0.05}, points=16, n=128, noise=0.01)
+    noisy_problem = InverseProblem(noisy, n=32)
+    assert misfit_allows_refinement(noisy_problem, np.full(noisy.n_points, 1.0))
+    assert not misfit_allows_refinement(noisy_problem, np.full(noisy.n_points, 10.0))
+
+
+def test_a_raising_black_box_names_its_error(obs):
+    def forward(params):
+        return params["nuu"]  # a typo: KeyError at every call
+
+    result = fit(InverseProblem(obs, forward=forward), {"nu": 0.08})
+    assert result.status == "failed"
+    assert "first error: KeyError: 'nuu'" in result.message and "test_engine.py" in result.message
