@@ -68,6 +68,18 @@ def user_errors():
         raise UserError(message) from None
 
 
+def parse_u0(text: str | None):
+    """``--u0 EXPR`` -> a function of x (None when not given); ValueError naming the option."""
+    if text is None:
+        return None
+    from .expressions import parse_function
+
+    try:
+        return parse_function(text)
+    except ValueError as err:
+        raise ValueError(f"--u0: {err}") from None
+
+
 def parse_assignments(values: tuple[str, ...], option: str) -> dict[str, float]:
     """``("nu=0.01", "r=5")`` -> ``{"nu": 0.01, "r": 5.0}`` with a clear error otherwise."""
     out: dict[str, float] = {}
@@ -219,12 +231,7 @@ def simulate(equation, params, fields, u0_text, points, layout, grid_shape, nois
                 values[name.strip()] = parse_function(text)
             except ValueError as err:
                 raise ValueError(f"--field {name.strip()}: {err}") from None
-        u0 = None
-        if u0_text is not None:
-            try:
-                u0 = parse_function(u0_text)
-            except ValueError as err:
-                raise ValueError(f"--u0: {err}") from None
+        u0 = parse_u0(u0_text)
         obs = simulate_obs(
             equation, values, points=points, layout=layout, grid=grid, u0=u0,
             noise=noise, seed=seed, n=n, dt=dt, observable=observe,
@@ -345,17 +352,11 @@ def raissi(file, equation, domain_text, points, seed, output, force):
 @import_options
 def arrays(file, equation, t_name, x_name, u_name, layout, domain_text, u0_text, t0, points, seed, output, force):
     """Import u(t, x) on a grid from a .mat or .npz file, variables and orientation named."""
-    from .expressions import parse_function
     from .io import import_arrays, save_observations
 
     domain = parse_domain(domain_text)
     with user_errors():
-        u0 = None
-        if u0_text is not None:
-            try:
-                u0 = parse_function(u0_text)
-            except ValueError as err:
-                raise ValueError(f"--u0: {err}") from None
+        u0 = parse_u0(u0_text)
         obs = import_arrays(file, equation, t=t_name, x=x_name, u=u_name, layout=layout, domain=domain,
                             points=points, seed=seed, u0=u0, t0=t0)
         save_observations(obs, output, overwrite=force)
