@@ -139,3 +139,22 @@ def test_a_raising_black_box_names_its_error(obs):
     result = fit(InverseProblem(obs, forward=forward), {"nu": 0.08})
     assert result.status == "failed"
     assert "first error: KeyError: 'nuu'" in result.message and "test_engine.py" in result.message
+
+
+@pytest.mark.parametrize("make", [lambda: Solver(ZOSketch(1), Dogleg()),
+                                  lambda: Solver(ExactAD(), OptaxStep(optax.adam(0.05))),
+                                  lambda: Solver(CentralJacobian(), LevenbergMarquardt(broyden=False))],
+                         ids=["sketch+dogleg", "exact+adam", "user-fd+lm"])
+def test_resume_is_bitwise_identical_for_compositions(tmp_path, obs, make):
+    options = dict(seed=4, max_steps=12, auto_grid=False)
+    whole = fit(InverseProblem(obs, n=32), {"nu": 0.12}, solver=make(), **options)
+    polls = []
+    checkpoint = tmp_path / "c.ckpt.h5"
+    part = fit(InverseProblem(obs, n=32), {"nu": 0.12}, solver=make(), checkpoint=checkpoint, checkpoint_every=1,
+               should_stop=lambda: polls.append(1) or len(polls) == 4, **options)
+    assert part.status == "interrupted"
+    with pytest.raises(ValueError, match="custom solver: pass the same solver"):
+        fit(InverseProblem(obs, n=32), resume=checkpoint)
+    resumed = fit(InverseProblem(obs, n=32), resume=checkpoint, solver=make())
+    assert resumed.params == whole.params and resumed.history == whole.history
+    assert (resumed.nfev, resumed.nit, resumed.status) == (whole.nfev, whole.nit, whole.status)
