@@ -433,7 +433,7 @@ def fit_command(equation, obs_path, method, inits, fit_names, modes, regularizat
     import signal
     from pathlib import Path
 
-    from .fit import fit
+    from .fit import fit, resume_problem
     from .io import load_checkpoint, load_observations, save_result
     from .problems.inverse import InverseProblem
 
@@ -452,24 +452,14 @@ def fit_command(equation, obs_path, method, inits, fit_names, modes, regularizat
             obs = state["observations"]
             if equation is not None and equation != obs.equation:
                 raise ValueError(f"{resume} continues a {obs.equation} fit, not {equation}")
-            equation = obs.equation
-            unknowns = state["options"]["unknowns"]
-            method = state["options"]["method"]
+            equation, method = obs.equation, state["options"]["method"]
             checkpoint = checkpoint or resume
+            problem = resume_problem(state, n=n, dt=dt)
         else:
             obs = load_observations(obs_path)
             if obs.equation != equation:
                 raise ValueError(f"{obs_path} holds {obs.equation} observations, not {equation}")
-        if state is not None:  # the checkpoint lists field coefficients one by one
-            from .problems.fields import split_field
-
-            name, coefficients, scalars = split_field(dict.fromkeys(unknowns, 0.0), obs.equation_class)
-            if name is not None:
-                unknowns, modes = list(scalars) + [name], coefficients.size
-        problem = InverseProblem(obs, unknowns, n=n, dt=dt, modes=modes, regularization=regularization)
-        unknown_init = sorted(set(init) - set(problem.unknowns) - {problem.field_param})
-        if unknown_init:
-            raise ValueError(f"--init names {unknown_init}, which are not fitted (--fit {','.join(problem.unknowns)})")
+            problem = InverseProblem(obs, unknowns, n=n, dt=dt, modes=modes, regularization=regularization)
         budget = max_nfev or (state["options"]["max_nfev"] if state else 1000)
         bar = None
         if not quiet:
@@ -581,7 +571,7 @@ def plot(file, output, kind, n, force):
     import matplotlib.pyplot as plt
 
     from . import plotting
-    from .io import atomic_path, load_any, load_observations, load_result
+    from .io import atomic_path
 
     suffixes = {".png", ".pdf", ".svg"}
     out = Path(output) if output else Path(file).with_suffix(".png")
@@ -592,31 +582,7 @@ def plot(file, output, kind, n, force):
     with user_errors():
         if not out.parent.exists():
             raise ValueError(f"folder {out.parent} does not exist")
-        what, _ = load_any(file)
-        if what == "fit result":
-            result, obs = load_result(file)
-            grid_n = n or result.grid.get("n")
-            if kind == "summary":
-                fig = plotting.summary_figure(result, obs, n=grid_n)
-            elif kind == "convergence":
-                fig = plotting.plot_convergence(result)[0].figure
-            elif kind == "residuals":
-                fig = plotting.plot_residuals(obs, plotting.predictions_at(obs, result.params, n=grid_n)).figure
-            else:
-                t, x, u = plotting.field_at(obs, result.params, n=grid_n)
-                fig = plotting.plot_field(t, x, u, observations=obs, title=f"{obs.equation} at the estimate").figure
-        else:
-            obs = load_observations(file)
-            if obs.true_params is not None:
-                t, x, u = plotting.field_at(obs, obs.true_params, n=n)
-                fig = plotting.plot_field(t, x, u, observations=obs, title=f"{obs.equation} at the true parameters").figure
-            else:
-                fig, ax = plt.subplots(figsize=(6, 3.5))
-                points = ax.scatter(obs.t, obs.x, c=plotting.observed_values(obs), cmap="RdBu_r", s=30, edgecolor="k")
-                fig.colorbar(points, ax=ax, label="u")
-                ax.set_xlabel("t")
-                ax.set_ylabel("x")
-                ax.set_title(f"{obs.n_points} observations of {obs.equation}")
+        fig = plotting.figure_for_file(file, kind, n=n)
         with atomic_path(out, overwrite=force) as tmp:
             fig.savefig(tmp, format=out.suffix[1:].lower(), dpi=110)
         plt.close(fig)

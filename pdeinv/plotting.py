@@ -288,3 +288,45 @@ def summary_figure(result, observations, *, n: int | None = None):
         estimate = ", ".join(f"{k} = {v:.6g}" for k, v in result.params.items())
     fig.suptitle(f"{observations.equation}: {estimate}  ({result.nfev} solver calls)")
     return fig
+
+
+FIGURE_KINDS = ("summary", "field", "convergence", "residuals")
+
+
+def figure_for_file(path, kind: str = "summary", *, n: int | None = None):
+    """The figure ``pdeinv plot`` draws for a fit result or an observation file.
+
+    For a result, ``kind`` is one of ``FIGURE_KINDS``: the summary (recovered vs true field,
+    slices, residuals, convergence), the field at the estimate, the convergence, or the
+    residuals. For observations: the points over the field at the file's true parameters (or
+    the points alone when those are unknown). ``n``: solver grid (default: the fit's).
+    """
+    import matplotlib.pyplot as plt
+
+    from .io import load_any, load_observations, load_result
+
+    if kind not in FIGURE_KINDS:
+        raise ValueError(f"kind must be one of {FIGURE_KINDS}, got {kind!r}")
+    what, _ = load_any(path)
+    if what == "fit result":
+        result, obs = load_result(path)
+        grid_n = n or result.grid.get("n")
+        if kind == "summary":
+            return summary_figure(result, obs, n=grid_n)
+        if kind == "convergence":
+            return plot_convergence(result)[0].figure
+        if kind == "residuals":
+            return plot_residuals(obs, predictions_at(obs, result.params, n=grid_n)).figure
+        t, x, u = field_at(obs, result.params, n=grid_n)
+        return plot_field(t, x, u, observations=obs, title=f"{obs.equation} at the estimate").figure
+    obs = load_observations(path)
+    if obs.true_params is not None:
+        t, x, u = field_at(obs, {**obs.true_params, **obs.true_fields}, n=n)
+        return plot_field(t, x, u, observations=obs, title=f"{obs.equation} at the true parameters").figure
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    points = ax.scatter(obs.t, obs.x, c=observed_values(obs), cmap="RdBu_r", s=30, edgecolor="k")
+    fig.colorbar(points, ax=ax, label="|u|" if obs.is_complex else "u")
+    ax.set_xlabel("t")
+    ax.set_ylabel("x")
+    ax.set_title(f"{obs.n_points} observations of {obs.equation}")
+    return fig

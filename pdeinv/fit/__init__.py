@@ -32,6 +32,7 @@ from .steps import STATUSES, Dogleg, LeastSquares, LevenbergMarquardt, OptaxStep
 
 __all__ = [
     "METHODS",
+    "resume_problem",
     "PRESETS",
     "STATUSES",
     "Dogleg",
@@ -43,6 +44,18 @@ __all__ = [
     "Solver",
     "fit",
 ]
+
+
+def resume_problem(state, *, n: int | None = None, dt: float | None = None) -> InverseProblem:
+    """The problem a checkpoint continues (a path or a state from ``pdeinv.io.load_checkpoint``):
+    its observations, unknowns, field modes, regularization and bounds."""
+    from ..io import load_checkpoint
+
+    state = load_checkpoint(state) if not isinstance(state, dict) else state
+    o = state["options"]
+    spec = o.get("problem") or {"unknowns": o["unknowns"], "modes": None, "regularization": 0.0, "bounds": {}}
+    return InverseProblem(state["observations"], spec["unknowns"], n=n, dt=dt, modes=spec["modes"] or 16,
+                          regularization=spec["regularization"], bounds={k: tuple(v) for k, v in spec["bounds"].items()})
 
 
 def fit(

@@ -63,7 +63,9 @@ def fit_options(problem, init, *, custom_solver: bool = False, **given) -> dict:
     init = problem.expand(init or {})
     extra = sorted(set(init) - set(problem.unknowns))
     if extra:
-        raise ValueError(f"init names {extra}, which are not unknowns of this fit ({list(problem.unknowns)})")
+        shown = [problem.field_name if problem.field is not None and n in problem.unknowns else n
+                 for n in problem.unknowns]
+        raise ValueError(f"init names {extra}, which are not fitted (unknowns: {', '.join(dict.fromkeys(shown))})")
     full_init = {**problem.default_init(), **init}
     problem.to_z(full_init)  # validates
     o["init"] = {k: float(v) for k, v in full_init.items()}
@@ -101,4 +103,8 @@ def fit_options(problem, init, *, custom_solver: bool = False, **given) -> dict:
     if method in ("zo-gn", "exact"):
         o["max_step"] = 2.0 if o["max_step"] is None else float(o["max_step"])
     o["unknowns"] = list(problem.unknowns)
+    # What rebuilds the problem from a checkpoint (see resume_problem).
+    o["problem"] = {"unknowns": list(problem.scalar_unknowns) + ([problem.field_name] if problem.field is not None else []),
+                    "modes": None if problem.field is None else problem.field.modes,
+                    "regularization": problem.regularization, "bounds": {k: list(v) for k, v in problem.bounds.items()}}
     return o
