@@ -68,6 +68,23 @@ def user_errors():
         raise UserError(message) from None
 
 
+def check_output(output, force: bool, inputs=()) -> None:
+    """Refuse an output before any work: an existing file without --force, a missing folder,
+    or a path that is one of the command's inputs (never overwritten, --force or not)."""
+    from pathlib import Path
+
+    if output is None:
+        return
+    out = Path(output)
+    for given in inputs:
+        if given is not None and Path(given).exists() and out.exists() and out.resolve() == Path(given).resolve():
+            raise UserError(f"{output} is an input of this command; write the output elsewhere")
+    if out.exists() and not force:
+        raise UserError(f"{output} exists; pass --force to replace it")
+    if not out.parent.exists():
+        raise UserError(f"folder {out.parent} does not exist")
+
+
 def parse_u0(text: str | None):
     """``--u0 EXPR`` -> a function of x (None when not given); ValueError naming the option."""
     if text is None:
@@ -212,6 +229,7 @@ def simulate(equation, params, fields, u0_text, points, layout, grid_shape, nois
 
     from .expressions import parse_function
 
+    check_output(output, force)
     values = parse_assignments(params, "--param")
     grid = None
     if grid_shape is not None:
@@ -330,6 +348,7 @@ def raissi(file, equation, domain_text, points, seed, output, force):
     """Import a PINN-paper .mat file (x, t/tt, usol/uu with usol[i, j] = u(t[j], x[i]))."""
     from .io import import_raissi, save_observations
 
+    check_output(output, force, inputs=(file,))
     domain = parse_domain(domain_text)
     with user_errors():
         obs = import_raissi(file, equation, domain=domain, points=points, seed=seed)
@@ -354,6 +373,7 @@ def arrays(file, equation, t_name, x_name, u_name, layout, domain_text, u0_text,
     """Import u(t, x) on a grid from a .mat or .npz file, variables and orientation named."""
     from .io import import_arrays, save_observations
 
+    check_output(output, force, inputs=(file,))
     domain = parse_domain(domain_text)
     with user_errors():
         u0 = parse_u0(u0_text)
@@ -371,6 +391,7 @@ def pdebench(file, sample, points, seed, output, force):
     """Import one sample of a PDEBench 1-D Burgers file (viscosity = Nu / pi)."""
     from .io import import_pdebench, save_observations
 
+    check_output(output, force, inputs=(file,))
     with user_errors():
         obs = import_pdebench(file, sample=sample, points=points, seed=seed)
         save_observations(obs, output, overwrite=force)
@@ -439,8 +460,7 @@ def fit_command(equation, obs_path, method, inits, fit_names, modes, regularizat
 
     init = parse_assignments(inits, "--init")
     unknowns = None if fit_names is None else [s.strip() for s in fit_names.split(",") if s.strip()]
-    if output is not None and Path(output).exists() and not force:
-        raise UserError(f"{output} exists; pass --force to replace it")
+    check_output(output, force, inputs=(obs_path, resume))
     if resume is None and (equation is None or obs_path is None):
         raise UserError("give EQUATION and --obs FILE (or --resume CHECKPOINT)")
     if checkpoint is None and output is not None and method != "pinn":
@@ -499,7 +519,7 @@ def fit_command(equation, obs_path, method, inits, fit_names, modes, regularizat
             sys.exit(128 + received[0])
         if output is not None:
             save_result(result, obs, output, overwrite=force)
-            if result.success and checkpoint and Path(checkpoint).exists() and resume != checkpoint:
+            if result.success and checkpoint and Path(checkpoint).exists():  # the fit is done: so is its checkpoint
                 Path(checkpoint).unlink()
     if as_json:
         click.echo(json.dumps(result.summary(), indent=2, default=float))

@@ -180,3 +180,32 @@ def test_cli_rejects_bad_arguments_without_traceback(obs_file, bad, good, equati
     assert result.exit_code == 2, (args, result.output)
     assert "Traceback" not in result.output and result.output.strip()
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_outputs_are_checked_before_work_and_inputs_never_overwritten(tmp_path, obs_file):
+    import shutil
+
+    data = tmp_path / "b.h5"
+    shutil.copy(obs_file, data)
+    before = data.read_bytes()
+    for args, message in (
+        (["fit", "burgers", "--obs", str(data), "-o", str(data), "--force"], "is an input of this command"),
+        (["fit", "burgers", "--obs", str(data), "-o", str(tmp_path / "no" / "fit.h5")], "does not exist"),
+        (["simulate", "burgers", "-o", str(data)], "exists; pass --force"),
+        (["simulate", "burgers", "-o", str(tmp_path / "no" / "s.h5")], "does not exist"),
+    ):
+        run = CliRunner().invoke(cli, args)
+        assert run.exit_code == 2 and message in run.output, (args, run.output)
+    assert data.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.h5"]
+
+
+def test_a_successful_resume_removes_its_checkpoint(tmp_path, obs):
+    checkpoint = tmp_path / "r.ckpt.h5"
+    polls = []
+    part = fit(InverseProblem(obs, n=32), {"nu": 0.1}, checkpoint=checkpoint, auto_grid=False,
+               should_stop=lambda: polls.append(1) or len(polls) == 3)
+    assert part.status == "interrupted" and checkpoint.exists()
+    done = CliRunner().invoke(cli, ["fit", "--resume", str(checkpoint), "-o", str(tmp_path / "r.h5"), "--quiet"])
+    assert done.exit_code == 0, done.output
+    assert not checkpoint.exists() and (tmp_path / "r.h5").exists()
