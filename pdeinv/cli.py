@@ -83,6 +83,8 @@ def check_output(output, force: bool, inputs=()) -> None:
         raise UserError(f"{output} exists; pass --force to replace it")
     if not out.parent.exists():
         raise UserError(f"folder {out.parent} does not exist")
+    if out.suffix.lower() not in (".h5", ".hdf5"):
+        raise UserError(f"{output}: pdeinv writes HDF5; name the output .h5 (or .hdf5)")
 
 
 def parse_u0(text: str | None):
@@ -617,7 +619,11 @@ def main():
 
         use_cpu_cores()
     try:
-        cli(standalone_mode=True)
-    except KeyboardInterrupt:  # pragma: no cover - interactive
+        code = cli.main(standalone_mode=False)
+    except (KeyboardInterrupt, click.Abort):  # Ctrl-C outside a fit (a fit saves its checkpoint)
         click.echo("interrupted", err=True)
         sys.exit(130)
+    except click.ClickException as err:
+        err.show()
+        sys.exit(err.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)

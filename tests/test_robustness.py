@@ -209,3 +209,18 @@ def test_a_successful_resume_removes_its_checkpoint(tmp_path, obs):
     done = CliRunner().invoke(cli, ["fit", "--resume", str(checkpoint), "-o", str(tmp_path / "r.h5"), "--quiet"])
     assert done.exit_code == 0, done.output
     assert not checkpoint.exists() and (tmp_path / "r.h5").exists()
+
+
+def test_outputs_must_be_hdf5_and_info_reads_checkpoints(tmp_path, obs):
+    run = CliRunner().invoke(cli, ["simulate", "burgers", "-o", str(tmp_path / "r.mat")])
+    assert run.exit_code == 2 and "pdeinv writes HDF5; name the output .h5" in run.output
+    assert not (tmp_path / "r.mat").exists()
+    checkpoint = tmp_path / "c.ckpt.h5"
+    polls = []
+    fit(InverseProblem(obs, n=32), {"nu": 0.1}, checkpoint=checkpoint, should_stop=lambda: polls.append(1) or len(polls) == 3)
+    info = CliRunner().invoke(cli, ["info", str(checkpoint), "--json"])
+    assert info.exit_code == 0, info.output
+    import json
+
+    summary = json.loads(info.output)
+    assert summary["stage"] == "local" and summary["unknowns"] == ["nu"] and summary["solver_calls"] > 0

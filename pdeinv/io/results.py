@@ -10,9 +10,10 @@ import numpy as np
 from ..problems.observations import ObservationError, Observations
 from ..result import FitResult
 from .h5 import LIBVER, _attr, _read_array, _reading, atomic_path
+from .checkpoints import CHECKPOINT_FORMAT, load_checkpoint
 from .observations import _read, load_observations, write_observations_group
 
-__all__ = ["RESULT_FORMAT", "RESULT_VERSION", "load_any", "load_result", "save_result"]
+__all__ = ["RESULT_FORMAT", "RESULT_VERSION", "checkpoint_summary", "load_any", "load_result", "save_result"]
 
 
 # ---- fit results ------------------------------------------------------------------------------
@@ -111,7 +112,8 @@ def load_result(path):
 
 
 def load_any(path) -> tuple[str, dict]:
-    """Identify a pdeinv file and summarise it: ``("observations" | "fit result", summary)``."""
+    """Identify a pdeinv file and summarise it: ``("observations" | "fit result" | "checkpoint",
+    summary)``."""
     import h5py
 
     path = Path(path)
@@ -126,4 +128,25 @@ def load_any(path) -> tuple[str, dict]:
         fmt = fmt.decode("utf-8", errors="replace")
     if fmt == RESULT_FORMAT:
         return "fit result", load_result(path)[0].summary()
+    if fmt == CHECKPOINT_FORMAT:
+        return "checkpoint", checkpoint_summary(load_checkpoint(path))
     return "observations", load_observations(path).summary()
+
+
+def checkpoint_summary(state: dict) -> dict:
+    """What a checkpoint holds, for people: where the fit stands and how to continue it."""
+    o, history = state["options"], state["history"]
+    latest = {k: v[-1] for k, v in history["params"].items() if v}
+    return {
+        "equation": state["observations"].equation,
+        "method": o.get("method"),
+        "unknowns": list(o.get("unknowns", [])),
+        "stage": state["stage"],
+        "solver_calls": int(state["evaluator"]["nfev"]),
+        "iterations": int(state["nit"]),
+        "latest_params": latest,
+        "latest_loss": history["loss"][-1] if history["loss"] else None,
+        "grid": dict(state["grid"]),
+        "wall_time": state.get("wall_time"),
+        "continue_with": "pdeinv fit --resume FILE -o RESULT.h5",
+    }
