@@ -566,6 +566,10 @@ def format_result_table(result, observations=None) -> str:
         + (f"grid n={grid['n']} dt={grid['dt']:.3g}, " if grid.get("n") else "")
         + f"wall {result.wall_time:.1f} s"
     )
+    assumed = result.settings.get("assumed_params") or {}
+    if assumed:
+        lines.append("assumed (equation defaults; neither fitted nor known in the file): "
+                     + ", ".join(f"{k}={v:g}" for k, v in assumed.items()))
     return "\n".join(lines)
 
 

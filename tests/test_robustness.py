@@ -224,3 +224,15 @@ def test_outputs_must_be_hdf5_and_info_reads_checkpoints(tmp_path, obs):
 
     summary = json.loads(info.output)
     assert summary["stage"] == "local" and summary["unknowns"] == ["nu"] and summary["solver_calls"] > 0
+
+
+def test_parameters_neither_fitted_nor_known_are_never_assumed_silently(tmp_path):
+    made = simulate("burgers", {"nu": 0.02}, points=16, n=128)  # nu not recorded as known
+    with pytest.raises(ValueError, match="nu is neither fitted nor known in the file, and its default"):
+        InverseProblem(made, ("u0",))
+    # No true value to contradict the default: it is used, and every result says so.
+    bare = Observations("burgers", made.t, made.x, made.u, u0=made.u0, true_params={"nu": 0.02})
+    path = tmp_path / "bare.h5"
+    save_observations(bare, path)
+    run = CliRunner().invoke(cli, ["fit", "burgers", "--obs", str(path), "--n", "64", "--quiet", "--no-auto-grid"])
+    assert "assumed (equation defaults; neither fitted nor known in the file): lambda1=1" in run.output, run.output

@@ -103,6 +103,7 @@ def fit_options(problem, init, *, custom_solver: bool = False, **given) -> dict:
     if method in ("zo-gn", "exact"):
         o["max_step"] = 2.0 if o["max_step"] is None else float(o["max_step"])
     o["unknowns"] = list(problem.unknowns)
+    o["assumed_params"] = dict(problem.assumed)
     # What rebuilds the problem from a checkpoint (see resume_problem).
     o["problem"] = {"unknowns": list(problem.scalar_unknowns) + ([problem.field_name] if problem.field is not None else []),
                     "modes": None if problem.field is None else problem.field.modes,

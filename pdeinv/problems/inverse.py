@@ -113,6 +113,17 @@ class InverseProblem:
         self.unknowns = unknowns
         self.scalar_unknowns = scalar_unknowns
         self.known = {k: v for k, v in obs.known_params().items() if k not in unknowns and k != self.field_param}
+        #: parameters neither fitted nor known in the file: the equation's defaults are used (said in
+        #: every result); refused when the file's true value says the default is wrong
+        self.assumed = {k: v for k, v in self.known.items() if k not in obs.fixed_params}
+        for name, value in self.assumed.items():
+            truth = (obs.true_params or {}).get(name, obs.true_fields.get(name))
+            if truth is not None and not np.allclose(truth, value, rtol=1e-12, atol=0):
+                raise ValueError(
+                    f"{name} is neither fitted nor known in the file, and its default {value:g} is not the value "
+                    f"the data were made with; fit it too (e.g. --fit "
+                    f"{','.join(list(self.scalar_unknowns) + [self.field_name or ''] + [name]).replace(',,', ',')}) or record it "
+                    f"as known in the file (pdeinv simulate --known {name})")
         self.log_scaled = np.array([name in cls.positive for name in unknowns])
         self.bounds = self._check_bounds(bounds or {})
         self.weights = 1.0 / obs.sigma if obs.sigma is not None else np.ones(obs.n_points)
