@@ -236,3 +236,9 @@ def test_parameters_neither_fitted_nor_known_are_never_assumed_silently(tmp_path
     save_observations(bare, path)
     run = CliRunner().invoke(cli, ["fit", "burgers", "--obs", str(path), "--n", "64", "--quiet", "--no-auto-grid"])
     assert "assumed (equation defaults; neither fitted nor known in the file): lambda1=1" in run.output, run.output
+
+
+def test_a_time_step_larger_than_a_tenth_of_the_span_is_refused(obs_file):
+    run = CliRunner().invoke(cli, ["fit", "burgers", "--obs", str(obs_file), "--dt", "5", "--quiet"])
+    assert run.exit_code == 2
+    assert "dt=5 is too large for the time span [0, 1]: at most 0.1 (10 steps)" in run.output

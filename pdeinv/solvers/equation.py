@@ -127,10 +127,15 @@ class SpectralEquation:
         if not np.all(np.isfinite(self.u0)):
             raise ValueError("u0 must be finite on the grid")
         if dt is None:
-            dt = self.default_dt()
+            dt = min(self.default_dt(), (t1 - t0) / 10)
         dt = float(dt)
         if not (np.isfinite(dt) and dt > 0):
             raise ValueError(f"dt must be a positive number, got {dt!r}")
+        if dt > (t1 - t0) / 10:
+            # A handful of steps over the whole span is no solution at all (measured: dt = 5 on
+            # t in [0, 1], one step, gave a "converged" Burgers fit 249 % off).
+            raise ValueError(f"dt={dt:g} is too large for the time span [{t0:g}, {t1:g}]: at most {(t1 - t0) / 10:g} "
+                             f"(10 steps); the default here is {min(self.default_dt(), (t1 - t0) / 10):g}")
         self.dt = dt
         self._cache: dict = {}
 

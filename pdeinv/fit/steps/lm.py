@@ -122,6 +122,13 @@ class LevenbergMarquardt:
             if self.broyden and not s["refresh"]:
                 break  # a stale Jacobian may be to blame: measure it again before shrinking more
         if not accepted and (s["refresh"] or not self.broyden):
-            return Outcome("converged", "converged: no step decreases the loss further (round-off level)")
+            from ..refine import misfit_allows_refinement
+
+            if misfit_allows_refinement(ev.problem, s["r"]):
+                return Outcome("converged", "converged: no step decreases the loss further (misfit at the noise or "
+                                            "discretization level)")
+            return Outcome("converged", "converged to a stationary point far from the data: no step decreases the "
+                                        "loss, but the misfit is large (a local minimum, or directions the data do "
+                                        "not determine)")
         s["refresh"] = (not accepted) or (s["known"].shape[1] < d and s["explore"])
         return None
