@@ -68,6 +68,43 @@ def user_errors():
         raise UserError(message) from None
 
 
+class StatusLine:
+    """One line on stderr rewritten in place (on a terminal; elsewhere, at most one line a
+    second), so long work shows that it moves and where it stands."""
+
+    def __init__(self, label: str):
+        import time
+
+        self.label, self.width, self.last = label, 0, 0.0
+        self.clock = time.monotonic
+        self.tty = sys.stderr.isatty()
+
+    def show(self, text: str) -> None:
+        now = self.clock()
+        if not self.tty and now - self.last < 1.0:
+            return
+        self.last = now
+        line = f"{self.label}: {text}"
+        if self.tty:
+            line = line[: 200]
+            click.echo("\r" + line.ljust(self.width), err=True, nl=False)
+            self.width = len(line)
+        else:
+            click.echo(line, err=True)
+
+    def close(self) -> None:
+        if self.tty and self.width:
+            click.echo("", err=True)
+
+
+def _given_options() -> set[str]:
+    """Names of the current command's options given on the command line (not defaults)."""
+    from click.core import ParameterSource
+
+    ctx = click.get_current_context()
+    return {name for name in ctx.params if ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE}
+
+
 def check_output(output, force: bool, inputs=()) -> None:
     """Refuse an output before any work: an existing file without --force, a missing folder,
     or a path that is one of the command's inputs (never overwritten, --force or not)."""
@@ -234,6 +271,10 @@ def simulate(equation, params, fields, u0_text, points, layout, grid_shape, nois
     check_output(output, force)
     values = parse_assignments(params, "--param")
     grid = None
+    given = _given_options()
+    if grid_shape is not None and given & {"points", "layout"}:
+        raise UserError(f"--grid {grid_shape} sets the observation points; it cannot be combined with "
+                        + " and ".join(f"--{name}" for name in sorted(given & {"points", "layout"})))
     if grid_shape is not None:
         parts = grid_shape.lower().split("x")
         if len(parts) != 2 or not all(p.strip().isdigit() and int(p) > 0 for p in parts):
@@ -463,6 +504,11 @@ def fit_command(equation, obs_path, method, inits, fit_names, modes, regularizat
     init = parse_assignments(inits, "--init")
     unknowns = None if fit_names is None else [s.strip() for s in fit_names.split(",") if s.strip()]
     check_output(output, force, inputs=(obs_path, resume))
+    given = _given_options()
+    fits_field = unknowns is not None and any(u == "u0" or u.endswith("(x)") for u in unknowns)
+    for option in ("modes", "regularization"):
+        if option in given and not fits_field:
+            raise UserError(f"--{option} applies to a fitted field (--fit u0 or --fit 'D(x)'), and none is fitted")
     if resume is None and (equation is None or obs_path is None):
         raise UserError("give EQUATION and --obs FILE (or --resume CHECKPOINT)")
     if checkpoint is None and output is not None and method != "pinn":
@@ -482,20 +528,15 @@ def fit_command(equation, obs_path, method, inits, fit_names, modes, regularizat
             if obs.equation != equation:
                 raise ValueError(f"{obs_path} holds {obs.equation} observations, not {equation}")
             problem = InverseProblem(obs, unknowns, n=n, dt=dt, modes=modes, regularization=regularization)
-        budget = max_nfev or (state["options"]["max_nfev"] if state else 1000)
-        bar = None
-        if not quiet:
-            bar = click.progressbar(length=budget, label=f"fitting {equation} ({method or preset or 'zo-gn'})", file=sys.stderr,
-                                    item_show_func=lambda text: text, show_eta=False)
-            bar.__enter__()
-        done = [0]
+        status = None if quiet else StatusLine(f"fitting {equation} ({method or preset or 'zo-gn'})")
 
         def progress(info):
-            if bar is not None:
-                step = max(min(info["nfev"], budget) - done[0], 0)
-                done[0] += step
-                shown = ", ".join(f"{k}={v:.6g}" for k, v in info["params"].items())
-                bar.update(step, f"{info['phase']} nfev {info['nfev']} loss {info['loss']:.3e} {shown}")
+            # A percentage of the call budget says nothing (fits stop long before it): show the
+            # phase, the calls so far, the loss and the current estimate instead.
+            if status is not None:
+                shown = ", ".join(f"{k}={v:.6g}" for k, v in list(info["params"].items())[:4])
+                unit = "evaluations" if method == "pinn" else "solver calls"
+                status.show(f"{info['phase']}, {info['nfev']} {unit}, loss {info['loss']:.3e}, {shown}")
 
         received = []
         handler = lambda signum, frame: received.append(signum)  # noqa: E731  (stop at the next iteration)
@@ -508,9 +549,8 @@ def fit_command(equation, obs_path, method, inits, fit_names, modes, regularizat
         finally:
             for sig, old in previous.items():
                 signal.signal(sig, old)
-            if bar is not None:
-                bar.update(max(budget - done[0], 0))
-                bar.__exit__(None, None, None)
+            if status is not None:
+                status.close()
         if received:
             name = signal.Signals(received[0]).name
             spent = f"{result.evaluations} outer evaluations" if method == "pinn" else f"{result.nfev} solver calls"

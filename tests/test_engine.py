@@ -63,7 +63,7 @@ def test_incompatible_compositions_are_refused():
     ("exact", {}, "converged"),
     ("lsq", {}, "converged"),
     ("zo", {"max_steps": 3}, "max_steps"),
-    ("zo-gn", {"max_nfev": 6}, "max_nfev"),
+    ("zo-gn", {"max_nfev": 12}, "max_nfev"),
     ("lsq", {"max_nfev": 3}, "max_nfev"),
     ("pinn", {"max_steps": 2}, "max_steps"),
 ])

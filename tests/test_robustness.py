@@ -242,3 +242,16 @@ def test_a_time_step_larger_than_a_tenth_of_the_span_is_refused(obs_file):
     run = CliRunner().invoke(cli, ["fit", "burgers", "--obs", str(obs_file), "--dt", "5", "--quiet"])
     assert run.exit_code == 2
     assert "dt=5 is too large for the time span [0, 1]: at most 0.1 (10 steps)" in run.output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["simulate", "burgers", "--grid", "4x4", "--points", "25", "--layout", "random", "-o", "{tmp}/z.h5"],
+     "--grid 4x4 sets the observation points; it cannot be combined with --layout and --points"),
+    (["fit", "burgers", "--obs", "{obs}", "--modes", "8"], "--modes applies to a fitted field"),
+    (["fit", "burgers", "--obs", "{obs}", "--max-nfev", "3"], "max_nfev=3 leaves nothing after the global search's 10 solves"),
+])
+def test_conflicting_options_are_refused_not_resolved_quietly(tmp_path, obs_file, args, message):
+    args = [a.format(tmp=tmp_path, obs=obs_file) for a in args]
+    run = CliRunner().invoke(cli, args)
+    assert run.exit_code == 2 and message in run.output, run.output
+    assert not (tmp_path / "z.h5").exists()

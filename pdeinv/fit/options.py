@@ -80,6 +80,11 @@ def fit_options(problem, init, *, custom_solver: bool = False, **given) -> dict:
         o["max_nfev"] = max(10 * o["max_steps"], 1000) if method != "zo" else \
             4 * o["max_steps"] * (1 + 2 * (o["directions"] or 4)) + 1000
     o["max_nfev"] = _positive_int("max_nfev", o["max_nfev"])
+    if o["search"]:
+        scan = 1 + (o["search_points"] or (9 if problem.dim == 1 else 8 * problem.dim))
+        if o["max_nfev"] <= scan:
+            raise ValueError(f"max_nfev={o['max_nfev']} leaves nothing after the global search's {scan} solves; "
+                             "raise it or turn the search off (search=False, --no-search)")
     o["checkpoint_every"] = _positive_int("checkpoint_every", o["checkpoint_every"])
     if o["distribution"] == "ordered" and method not in ("zo-gn", "custom"):
         raise ValueError("distribution='ordered' is for zo-gn only (the zo gradient needs random directions)")
