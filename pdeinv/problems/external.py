@@ -23,7 +23,17 @@ class ForwardTimeout(RuntimeError):
 
 
 class CommandForward:
-    """``CommandForward(["python", "my_solver.py"], timeout=60)`` -> callable params -> predictions."""
+    """``CommandForward(["python", "my_solver.py"], timeout=60)`` -> callable params -> predictions.
+
+    Protocol, per call: the program gets the full parameter set as one JSON object on standard
+    input (``{"nu": 0.01, "lambda1": 1.0}``) and prints the predictions at the observation
+    points, in the observation file's order, on standard output: numbers separated by white
+    space, or a JSON list. Exit code non-zero, anything else printed, or a run longer than
+    ``timeout`` seconds (the program is then killed) makes that trial point fail; the fit rejects
+    it like a solver blow-up. ``cwd``: the folder the program runs in.
+
+    >>> problem = InverseProblem(obs, forward=CommandForward(["python", "model.py"], timeout=60))
+    """
 
     def __init__(self, command: Sequence[str], *, timeout: float | None = None, cwd: str | None = None):
         if isinstance(command, str) or not command:
