@@ -186,7 +186,7 @@ def test_bad_fit_arguments(burgers_obs):
     problem = InverseProblem(burgers_obs, n=64)
     with pytest.raises(ValueError, match="method must be one of"):
         fit(problem, method="newton")
-    with pytest.raises(ValueError, match="not unknowns"):
+    with pytest.raises(ValueError, match=r"init names \[.D.\], which are not fitted \(unknowns: nu\)"):
         fit(problem, {"D": 1.0})
     with pytest.raises(ValueError, match="must be positive"):
         fit(problem, {"nu": -1.0})
