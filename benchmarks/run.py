@@ -24,6 +24,7 @@ SCRIPTS = [
     ("pinn", "PINN path: memory and accuracy against the numerical path"),
     ("fields", "Fields as unknowns: solver calls to recover an initial condition or a diffusion field"),
     ("import_grid", "Importers: the periodic endpoint of published grids, on KdV data"),
+    ("multiparam", "Several unknowns from far starts: the global phase with and without time windows"),
 ]
 
 

@@ -468,6 +468,10 @@ def pdebench(file, sample, points, seed, output, force):
 @click.option("--n", "n", type=int, default=None, help="Solver grid points [default: equation default, refined automatically].")
 @click.option("--dt", type=float, default=None, help="Solver time step [default: from the grid].")
 @click.option("--search/--no-search", default=None, help="Global scan before the local phase [default: on, off for lsq].")
+@click.option("--windows", type=int, default=None, metavar="K",
+              help="Several unknowns: before the full data, fit the observations of the first 1/2^K of the time "
+                   "span, then twice that, ... (the misfit is less multimodal early on) [default: 3 for several "
+                   "scalar unknowns, 0 otherwise].")
 @click.option("--auto-grid/--no-auto-grid", default=True, show_default=True, help="Refine the grid until it no longer moves the estimate.")
 @click.option("--tol", type=float, default=1e-8, show_default=True, help="Stop when a step changes each (log-)parameter by less.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Result file (.h5) to write.")
@@ -481,7 +485,7 @@ def pdebench(file, sample, points, seed, output, force):
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result summary as JSON.")
 def fit_command(equation, obs_path, method, inits, fit_names, modes, regularization, directions, steps, max_nfev, max_time,
-                seed, preset, n, dt, search, auto_grid, tol, output, checkpoint, checkpoint_every, resume, force, quiet,
+                seed, preset, n, dt, search, windows, auto_grid, tol, output, checkpoint, checkpoint_every, resume, force, quiet,
                 as_json):
     """Recover the unknown parameters of EQUATION from the observations in --obs.
 
@@ -543,7 +547,8 @@ def fit_command(equation, obs_path, method, inits, fit_names, modes, regularizat
         previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
             result = fit(problem, init or None, method=method, seed=seed, max_steps=steps, max_nfev=max_nfev,
-                         max_time=max_time, tol=tol, callback=progress, directions=directions, search=search, auto_grid=auto_grid,
+                         max_time=max_time, tol=tol, callback=progress, directions=directions, search=search, windows=windows,
+                         auto_grid=auto_grid,
                          preset=preset, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
                          resume=state, should_stop=lambda: bool(received))
         finally:

@@ -2,7 +2,8 @@
 
 ``fit(problem, init)`` runs three phases:
 
-1. **search** (global, ``search.py``): one batched scan of the misfit picks the basin.
+1. **search** (global, ``search.py``): one batched scan of the misfit picks the basin; with
+   several unknowns, short fits on growing time windows of the data follow it.
 2. **local**: a *solver* — a derivative source (``pdeinv.estimators``: random-direction
    sketch, finite differences, exact AD, ZO gradient) composed with a step rule
    (``pdeinv.fit.steps``: Levenberg-Marquardt with secant updates, any optax optimizer,
@@ -79,6 +80,7 @@ def fit(
     search: bool | None = None,
     search_points: int | None = None,
     search_factor: float = 30.0,
+    windows: int | None = None,
     auto_grid: bool = True,
     grid_tol: float = 1e-5,
     max_n: int = 8192,
@@ -117,6 +119,10 @@ def fit(
     search, search_points, search_factor : the global phase (default on, except for
         ``lsq``, the plain baseline, and fields) over ``init`` x/÷ ``search_factor`` (or the
         bounds).
+    windows : with several unknowns, the global phase scans and fits the observations of the
+        first 1/2**windows of the time span, then twice that, ... before the full data (default
+        3 for several scalar unknowns, 0 for one unknown or a field; see
+        ``pdeinv.fit.search``).
     auto_grid, grid_tol, max_n : refine the solver grid until refining it again would move
         the estimate by less than ``grid_tol`` (relative), up to ``max_n`` points; asked only
         when the misfit is near the noise level (see ``refine.py``).
@@ -142,6 +148,12 @@ def fit(
             raise ValueError("checkpoints are not supported for method 'pinn'")
         if solver is not None:
             raise ValueError("method 'pinn' takes no solver")
+        unused = {"max_nfev": max_nfev, "max_time": max_time, "distribution": distribution, "scheme": scheme, "eps": eps,
+                  "optimizer": optimizer, "search": search, "search_points": search_points, "windows": windows,
+                  "max_step": max_step, "broyden": broyden}
+        given = sorted(k for k, v in unused.items() if v is not None)
+        if given:
+            raise ValueError(f"method 'pinn' does not use {', '.join(given)}")
         return fit_pinn(problem, init, seed=seed, max_steps=max_steps, learning_rate=learning_rate,
                         directions=directions or 1, callback=callback, preset=preset, should_stop=should_stop)
     from ..io import load_checkpoint, save_checkpoint
@@ -161,7 +173,8 @@ def fit(
             problem, init, custom_solver=solver is not None, method=method, seed=int(seed), max_steps=max_steps,
             max_nfev=max_nfev, max_time=None if max_time is None else float(max_time), tol=float(tol),
             directions=directions, distribution=distribution, scheme=scheme, eps=eps, learning_rate=learning_rate,
-            search=search, search_points=search_points, search_factor=float(search_factor), auto_grid=bool(auto_grid),
+            search=search, search_points=search_points, search_factor=float(search_factor), windows=windows,
+            auto_grid=bool(auto_grid),
             grid_tol=float(grid_tol), max_n=int(max_n), max_step=max_step,
             broyden=None if broyden is None else bool(broyden),
             preset=preset, checkpoint=None if checkpoint is None else str(checkpoint),

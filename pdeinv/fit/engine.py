@@ -16,7 +16,7 @@ import numpy as np
 from ..result import FitResult
 from .evaluation import Evaluator
 from .refine import grid_shift_estimate, misfit_allows_refinement
-from .search import global_search
+from .search import global_search, time_windows
 from .steps.base import Context, Outcome
 from .steps.least_squares import Interrupted
 
@@ -180,10 +180,17 @@ class Engine:
         ev, rec = self.evaluator, self.recorder
         z0 = self.z
         if self.o["search"]:
+            full = ev.problem
+            windows = time_windows(full, self.o.get("windows") or 0)
+            if windows:
+                ev.use(full.until(windows[0]))
             z, r, loss = global_search(ev, z0, self.rng, rec.record, self.o["search_points"], self.o["search_factor"])
             if not np.isfinite(loss):
+                ev.use(full)
                 self.outcome = Outcome("failed", "every point of the global search failed to solve" + self._first_error())
                 return False
+            if windows:
+                z, r = self.continue_in_time(full, windows, z, r)
         else:
             R, finite = ev.residuals(z0[None, :])
             z, r = z0, R[0]
@@ -194,6 +201,34 @@ class Engine:
                 return False
         self.enter_local(z, r)
         return True
+
+    def continue_in_time(self, full, windows, z, r):
+        """Short local fits on the observations up to each window's end in turn (the first
+        window's scan gave ``z``), then the residual of the full data at the estimate: the
+        global phase for several unknowns (see ``search.py``)."""
+        ev, rec, step = self.evaluator, self.recorder, self.solver.step
+        per_window = max(10, self.o["max_steps"] // 4)
+        ctx = Context(ev, self.solver.derivative, self.rng, lambda _, *args: rec.record("window", *args),
+                      max(float(self.o["tol"]), 1e-4),
+                      rec.budget_left, lambda: False)
+        for k, end in enumerate(windows):
+            if k:
+                ev.use(full.until(end))
+                R, finite = ev.residuals(z[None, :])
+                if not finite[0]:
+                    break
+                r = R[0]
+            rec.forget_best()
+            state = step.init(ctx, z, r)
+            for _ in range(per_window):
+                if rec.budget_left() <= 0 or step.step(ctx, state) is not None:
+                    break
+            z = step.estimate(state, rec.best_z)
+        ev.use(full)
+        rec.forget_best()
+        R, finite = ev.residuals(z[None, :])
+        rec.record("window", z, float(ev.loss_of_residuals(R)[0]) if finite[0] else np.inf, R[0])
+        return z, R[0]
 
     def _first_error(self) -> str:
         return f" (first error: {self.evaluator.first_error})" if self.evaluator.first_error else ""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .presets import METHOD_OPTIONS, METHODS, PRESETS
+from .search import scan_points
 
 __all__ = ["fit_options"]
 
@@ -73,6 +74,13 @@ def fit_options(problem, init, *, custom_solver: bool = False, **given) -> dict:
         problem.jax_residual_fn()  # raises early for a custom forward map
     # A scan over a field's coefficients would be meaningless: fields start local.
     o["search"] = (method != "lsq" and problem.field is None) if o["search"] is None else bool(o["search"])
+    if o["windows"] is None:
+        o["windows"] = 3 if o["search"] and problem.dim > 1 and problem.field is None else 0
+    elif isinstance(o["windows"], bool) or not isinstance(o["windows"], (int, np.integer)) or o["windows"] < 0:
+        raise ValueError(f"windows must be a non-negative integer, got {o['windows']!r}")
+    elif o["windows"] and not o["search"]:
+        raise ValueError("windows belong to the global phase; they cannot be combined with search=False (--no-search)")
+    o["windows"] = int(o["windows"])
     if o["max_steps"] is None:
         o["max_steps"] = {"zo": 500, "lsq": 100}.get(method, 100)
     o["max_steps"] = _positive_int("max_steps", o["max_steps"])
@@ -81,7 +89,7 @@ def fit_options(problem, init, *, custom_solver: bool = False, **given) -> dict:
             4 * o["max_steps"] * (1 + 2 * (o["directions"] or 4)) + 1000
     o["max_nfev"] = _positive_int("max_nfev", o["max_nfev"])
     if o["search"]:
-        scan = 1 + (o["search_points"] or (9 if problem.dim == 1 else 8 * problem.dim))
+        scan = 1 + (o["search_points"] or scan_points(problem.dim))
         if o["max_nfev"] <= scan:
             raise ValueError(f"max_nfev={o['max_nfev']} leaves nothing after the global search's {scan} solves; "
                              "raise it or turn the search off (search=False, --no-search)")

@@ -1,15 +1,29 @@
-"""The global phase: one batched scan of the misfit picks the basin the local phase starts in.
+"""The global phase: find the basin of the global minimum before the local phase.
 
 With 64 observations the misfit is multimodal (KdV has a dozen local minima between
-lambda2/100 and lambda2) and a local method started 10x off lands in a wrong one; the scan finds
-the right basin for the price of ~10 solves.
+lambda2/100 and lambda2) and a local method started 10x off lands in a wrong one.
+
+- One unknown: one batched scan of the misfit finds the right basin for ~10 solves.
+- Several unknowns: a scan of the plane or volume is not enough (NLS a, b from 64 complex
+  values: the scan's best point led to the truth from 1 start in 6). The misfit is multimodal
+  because a wrong parameter shifts the solution's phase by an amount that grows with time, so
+  the basin around the truth is widest for the earliest observations. The fit therefore
+  continues in time: a scan and a short local fit on the observations of the first eighth of
+  the time span, then a quarter, a half, and the full data (``time_windows``), each starting
+  from the previous estimate (measured in benchmarks/multiparam.py).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["global_search", "search_box"]
+__all__ = ["global_search", "scan_points", "search_box", "time_windows"]
+
+
+def scan_points(dim: int) -> int:
+    """Points of the default scan: 9 for one unknown, else the power of two >= 8 d (a scrambled
+    Sobol sequence keeps its balance only in powers of two)."""
+    return 9 if dim == 1 else 2 ** int(np.ceil(np.log2(8 * dim)))
 
 
 def search_box(problem, z0: np.ndarray, factor: float):
@@ -27,20 +41,21 @@ def global_search(evaluator, z0, rng, record, points: int | None, factor: float)
 
     One unknown: 9 log-spaced values over init x/÷ factor (spacing x2.3; the KdV basin of
     the example data spans x0.5 to x5.9 around the truth, so two points always fall inside).
-    Several: 8 d scrambled Sobol points. The initial guess is always evaluated too.
+    Several: scrambled Sobol points, 8 d rounded up to a power of two. The initial guess is always evaluated too.
     Returns ``(z, residual, loss)`` of the best point.
     """
     d = evaluator.dim
     lo, hi = search_box(evaluator, z0, factor)
     if points is None:
-        points = 9 if d == 1 else 8 * d
+        points = scan_points(d)
     if d == 1:
         Z = np.linspace(lo, hi, points)
     else:
         from scipy.stats import qmc
 
         sampler = qmc.Sobol(d, scramble=True, seed=int(rng.integers(2**31)))
-        Z = qmc.scale(sampler.random(points), lo, hi)
+        Z = qmc.scale(sampler.random(points), lo, hi) if points & (points - 1) else \
+            qmc.scale(sampler.random_base2(int(np.log2(points))), lo, hi)
     Z = np.concatenate([z0[None, :], Z])
     R, finite = evaluator.residuals(Z)
     losses = evaluator.loss_of_residuals(R)
@@ -49,3 +64,30 @@ def global_search(evaluator, z0, rng, record, points: int | None, factor: float)
         record("search", z, loss, r)
     best = int(np.argmin(losses))
     return Z[best], R[best], losses[best]
+
+
+def time_windows(problem, count: int) -> list[float]:
+    """The ends ``t_max`` of the ``count`` observation windows a fit with several unknowns solves
+    before the full data: ``t0 + (t1 - t0) / 2**k`` for k = count ... 1 (an eighth, a quarter,
+    a half of the span from the initial time t0 to the last observation t1 for count 3).
+
+    A window holds at least ``max(4 d, 8)`` observations (its end moves later when needed);
+    windows that hold the same observations as a later one, or all of them, are dropped, so
+    data observed at one or two times get none.
+    """
+    obs = problem.observations
+    t = np.sort(np.asarray(obs.t, dtype=float))
+    t0 = float(obs.t_span[0]) if obs.t_span is not None else float(problem.equation.t_span[0])
+    t1 = float(t[-1])
+    least = min(max(4 * problem.dim, 8), t.size)
+    ends: list[float] = []
+    for k in range(count, 0, -1):
+        end = max(t0 + (t1 - t0) / 2**k, t[least - 1])
+        inside = int(np.searchsorted(t, end, side="right"))
+        if inside >= t.size:
+            break
+        if ends and inside == int(np.searchsorted(t, ends[-1], side="right")):
+            ends[-1] = end
+            continue
+        ends.append(float(end))
+    return ends

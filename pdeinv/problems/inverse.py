@@ -10,6 +10,7 @@ differentiate it, so any Python callable ``params -> predictions`` can stand in 
 from __future__ import annotations
 
 import copy
+import dataclasses
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
@@ -151,6 +152,27 @@ class InverseProblem:
         problem itself is never changed."""
         other = copy.copy(self)
         other._build_solvers(n, dt)
+        return other
+
+    def until(self, t_max: float) -> "InverseProblem":
+        """The same problem restricted to the observations at times ``t <= t_max``, on the same
+        solver grid (the spectral solver then integrates only up to ``t_max``; a black-box
+        forward map is still called whole and its predictions restricted). The global phase of
+        a fit with several unknowns solves these shorter-horizon problems first."""
+        obs = self.observations
+        keep = obs.t <= t_max
+        if not keep.any():
+            raise ValueError(f"no observation at t <= {t_max:g}")
+        other = copy.copy(self)
+        other.observations = dataclasses.replace(
+            obs, t=obs.t[keep], x=obs.x[keep], u=obs.u[keep], grid_shape=None,
+            sigma=None if obs.sigma is None else obs.sigma[keep])
+        other.data = self.data[keep]
+        other.weights = self.weights[keep]
+        if self._custom_forward is not None:
+            forward = self._custom_forward
+            other._custom_forward = lambda params: np.asarray(forward(params)).ravel()[keep]
+        other._build_solvers(self.equation.n, self.equation.dt)
         return other
 
     @property
