@@ -87,7 +87,7 @@ class InProcess(Executor):
             yield index, fn(item)
 
     def describe(self) -> str:
-        return "in process"
+        return "this process"
 
 
 class ProcessPool(Executor):
