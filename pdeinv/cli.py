@@ -684,17 +684,20 @@ def fit_many_command(equation, files, fit_names, inits, starts, seeds_text, meth
             status.show(f"{done}/{total} tasks, {not_converged[0]} not converged; last {row['file']} seed "
                         f"{row['seed']} start {row['start']}: {row['status']}, {shown}")
 
+    def start_executor():
+        executor = make_executor(workers, scheduler, timeout=connect_timeout)
+        if status is not None:
+            status.show(f"running on {executor.describe()}")
+        return executor
+
     with user_errors():
-        with make_executor(workers, scheduler, timeout=connect_timeout) as executor:
+        try:
+            rows = fit_many(inputs, unknowns=unknowns, init=init or None, starts=starts, seeds=seeds,
+                            executor=start_executor, output=output, force=force, n=n, dt=dt, progress=progress,
+                            **options)
+        finally:
             if status is not None:
-                status.show(f"running on {executor.describe()}")
-            try:
-                rows = fit_many(inputs, unknowns=unknowns, init=init or None, starts=starts, seeds=seeds,
-                                executor=executor, output=output, force=force, n=n, dt=dt, progress=progress,
-                                **options)
-            finally:
-                if status is not None:
-                    status.close()
+                status.close()
     click.echo(summary_line(rows))
     click.echo(f"table written to {output}; result files in {task_folder(output)}")
     if any(r["status"] != "converged" for r in rows):

@@ -17,6 +17,7 @@ starts do not depend on the seed, so seeds replicate the same starts.
 from __future__ import annotations
 
 import collections
+import contextlib
 import csv
 import functools
 import inspect
@@ -82,6 +83,24 @@ def run_fit_task(options: dict, item: tuple) -> "FitResult":  # noqa: F821
     while len(_PROBLEMS) > _KEPT_PROBLEMS:
         _PROBLEMS.popitem(last=False)
     return fit(problem, init, seed=seed, **options["fit"])
+
+
+def _check_fit_options(problem, init: dict, options: dict) -> None:
+    """Refuse bad fit options here, before any task runs, with the checks ``fit`` makes (the
+    same call as in ``fit``)."""
+    from .fit.options import fit_options
+
+    a = {name: p.default for name, p in inspect.signature(fit).parameters.items() if p.default is not p.empty}
+    a.update(options)
+    fit_options(
+        problem, init, custom_solver=False, method=a["method"], seed=0, max_steps=a["max_steps"],
+        max_nfev=a["max_nfev"], max_time=None if a["max_time"] is None else float(a["max_time"]), tol=float(a["tol"]),
+        directions=a["directions"], distribution=a["distribution"], scheme=a["scheme"], eps=a["eps"],
+        learning_rate=a["learning_rate"], search=a["search"], search_points=a["search_points"],
+        search_factor=float(a["search_factor"]), auto_grid=bool(a["auto_grid"]), grid_tol=float(a["grid_tol"]),
+        max_n=int(a["max_n"]), max_step=a["max_step"], broyden=None if a["broyden"] is None else bool(a["broyden"]),
+        preset=a["preset"], checkpoint=None, checkpoint_every=10, n=None, dt=None, custom_optimizer=False,
+    )
 
 
 def _seeds(seeds) -> list[int]:
@@ -166,7 +185,10 @@ def fit_many(
         default values); the same for every file. Scalar unknowns only.
     starts, spread : starting points per file and seed (``start_points``).
     seeds : the fit seeds (directions, search); each is a task of its own.
-    executor : a ``pdeinv.parallel`` executor (default ``InProcess()``); used, not closed.
+    executor : a ``pdeinv.parallel`` executor (default ``InProcess()``), used and not closed;
+        or a function of no arguments that makes one (e.g. ``lambda: DaskCluster(8)``),
+        called after every input check and only when a task is left to run, and closed at
+        the end.
     output : a ``.csv`` table to write (atomically, when all tasks are done), with one
         result file per task in ``task_folder(output)``; tasks whose result file exists are
         not run again (``force=True``: run everything again).
@@ -211,11 +233,12 @@ def fit_many(
         if problem.field is not None:
             raise ValueError("fit_many fits scalar unknowns; fit a field with fit")
         first = problem.default_init() if init is None else {k: float(v) for k, v in problem.expand(init).items()}
-        problem.to_z(first)  # names every missing or invalid initial value
         extra = sorted(set(first) - set(problem.unknowns))
         if extra:
             raise ValueError(f"init names {extra}, which are not unknowns ({list(problem.unknowns)})")
+        problem.to_z(first)  # names every missing or invalid initial value
         first = {k: first[k] for k in problem.unknowns}
+        _check_fit_options(problem, first, fit_options)
         for seed in seeds:
             for start, point in enumerate(start_points(first, starts, spread)):
                 tasks.append({"file": label, "seed": seed, "start": start, "init": point, "observations": obs})
@@ -236,21 +259,25 @@ def fit_many(
     options = {"token": uuid.uuid4().hex, "unknowns": unknowns, "n": n, "dt": dt, "forward": forward,
                "fit": fit_options}
     run = functools.partial(run_fit_task, options)
-    executor = InProcess() if executor is None else executor
     total, finished = len(tasks), len(tasks) - len(todo)
     if progress is not None:
         for i, row in enumerate(rows):
             if row is not None:
                 progress(sum(r is not None for r in rows[: i + 1]), total, row)
     items = [(tasks[i]["file"], tasks[i]["observations"], tasks[i]["init"], tasks[i]["seed"]) for i in todo]
-    for k, result in executor.as_completed(run, items):
-        task = tasks[todo[k]]
-        if task["result_file"] is not None:
-            save_result(result, task["observations"], task["result_file"], overwrite=True)
-        rows[todo[k]] = row = _row(task, result, skipped=False)
-        finished += 1
-        if progress is not None:
-            progress(finished, total, row)
+    with contextlib.ExitStack() as stack:
+        if executor is None:
+            executor = InProcess()
+        elif not hasattr(executor, "as_completed"):  # a factory: start it now that the input is known good
+            executor = stack.enter_context(executor()) if items else InProcess()
+        for k, result in executor.as_completed(run, items):
+            task = tasks[todo[k]]
+            if task["result_file"] is not None:
+                save_result(result, task["observations"], task["result_file"], overwrite=True)
+            rows[todo[k]] = row = _row(task, result, skipped=False)
+            finished += 1
+            if progress is not None:
+                progress(finished, total, row)
     if output is not None:
         write_table(rows, output)
     return rows
