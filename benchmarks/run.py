@@ -24,6 +24,7 @@ SCRIPTS = [
     ("pinn", "PINN path: memory and accuracy against the numerical path"),
     ("fields", "Fields as unknowns: solver calls to recover an initial condition or a diffusion field"),
     ("import_grid", "Importers: the periodic endpoint of published grids, on KdV data"),
+    ("distributed", "Many fits and clusters: parallel efficiency, fit-many speed-up, scheduler overhead"),
 ]
 
 
