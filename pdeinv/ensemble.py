@@ -20,9 +20,11 @@ import collections
 import contextlib
 import csv
 import functools
+import hashlib
 import inspect
 import io
 import os
+import pickle
 import uuid
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
@@ -62,7 +64,7 @@ def task_folder(output) -> Path:
     return output.with_name(output.stem + "-fits")
 
 
-#: problems a worker built for earlier tasks of the same run and file: a problem is immutable,
+#: problems a worker built for earlier tasks on the same data and grid: a problem is immutable,
 #: and building it again would compile its solver again (seconds, for a fit of seconds)
 _PROBLEMS: "collections.OrderedDict[tuple, object]" = collections.OrderedDict()
 _KEPT_PROBLEMS = 8
@@ -74,7 +76,9 @@ def run_fit_task(options: dict, item: tuple) -> "FitResult":  # noqa: F821
     from .problems.inverse import InverseProblem
 
     label, observations, init, seed = item
-    key = (options["token"], label)
+    # The same data and definition, the same problem (a black box may hold state: only within a run).
+    definition = pickle.dumps((observations, options["unknowns"], options["n"], options["dt"]))
+    key = (options["token"] if options["forward"] is not None else "", hashlib.sha256(definition).hexdigest())
     problem = _PROBLEMS.pop(key, None)
     if problem is None:
         problem = InverseProblem(observations, options["unknowns"], n=options["n"], dt=options["dt"],

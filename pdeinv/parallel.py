@@ -180,6 +180,7 @@ class DaskCluster(Executor):
             self._cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                          dashboard_address=None, env=_one_device_environment())
             self.client = Client(self._cluster, set_as_default=False)
+            self.client.wait_for_workers(workers, timeout=max(60.0, 10.0 * workers))
         self.scheduler = self.client.scheduler.address
 
     @property
