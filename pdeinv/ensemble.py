@@ -24,11 +24,11 @@ import hashlib
 import inspect
 import io
 import os
-import pickle
 import uuid
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
+import cloudpickle
 import numpy as np
 
 from .fit import fit
@@ -77,7 +77,7 @@ def run_fit_task(options: dict, item: tuple) -> "FitResult":  # noqa: F821
 
     label, observations, init, seed = item
     # The same data and definition, the same problem (a black box may hold state: only within a run).
-    definition = pickle.dumps((observations, options["unknowns"], options["n"], options["dt"]))
+    definition = cloudpickle.dumps((observations, options["unknowns"], options["n"], options["dt"]))
     key = (options["token"] if options["forward"] is not None else "", hashlib.sha256(definition).hexdigest())
     problem = _PROBLEMS.pop(key, None)
     if problem is None:

@@ -11,8 +11,8 @@ Three places, one interface:
 
 Each is a context manager (leaving it stops what it started) with ``map(fn, items) -> list``
 (results in input order) and ``as_completed(fn, items)``, which yields ``(index, result)`` as
-results arrive. ``fn`` and the items must be picklable (dask uses cloudpickle; the process
-pool plain pickle, so no lambdas there). A worker that dies mid-task costs nothing but time:
+results arrive. ``fn`` and the items are sent with cloudpickle (lambdas and closures too); the
+results come back pickled. A worker that dies mid-task costs nothing but time:
 dask gives its tasks to another worker, the process pool is rebuilt and the unfinished tasks
 are submitted again. ``make_executor(workers=..., scheduler=...)`` picks one from the
 command-line options.
@@ -40,6 +40,15 @@ def _one_device_environment() -> dict[str, str]:
     """The environment of a worker process that uses a single XLA host device."""
     flags = re.sub(r"--xla_force_host_platform_device_count=\S+", "", os.environ.get("XLA_FLAGS", "")).strip()
     return {"XLA_FLAGS": flags, "PDEINV_CPU_DEVICES": "1"}
+
+
+def _call_pickled(payload: bytes):
+    """Run ``fn(item)`` sent by cloudpickle (which, unlike pickle, ships lambdas, closures and
+    read-only mappings such as those of ``Observations``)."""
+    import cloudpickle
+
+    fn, item = cloudpickle.loads(payload)
+    return fn(item)
 
 
 def _one_device_worker() -> None:
@@ -116,10 +125,12 @@ class ProcessPool(Executor):
         from concurrent.futures import as_completed
         from concurrent.futures.process import BrokenProcessPool
 
+        import cloudpickle
+
         pending = set(range(len(items)))
         for attempt in range(RETRIES + 1):
             pool = self._start()
-            futures = {pool.submit(fn, items[i]): i for i in sorted(pending)}
+            futures = {pool.submit(_call_pickled, cloudpickle.dumps((fn, items[i]))): i for i in sorted(pending)}
             try:
                 for future in as_completed(futures):
                     index = futures[future]
