@@ -12,6 +12,7 @@ from . import solvers  # noqa: E402
 from ._jax import use_cpu_cores  # noqa: E402
 from .equations import Equation, equation_names, get_equation, register_equation  # noqa: E402
 from .fit import fit  # noqa: E402
+from .ensemble import fit_many  # noqa: E402
 from .io import load_observations, load_result, save_observations, save_result  # noqa: E402
 from .problems import Observations, simulate  # noqa: E402
 from .problems.inverse import InverseProblem  # noqa: E402
@@ -25,6 +26,7 @@ __all__ = [
     "__version__",
     "equation_names",
     "fit",
+    "fit_many",
     "get_equation",
     "load_observations",
     "load_result",

@@ -578,6 +578,137 @@ def fit_command(equation, obs_path, method, inits, fit_names, modes, regularizat
         sys.exit(1)
 
 
+def parse_seeds(text: str) -> list[int]:
+    """``"0,1,2"`` or ``"0-9"`` (or both: ``"0-3,7"``) -> the seeds, with a clear error otherwise."""
+    seeds: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        first, dash, last = part.partition("-")
+        if not (first.isdigit() and (not dash or last.isdigit())):
+            raise UserError(f"--seeds expects non-negative integers and ranges like 0,1,2 or 0-9, got {part!r}")
+        if dash and int(last) < int(first):
+            raise UserError(f"--seeds range {part} runs backwards")
+        seeds.extend(range(int(first), int(last) + 1) if dash else [int(first)])
+    if len(set(seeds)) != len(seeds):
+        raise UserError(f"--seeds repeats a seed: {text}")
+    return seeds
+
+
+@cli.command(name="fit-many")
+@plugin_option
+@click.argument("equation", type=EQUATION_CHOICE)
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--fit", "fit_names", default=None, metavar="NAMES",
+              help="Comma-separated unknowns [default: the equation's]; scalar parameters only.")
+@click.option("--init", "inits", multiple=True, metavar="NAME=VALUE",
+              help="Starting value (repeatable) [default: equation defaults]; start 0 of every file and seed.")
+@click.option("--starts", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Starting points per file and seed: --init, then log-uniform over init x/÷ 30 "
+                   "(start k drawn from a generator seeded with k, the same on every run).")
+@click.option("--seeds", "seeds_text", default="0", show_default=True, metavar="LIST",
+              help="Fit seeds, e.g. 0,1,2 or 0-9; one task per file, seed and start.")
+@click.option("--method", type=click.Choice(["zo-gn", "zo", "exact", "lsq"]), default=None,
+              help="The local method of every fit [default: zo-gn] (see `pdeinv fit --help`).")
+@click.option("--steps", type=int, default=None, help="Maximum local iterations per fit.")
+@click.option("--max-nfev", type=int, default=None, help="Maximum solver calls per fit.")
+@click.option("--n", "n", type=int, default=None, help="Solver grid points [default: equation default, refined automatically].")
+@click.option("--dt", type=float, default=None, help="Solver time step [default: from the grid].")
+@click.option("--workers", type=int, default=None,
+              help="Run the tasks on a local dask cluster of this many processes (one thread each) "
+                   "[default: one after the other in this process].")
+@click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",
+              help="Run the tasks on a running dask cluster (`dask scheduler` on one host, "
+                   "`dask worker tcp://HOST:8786` on the others); the observation files are read here "
+                   "and sent to the workers.")
+@click.option("--timeout", "connect_timeout", default=10.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              metavar="SECONDS", help="How long to wait for the --scheduler to answer.")
+@click.option("--auto-grid/--no-auto-grid", default=True, show_default=True,
+              help="Refine each fit's grid until it no longer moves the estimate.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="Table to write (.csv, one row per task); each task's result file goes to "
+                   "OUTPUT-fits/ beside it. Running again with the same output skips finished tasks.")
+@click.option("--force", is_flag=True, help="Run every task again, replacing earlier results.")
+@click.option("--quiet", is_flag=True, help="No progress line.")
+def fit_many_command(equation, files, fit_names, inits, starts, seeds_text, method, steps, max_nfev, n, dt, workers,
+                     scheduler, connect_timeout, auto_grid, output, force, quiet):
+    """Fit EQUATION to every FILE, for every seed and starting point, on one machine or a cluster.
+
+    \b
+    Examples:
+      pdeinv fit-many burgers obs/*.h5 --init nu=0.03 --starts 4 -o runs.csv
+      pdeinv fit-many kdv obs/*.h5 --seeds 0-9 --workers 8 -o runs.csv
+      pdeinv fit-many kdv obs/*.h5 --scheduler tcp://head:8786 -o runs.csv
+
+    Every task is a `pdeinv fit` of its own (same seed, same estimate, wherever it runs). The
+    table (file, seed, start, start value and estimate per unknown, status, loss, solver
+    calls, wall time, result file) is written when every task is done. If a worker dies, its
+    task runs again on another one. After an interruption, run the same command again: the
+    finished tasks are read from OUTPUT-fits/, the others run.
+
+    Exit codes: 0 every fit converged, 1 some did not (the table says which), 2 bad input,
+    130 interrupted.
+    """
+    from .ensemble import fit_many, summary_line, task_folder
+    from .io import load_observations
+    from .parallel import check_scheduler_address, make_executor
+
+    if not output.lower().endswith(".csv"):
+        raise UserError(f"{output}: the table is CSV; name the output .csv")
+    if workers is not None and scheduler is not None:
+        raise UserError("give --workers or --scheduler, not both")
+    if workers is not None and workers < 1:
+        raise UserError(f"--workers must be at least 1, got {workers}")
+    if "connect_timeout" in _given_options() and scheduler is None:
+        raise UserError("--timeout applies to --scheduler, and none is given")
+    init = parse_assignments(inits, "--init")
+    seeds = parse_seeds(seeds_text)
+    unknowns = None if fit_names is None else [s.strip() for s in fit_names.split(",") if s.strip()]
+    options = {k: v for k, v in {"method": method, "max_steps": steps, "max_nfev": max_nfev}.items() if v is not None}
+    options["auto_grid"] = auto_grid
+    with user_errors():
+        if scheduler is not None:
+            check_scheduler_address(scheduler)
+        inputs = {}
+        from pathlib import Path
+
+        for file in files:
+            obs = load_observations(file)
+            if obs.equation != equation:
+                raise ValueError(f"{file} holds {obs.equation} observations, not {equation}")
+            label = Path(file).stem
+            if label in inputs:
+                raise ValueError(f"two files are named {label!r}; their result files would collide")
+            inputs[label] = file
+    status = None if quiet else StatusLine(f"fit-many {equation}")
+    not_converged = [0]
+
+    def progress(done, total, row):
+        not_converged[0] += row["status"] != "converged"
+        if status is not None:
+            shown = ", ".join(f"{k}={v:.6g}" for k, v in list(row["params"].items())[:3])
+            status.show(f"{done}/{total} tasks, {not_converged[0]} not converged; last {row['file']} seed "
+                        f"{row['seed']} start {row['start']}: {row['status']}, {shown}")
+
+    def start_executor():
+        executor = make_executor(workers, scheduler, timeout=connect_timeout)
+        if status is not None:
+            status.show(f"running on {executor.describe()}")
+        return executor
+
+    with user_errors():
+        try:
+            rows = fit_many(inputs, unknowns=unknowns, init=init or None, starts=starts, seeds=seeds,
+                            executor=start_executor, output=output, force=force, n=n, dt=dt, progress=progress,
+                            **options)
+        finally:
+            if status is not None:
+                status.close()
+    click.echo(summary_line(rows))
+    click.echo(f"table written to {output}; result files in {task_folder(output)}")
+    if any(r["status"] != "converged" for r in rows):
+        sys.exit(1)
+
+
 def format_result_table(result, observations=None) -> str:
     """The end-of-fit table: estimate, truth and relative error per parameter, then the cost.
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
@@ -22,7 +23,7 @@ from .external import ForwardTimeout
 from .fields import FourierField, field_samples, field_unknowns
 from .observations import Observations
 
-__all__ = ["InverseProblem"]
+__all__ = ["InverseProblem", "call_forward"]
 
 
 def _describe(err: Exception) -> str:
@@ -33,6 +34,28 @@ def _describe(err: Exception) -> str:
     frames = traceback.extract_tb(err.__traceback__)
     where = f" (at {frames[-1].filename}:{frames[-1].lineno})" if frames else ""
     return f"{type(err).__name__}{': ' + text if text else ''}{where}"
+
+
+def call_forward(forward: Callable[[dict], np.ndarray], params: dict, dtype=float) -> tuple:
+    """One member of a batch through a black-box forward map, wherever it runs (here or on
+    a worker): ``(predictions as dtype, None, None)``, or ``(None, kind, text)`` when it raised
+    (kind "timeout" for ``ForwardTimeout``, else "error"). Never raises: a failing member is
+    a rejected trial point, not a failed batch."""
+    try:
+        return np.asarray(forward(params), dtype=dtype).ravel(), None, None
+    except Exception as err:  # a black box may fail anywhere
+        return None, "timeout" if isinstance(err, ForwardTimeout) else "error", _describe(err)
+
+
+class _Restricted:
+    """A black-box forward map's predictions at the kept observations (picklable, so that an
+    executor can send it to other processes)."""
+
+    def __init__(self, forward, keep):
+        self.forward, self.keep = forward, keep
+
+    def __call__(self, params):
+        return np.asarray(self.forward(params)).ravel()[self.keep]
 
 
 class InverseProblem:
@@ -59,6 +82,11 @@ class InverseProblem:
         (``logD[0]`` is the mean of log D), else ``P[j]``; one field at a time.
     regularization : weight w of a smoothness penalty on the field: the residual vector gains
         ``sqrt(w) k_j c_j`` for each coefficient (k_j its wavenumber index).
+    executor : with ``forward``, where the members of a batch are evaluated (a
+        ``pdeinv.parallel`` executor: local processes or a dask cluster; default: one after
+        the other in this process). The members of a global scan or of a sketch's K
+        directions are independent calls; the results are those of the serial loop. The
+        forward map must then be picklable. The executor is used, not owned: close it yourself.
     """
 
     def __init__(
@@ -72,6 +100,7 @@ class InverseProblem:
         forward: Callable[[dict], np.ndarray] | None = None,
         modes: int = 16,
         regularization: float = 0.0,
+        executor=None,
     ):
         if not isinstance(observations, Observations):
             raise ValueError("observations must be an Observations object (see pdeinv.load_observations)")
@@ -132,6 +161,12 @@ class InverseProblem:
         #: residual entries per observation: real and imaginary parts of complex data
         self.parts = 2 if obs.is_complex else 1
         self._custom_forward = forward
+        if executor is not None and forward is None:
+            raise ValueError("an executor distributes the calls of a black-box forward map; the built-in solver "
+                             "batches its solves itself (give forward= too, or no executor)")
+        if executor is not None and not callable(getattr(executor, "map", None)):
+            raise ValueError("executor must have a map(fn, items) method (see pdeinv.parallel)")
+        self.executor = executor
         self._modes = modes
         self._build_solvers(n, dt)
 
@@ -170,8 +205,7 @@ class InverseProblem:
         other.data = self.data[keep]
         other.weights = self.weights[keep]
         if self._custom_forward is not None:
-            forward = self._custom_forward
-            other._custom_forward = lambda params: np.asarray(forward(params)).ravel()[keep]
+            other._custom_forward = _Restricted(self._custom_forward, keep)
         other._build_solvers(self.equation.n, self.equation.dt)
         return other
 
@@ -310,13 +344,13 @@ class InverseProblem:
         if self._custom_forward is not None:
             pred = np.full((B, self.observations.n_points), np.nan, dtype=complex if self.equation_class.complex_state else float)
             raised = 0
-            for b in range(B):
-                try:
-                    out = np.asarray(self._custom_forward(members[b]), dtype=pred.dtype).ravel()
-                except Exception as err:  # a black box may fail anywhere: a rejected trial point
-                    tally["timeout" if isinstance(err, ForwardTimeout) else "error"] += 1
+            call = functools.partial(call_forward, self._custom_forward, dtype=pred.dtype)
+            calls = self.executor.map(call, members) if self.executor is not None else [call(m) for m in members]
+            for b, (out, kind, text) in enumerate(calls):
+                if kind is not None:
+                    tally[kind] += 1
                     raised += 1
-                    tally.setdefault("first_error", _describe(err))
+                    tally.setdefault("first_error", text)
                     continue
                 if out.shape == (self.observations.n_points,):
                     pred[b] = out
