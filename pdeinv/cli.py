@@ -474,6 +474,11 @@ def pdebench(file, sample, points, seed, output, force):
                    "scalar unknowns, 0 otherwise].")
 @click.option("--auto-grid/--no-auto-grid", default=True, show_default=True, help="Refine the grid until it no longer moves the estimate.")
 @click.option("--tol", type=float, default=1e-8, show_default=True, help="Stop when a step changes each (log-)parameter by less.")
+@click.option("--intervals", type=click.Choice(["laplace", "profile", "none"]), default="laplace", show_default=True,
+              help="Confidence intervals after a converged fit of scalar unknowns: laplace (Gauss-Newton covariance, "
+                   "d more solves), profile (profile likelihood, the other unknowns re-fitted along it; tens of "
+                   "solves per unknown, trustworthy when the misfit is not quadratic), none.")
+@click.option("--level", type=float, default=0.95, show_default=True, help="Confidence level of the intervals.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Result file (.h5) to write.")
 @click.option("--checkpoint", type=click.Path(dir_okay=False), default=None,
               help="Checkpoint file, saved every --checkpoint-every iterations and on Ctrl-C/SIGTERM "
@@ -485,7 +490,7 @@ def pdebench(file, sample, points, seed, output, force):
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result summary as JSON.")
 def fit_command(equation, obs_path, method, inits, fit_names, modes, regularization, directions, steps, max_nfev, max_time,
-                seed, preset, n, dt, search, windows, auto_grid, tol, output, checkpoint, checkpoint_every, resume, force, quiet,
+                seed, preset, n, dt, search, windows, auto_grid, tol, intervals, level, output, checkpoint, checkpoint_every, resume, force, quiet,
                 as_json):
     """Recover the unknown parameters of EQUATION from the observations in --obs.
 
@@ -548,7 +553,7 @@ def fit_command(equation, obs_path, method, inits, fit_names, modes, regularizat
         try:
             result = fit(problem, init or None, method=method, seed=seed, max_steps=steps, max_nfev=max_nfev,
                          max_time=max_time, tol=tol, callback=progress, directions=directions, search=search, windows=windows,
-                         auto_grid=auto_grid,
+                         auto_grid=auto_grid, intervals=intervals, level=level,
                          preset=preset, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
                          resume=state, should_stop=lambda: bool(received))
         finally:
@@ -709,6 +714,13 @@ def fit_many_command(equation, files, fit_names, inits, starts, seeds_text, meth
         sys.exit(1)
 
 
+def format_interval(value, low, high) -> str:
+    """``± half-width [low, high]``; an unbounded side is shown as such."""
+    if low is None or high is None:
+        return f"[{'-inf' if low is None else f'{low:.4g}'}, {'+inf' if high is None else f'{high:.4g}'}] (not bounded)"
+    return f"± {(high - low) / 2:.2g} [{low:.6g}, {high:.6g}]"
+
+
 def format_result_table(result, observations=None) -> str:
     """The end-of-fit table: estimate, truth and relative error per parameter, then the cost.
 
@@ -729,10 +741,29 @@ def format_result_table(result, observations=None) -> str:
             distance = np.linalg.norm(recovered - reference) / np.linalg.norm(reference)
             line += f"; relative L2 distance from the true {field}: {distance:.2e}"
         lines.append(line)
+    unc = result.uncertainty or {}
+    intervals = unc.get("intervals") or {}
+    if intervals:
+        lines[0] += f"   {unc['level']:.0%} interval ({unc['method']})"
     for name, value in scalars.items():
         t = f"{truth[name]:14.6e}" if name in truth else f"{'-':>14s}"
         e = f"{errors[name]:11.2e}" if name in errors else f"{'-':>11s}"
-        lines.append(f"{name:10s} {value:14.6e} {t} {e}")
+        line = f"{name:10s} {value:14.6e} {t} {e}"
+        if name in intervals:
+            line += "   " + format_interval(value, *intervals[name])
+        lines.append(line)
+    tail = []
+    if unc:
+        sigma = unc["sigma"]
+        said = ("sigma per point from the file" if sigma["source"] == "file"
+                else f"sigma {sigma['value']:.3g} estimated from the residuals ({sigma['dof']} degrees of freedom)")
+        corr = unc.get("correlation") or {}
+        names = list(corr)
+        pairs = [f"{a}~{b} {corr[a][b]:+.3f}" for i, a in enumerate(names) for b in names[i + 1:]
+                 if corr[a].get(b) is not None]
+        tail.append(f"intervals: {said}" + (f"; correlation {', '.join(pairs)}" if pairs else "")
+                    + f"; {unc['nfev']} more solver calls")
+        tail += [f"note: {sentence}" for sentence in unc.get("undetermined") or []]
     grid = result.grid
     lines.append(
         f"{result.message if result.success else f'NOT converged ({result.status}: {result.message})'}\n"
@@ -746,7 +777,7 @@ def format_result_table(result, observations=None) -> str:
     if assumed:
         lines.append("assumed (equation defaults; neither fitted nor known in the file): "
                      + ", ".join(f"{k}={v:g}" for k, v in assumed.items()))
-    return "\n".join(lines)
+    return "\n".join(lines + tail)
 
 
 @cli.command()
@@ -754,7 +785,7 @@ def format_result_table(result, observations=None) -> str:
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="Figure file (.png, .pdf or .svg) [default: FILE with .png beside it].")
-@click.option("--kind", type=click.Choice(["summary", "field", "convergence", "residuals"]), default="summary",
+@click.option("--kind", type=click.Choice(["summary", "field", "convergence", "residuals", "uncertainty"]), default="summary",
               show_default=True, help="What to draw (for an observation file: always the field).")
 @click.option("--n", "n", type=int, default=None, help="Solver grid for the fields [default: the fit's grid].")
 @click.option("--force", is_flag=True, help="Overwrite an existing figure.")

@@ -15,6 +15,7 @@ __all__ = [
     "field_at",
     "predictions_at",
     "plot_comparison",
+    "plot_uncertainty",
     "plot_convergence",
     "plot_field",
     "plot_recovered_field",
@@ -290,7 +291,46 @@ def summary_figure(result, observations, *, n: int | None = None):
     return fig
 
 
-FIGURE_KINDS = ("summary", "field", "convergence", "residuals")
+def plot_uncertainty(result, *, axes=None):
+    """One panel per scalar unknown: the profile Delta(p) (when profiled) with the level's
+    threshold, the estimate, the interval and the truth when known. Without a profile, the
+    Laplace interval as a bar."""
+    import matplotlib.pyplot as plt
+
+    unc = result.uncertainty
+    if not unc or not unc.get("intervals"):
+        raise ValueError("this result has no intervals (fit with --intervals laplace or profile, to convergence)")
+    names = list(unc["intervals"])
+    if axes is None:
+        fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.4), constrained_layout=True, squeeze=False)
+        axes = axes[0]
+    truth = result.true_params or {}
+    for ax, name in zip(axes, names):
+        low, high = unc["intervals"][name]
+        profile = (unc.get("profiles") or {}).get(name)
+        if profile:
+            ax.plot(profile["values"], profile["delta"], "o-", color="C0", ms=3, label="profile")
+            ax.axhline(profile["threshold"], color="0.5", ls="--", lw=1, label=f"{unc['level']:.0%} threshold")
+            ax.set_ylabel("Delta misfit / sigma^2")
+        else:
+            ax.set_yticks([])
+        for end in (low, high):
+            if end is not None:
+                ax.axvline(end, color="C0", lw=1, alpha=0.6)
+        if low is not None and high is not None:
+            ax.axvspan(low, high, color="C0", alpha=0.12, label=f"{unc['level']:.0%} interval ({unc['method']})")
+        ax.axvline(result.params[name], color="k", lw=1.5, label="estimate")
+        if name in truth:
+            ax.axvline(truth[name], color="C3", ls=":", lw=1.5, label="truth")
+        ax.set_xlabel(name)
+        ax.xaxis.set_major_locator(plt.MaxNLocator(4))
+        ax.ticklabel_format(axis="x", style="sci", scilimits=(-3, 4))
+    axes[0].legend(fontsize=7, loc="upper center")
+    axes[0].figure.suptitle(f"{result.equation}: how sure the estimate is")
+    return axes
+
+
+FIGURE_KINDS = ("summary", "field", "convergence", "residuals", "uncertainty")
 
 
 def figure_for_file(path, kind: str = "summary", *, n: int | None = None):
@@ -298,7 +338,7 @@ def figure_for_file(path, kind: str = "summary", *, n: int | None = None):
 
     For a result, ``kind`` is one of ``FIGURE_KINDS``: the summary (recovered vs true field,
     slices, residuals, convergence), the field at the estimate, the convergence, or the
-    residuals. For observations: the points over the field at the file's true parameters (or
+    residuals, or the intervals and profiles ("uncertainty"). For observations: the points over the field at the file's true parameters (or
     the points alone when those are unknown). ``n``: solver grid (default: the fit's).
     """
     import matplotlib.pyplot as plt
@@ -317,6 +357,8 @@ def figure_for_file(path, kind: str = "summary", *, n: int | None = None):
             return plot_convergence(result)[0].figure
         if kind == "residuals":
             return plot_residuals(obs, predictions_at(obs, result.params, n=grid_n)).figure
+        if kind == "uncertainty":
+            return plot_uncertainty(result)[0].figure
         t, x, u = field_at(obs, result.params, n=grid_n)
         return plot_field(t, x, u, observations=obs, title=f"{obs.equation} at the estimate").figure
     obs = load_observations(path)

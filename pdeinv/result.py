@@ -18,7 +18,8 @@ class FitResult:
     ``nit`` local iterations;
     ``loss`` the mean squared weighted residual at ``params``; ``history`` per step:
     ``nfev``, ``loss``, ``phase`` and ``params`` (a dict of lists); ``grid`` the solver grid
-    used; ``wall_time`` seconds; ``seed``; ``settings`` everything needed to rerun.
+    used; ``wall_time`` seconds; ``seed``; ``settings`` everything needed to rerun;
+    ``intervals`` / ``uncertainty`` how sure the estimate is (see ``pdeinv.fit.uncertainty``).
     """
 
     params: dict
@@ -37,10 +38,18 @@ class FitResult:
     known_params: dict = field(default_factory=dict)
     status: str = ""
     evaluations: int | None = None
+    #: intervals, correlations and identifiability at the estimate (``pdeinv.fit.uncertainty``);
+    #: None when not assessed (not converged, a field, ``intervals="none"``, the PINN path)
+    uncertainty: dict | None = None
 
     def __post_init__(self):
         if not self.status:  # results written before statuses existed
             self.status = "converged" if self.success else "failed"
+
+    @property
+    def intervals(self) -> dict:
+        """``{name: [low, high]}`` at the fit's confidence level ({} when not assessed)."""
+        return dict(self.uncertainty["intervals"]) if self.uncertainty else {}
 
     def relative_errors(self) -> dict:
         """|estimate - truth| / |truth| for each unknown whose truth is known."""
@@ -69,4 +78,6 @@ class FitResult:
             "wall_time": self.wall_time,
             "seed": self.seed,
             "method": self.settings.get("method"),
+            "intervals": self.intervals,
+            "uncertainty": self.uncertainty,
         }

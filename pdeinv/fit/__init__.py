@@ -87,6 +87,8 @@ def fit(
     max_step: float | None = None,
     broyden: bool | None = None,
     preset: str | None = None,
+    intervals: str = "laplace",
+    level: float = 0.95,
     checkpoint: str | None = None,
     checkpoint_every: int = 10,
     resume: str | dict | None = None,
@@ -133,6 +135,10 @@ def fit(
         field measured with a full Jacobian (``directions >= d``).
     preset : ``"paper"`` reproduces Table F.3 of Shen et al. (1 direction, Adam at the
         equation's paper learning rate, 5000 steps, grid 256 x 512 steps, no global phase).
+    intervals, level : after a converged fit of scalar unknowns, how sure the estimate is
+        (``result.intervals``, ``result.uncertainty``; see ``pdeinv.fit.uncertainty``):
+        ``"laplace"`` (default; d more solves), ``"profile"`` (profile likelihood, the others
+        re-fitted along it; tens of solves per unknown) or ``"none"``; ``level`` 0.95.
     checkpoint, checkpoint_every : save the whole state to this file (atomically) every
         ``checkpoint_every`` iterations, after the search, and when stopped.
     resume : a checkpoint file (or a state loaded with ``pdeinv.io.load_checkpoint``) to
@@ -148,7 +154,7 @@ def fit(
             raise ValueError("checkpoints are not supported for method 'pinn'")
         if solver is not None:
             raise ValueError("method 'pinn' takes no solver")
-        unused = {"max_nfev": max_nfev, "max_time": max_time, "distribution": distribution, "scheme": scheme, "eps": eps,
+        unused = {"intervals": None if intervals == "laplace" else intervals, "max_nfev": max_nfev, "max_time": max_time, "distribution": distribution, "scheme": scheme, "eps": eps,
                   "optimizer": optimizer, "search": search, "search_points": search_points, "windows": windows,
                   "max_step": max_step, "broyden": broyden}
         given = sorted(k for k, v in unused.items() if v is not None)
@@ -177,7 +183,7 @@ def fit(
             auto_grid=bool(auto_grid),
             grid_tol=float(grid_tol), max_n=int(max_n), max_step=max_step,
             broyden=None if broyden is None else bool(broyden),
-            preset=preset, checkpoint=None if checkpoint is None else str(checkpoint),
+            preset=preset, intervals=intervals, level=level, checkpoint=None if checkpoint is None else str(checkpoint),
             checkpoint_every=checkpoint_every, n=None, dt=None, custom_optimizer=optimizer is not None,
         )
     if solver is None:

@@ -18,6 +18,7 @@ from .evaluation import Evaluator
 from .refine import grid_shift_estimate, misfit_allows_refinement
 from .search import global_search, time_windows
 from .steps.base import Context, Outcome
+from .uncertainty import assess
 from .steps.least_squares import Interrupted
 
 __all__ = ["Engine", "Recorder"]
@@ -298,10 +299,18 @@ class Engine:
     def result(self, outcome: Outcome) -> FitResult:
         ev, z = self.evaluator, self.z
         loss = float("nan")
+        uncertainty = None
         if z is not None:
-            R, _ = ev.residuals(np.asarray(z)[None, :])
+            R, finite = ev.residuals(np.asarray(z)[None, :])
             ev.nfev -= 1  # reporting the final loss is not part of the fit's cost
             loss = float(ev.loss_of_residuals(R)[0])
+            method = self.o.get("intervals", "none")
+            if method != "none" and outcome.status == "converged" and ev.problem.field is None and finite[0] \
+                    and ev.problem.regularization == 0:
+                spent = ev.nfev
+                uncertainty = assess(ev, np.asarray(z, dtype=float), R[0], method=method,
+                                     level=float(self.o.get("level", 0.95)))
+                ev.nfev = spent  # reported as uncertainty["nfev"], not as the fit's cost
         obs = ev.observations
         settings = {k: v for k, v in self.o.items() if v is not None}
         message = outcome.message
@@ -328,4 +337,5 @@ class Engine:
                 k: obs.true_params[k] for k in ev.unknowns if k in obs.true_params},
             known_params=dict(ev.known),
             status=outcome.status,
+            uncertainty=uncertainty,
         )

@@ -93,6 +93,13 @@ def fit_options(problem, init, *, custom_solver: bool = False, **given) -> dict:
         if o["max_nfev"] <= scan:
             raise ValueError(f"max_nfev={o['max_nfev']} leaves nothing after the global search's {scan} solves; "
                              "raise it or turn the search off (search=False, --no-search)")
+    from .uncertainty import INTERVAL_METHODS
+
+    if o["intervals"] not in INTERVAL_METHODS:
+        raise ValueError(f"intervals must be one of {list(INTERVAL_METHODS)}, got {o['intervals']!r}")
+    if not (isinstance(o["level"], (int, float)) and 0 < o["level"] < 1):
+        raise ValueError(f"level must be a probability in (0, 1), e.g. 0.95, got {o['level']!r}")
+    o["level"] = float(o["level"])
     o["checkpoint_every"] = _positive_int("checkpoint_every", o["checkpoint_every"])
     if o["distribution"] == "ordered" and method not in ("zo-gn", "custom"):
         raise ValueError("distribution='ordered' is for zo-gn only (the zo gradient needs random directions)")

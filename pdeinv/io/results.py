@@ -52,6 +52,7 @@ def save_result(result, observations: Observations, path, *, overwrite: bool = F
                 "seed": result.seed,
                 "true_params": result.true_params,
                 "known_params": result.known_params,
+                "uncertainty": result.uncertainty,
             },
             default=float,
         )
@@ -107,6 +108,7 @@ def load_result(path):
             known_params=dict(data.get("known_params") or {}),
             status=str(data.get("status", "")),
             evaluations=data.get("evaluations"),
+            uncertainty=data.get("uncertainty"),
         )
         return result, observations
 

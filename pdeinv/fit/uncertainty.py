@@ -1,0 +1,229 @@
+"""How sure is the answer: intervals, correlations and what the data do not determine.
+
+At the estimate z (log p for positive parameters), with weighted residuals r (P entries) and
+their Jacobian J = dr/dz measured by forward differences (d solves, one batch):
+
+- **sigma**: the residuals are divided by the per-point sigma when the file gives it (then
+  s = 1); otherwise s^2 = |r|^2 / (P - d) is estimated from the fit's own residuals and the
+  quantiles are Student's t with P - d degrees of freedom instead of normal.
+- **laplace**: cov(z) = s^2 (J^T J)^-1, formed from the SVD of the column-scaled J (never
+  J^T J itself); the interval z_i +- q sd_i, mapped back through exp for positive
+  parameters (so it is asymmetric in p and never crosses 0).
+- **profile**: for each scalar unknown the misfit is followed away from the estimate, the other
+  unknowns re-fitted at each step (a few Gauss-Newton iterations, warm-started), until
+  Delta(p_i) = (|r(p_i)|^2 - |r|^2) / s^2 exceeds the chi-square (sigma known) or F (sigma
+  estimated) threshold of the level; the interval's ends are where Delta crosses it (linear in
+  sqrt(Delta), which is linear in p near the estimate). A profile does not assume the misfit
+  is quadratic, so it is the one to trust when the two disagree.
+- **identifiability**: the singular values of the column-scaled J; a direction whose singular
+  value is below ``UNDETERMINED`` of the largest is named in words ("only a*b is determined"),
+  and an interval wider than a factor 10 is called out.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["INTERVAL_METHODS", "UNDETERMINED", "assess"]
+
+INTERVAL_METHODS = ("laplace", "profile", "none")
+
+#: Singular value (column-scaled Jacobian, relative to the largest) below which a direction is
+#: reported as not determined by the data. Forward-difference columns are good to ~1e-7.
+UNDETERMINED = 1e-6
+
+
+def _jacobian(evaluator, z, r, eps=1e-6):
+    d = z.size
+    R, finite = evaluator.residuals(z[None, :] + eps * np.eye(d))
+    return ((R - r) / eps).T, bool(finite.all())
+
+
+def _quantiles(level, dof, known_sigma):
+    from scipy import stats
+
+    if known_sigma:
+        return float(stats.norm.ppf(0.5 + level / 2)), float(stats.chi2.ppf(level, 1))
+    return float(stats.t.ppf(0.5 + level / 2, dof)), float(stats.f.ppf(level, 1, dof))
+
+
+def _to_p(evaluator, i, zi):
+    return float(np.exp(zi)) if evaluator.log_scaled[i] else float(zi)
+
+
+def _describe_direction(names, log_scaled, v) -> str:
+    """A null direction of the scaled Jacobian in words."""
+    big = np.argsort(-np.abs(v))
+    main = [i for i in big if abs(v[i]) >= 0.2 * abs(v[big[0]])]
+    if len(main) == 1:
+        return f"{names[main[0]]} is not determined by the data"
+    if len(main) == 2 and all(log_scaled[i] for i in main):
+        a, b = main
+        ratio = v[a] / v[b]
+        if abs(abs(ratio) - 1) < 0.25:
+            kept = f"{names[a]}*{names[b]}" if ratio < 0 else f"{names[a]}/{names[b]}"
+            return f"only {kept} is determined: {names[a]} and {names[b]} are not determined separately"
+    terms = " ".join(f"{'+' if v[i] >= 0 else '-'} {abs(v[i]):.2f} {('log ' if log_scaled[i] else '') + names[i]}"
+                     for i in main)
+    return f"the combination {terms.lstrip('+ ')} is not determined by the data"
+
+
+def _refit_others(evaluator, z, fixed, r, iterations=4):
+    """Re-fit every unknown but ``fixed`` from ``z`` (damped Gauss-Newton, forward-difference
+    Jacobian): returns (z, r, rss, ok)."""
+    free = np.array([i for i in range(z.size) if i != fixed])
+    rss = float(r @ r)
+    if free.size == 0:
+        return z, r, rss, True
+    lo, hi = evaluator.z_bounds()
+    lam = 1e-3
+    for _ in range(iterations):
+        eps = 1e-6
+        shifted = np.repeat(z[None, :], free.size, axis=0)
+        shifted[np.arange(free.size), free] += eps
+        R, finite = evaluator.residuals(shifted)
+        if not finite.all():
+            return z, r, rss, False
+        J = ((R - r) / eps).T
+        g, H = J.T @ r, J.T @ J
+        improved = False
+        for _attempt in range(3):
+            dz = np.linalg.solve(H + lam * np.diag(np.maximum(np.diag(H), 1e-300)), -g)
+            trial = z.copy()
+            trial[free] = np.clip(z[free] + dz, lo[free], hi[free])
+            Rt, ok = evaluator.residuals(trial[None, :])
+            if ok[0] and float(Rt[0] @ Rt[0]) < rss:
+                z, r, rss = trial, Rt[0], float(Rt[0] @ Rt[0])
+                lam = max(lam / 10, 1e-12)
+                improved = True
+                break
+            lam *= 10
+        if not improved or np.max(np.abs(dz)) < 1e-8:
+            break
+    return z, r, rss, True
+
+
+def _profile(evaluator, z, r, i, scale, s2, threshold, max_points=10):
+    """Follow the profile of unknown i on both sides; returns (points, interval ends in z)."""
+    d = z.size
+    rss0 = float(r @ r)
+    lo_b, hi_b = evaluator.z_bounds()
+    points = [(float(z[i]), 0.0)]
+    ends = []
+    for side in (-1.0, 1.0):
+        zc, rc = z.copy(), r.copy()
+        previous = (float(z[i]), 0.0)
+        end = None
+        step = 0.5 * scale
+        for _ in range(max_points):
+            target = float(np.clip(previous[0] + side * step, lo_b[i], hi_b[i]))
+            if target == previous[0]:
+                break  # a bound: the interval ends there
+            trial = zc.copy()
+            trial[i] = target
+            R, ok = evaluator.residuals(trial[None, :])
+            if not ok[0]:
+                break
+            zc, rc, rss, ok = _refit_others(evaluator, trial, i, R[0]) if d > 1 else (trial, R[0], float(R[0] @ R[0]), True)
+            if not ok:
+                break
+            delta = max((rss - rss0) / s2, 0.0)
+            points.append((target, delta))
+            if delta >= threshold:
+                a, b = np.sqrt(previous[1]), np.sqrt(delta)
+                end = previous[0] + (target - previous[0]) * (np.sqrt(threshold) - a) / (b - a)
+                break
+            if delta < 0.25 * threshold:
+                step *= 2  # flatter than the Laplace scale said: stride out
+            previous = (target, delta)
+        ends.append(end)
+    points.sort()
+    return points, ends
+
+
+def assess(evaluator, z, r, *, method: str = "laplace", level: float = 0.95) -> dict:
+    """Intervals, correlations and identifiability at the estimate ``z`` (residual ``r``).
+
+    Returns a JSON-able dict: ``method``, ``level``, ``sigma`` (source "file" or "residuals",
+    value, degrees of freedom), ``intervals`` {name: [low, high]} by ``method`` (None for a
+    side the data do not bound), ``laplace``
+    {name: [low, high]}, ``std_z`` (standard deviation of each transformed unknown),
+    ``correlation`` {name: {name: rho}}, ``singular_values`` (scaled Jacobian, relative to the
+    largest), ``undetermined`` (sentences), ``profiles`` {name: {"values", "delta"}} and
+    ``nfev``, the solver calls spent here.
+    """
+    if method not in INTERVAL_METHODS or method == "none":
+        raise ValueError(f"interval method must be one of {INTERVAL_METHODS[:2]}, got {method!r}")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    z = np.asarray(z, dtype=float)
+    r = np.asarray(r, dtype=float)
+    names = list(evaluator.unknowns)
+    d = z.size
+    start = evaluator.nfev
+    P = r.size
+    known_sigma = evaluator.observations.sigma is not None
+    dof = max(P - d, 1)
+    s2 = 1.0 if known_sigma else float(r @ r) / dof
+    out = {"method": method, "level": level,
+           "sigma": {"source": "file" if known_sigma else "residuals",
+                     "value": None if known_sigma else float(np.sqrt(s2)), "dof": int(dof)},
+           "intervals": {}, "laplace": {}, "std_z": {}, "correlation": {}, "singular_values": [],
+           "undetermined": [], "profiles": {}, "nfev": 0}
+    data_rms = float(np.sqrt(np.mean(np.abs(evaluator.data * evaluator.weights) ** 2))) if P else 0.0
+    if not known_sigma and np.sqrt(s2) < 1e-6 * data_rms:
+        out["undetermined"].append(
+            "the residuals are at the solver's discretization level (noise-free data?): the intervals measure "
+            "that error, not noise, and may not cover the truth")
+    if s2 == 0.0:
+        s2 = np.finfo(float).tiny  # an exact fit: intervals of zero width, said as such
+    J, ok = _jacobian(evaluator, z, r)
+    if not ok or not np.all(np.isfinite(J)):
+        out["undetermined"].append("the Jacobian could not be measured at the estimate (a perturbed solve failed)")
+        out["nfev"] = int(evaluator.nfev - start)
+        return out
+    q, threshold = _quantiles(level, dof, known_sigma)
+    norms = np.linalg.norm(J, axis=0)
+    norms[norms == 0] = 1.0
+    U, sv, Vt = np.linalg.svd(J / norms, full_matrices=False)
+    out["singular_values"] = (sv / sv[0]).tolist() if sv[0] > 0 else sv.tolist()
+    weak = sv <= UNDETERMINED * sv[0]
+    for k in np.nonzero(weak)[0]:
+        out["undetermined"].append(_describe_direction(names, evaluator.log_scaled, Vt[k]))
+    inv = np.where(weak, 0.0, 1.0 / np.where(weak, 1.0, sv) ** 2)
+    C = s2 * (Vt.T * inv) @ Vt / np.outer(norms, norms)
+    sd = np.sqrt(np.maximum(np.diag(C), 0.0))
+    undetermined_axis = np.abs(Vt[weak]).max(axis=0) > 0.2 if weak.any() else np.zeros(d, bool)
+    for i, name in enumerate(names):
+        if undetermined_axis[i]:
+            out["laplace"][name] = [None, None]
+            out["std_z"][name] = None
+            continue
+        out["std_z"][name] = float(sd[i])
+        out["laplace"][name] = [_to_p(evaluator, i, z[i] - q * sd[i]), _to_p(evaluator, i, z[i] + q * sd[i])]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rho = C / np.outer(sd, sd)
+    for i, a in enumerate(names):
+        out["correlation"][a] = {b: (float(np.clip(rho[i, j], -1, 1)) if np.isfinite(rho[i, j]) else None)
+                                 for j, b in enumerate(names)}
+        out["correlation"][a][a] = 1.0
+    out["intervals"] = dict(out["laplace"])
+    if method == "profile":
+        for i, name in enumerate(names):
+            scale = sd[i] if np.isfinite(sd[i]) and sd[i] > 0 and not undetermined_axis[i] else 1.0
+            points, ends = _profile(evaluator, z, r, i, scale, s2, threshold)
+            out["profiles"][name] = {"values": [_to_p(evaluator, i, p) for p, _ in points],
+                                     "delta": [float(dl) for _, dl in points], "threshold": threshold}
+            out["intervals"][name] = [None if e is None else _to_p(evaluator, i, e) for e in ends]
+            if ends[0] is None or ends[1] is None:
+                open_side = " and ".join(s for s, e in zip(("below", "above"), ends) if e is None)
+                out["undetermined"].append(f"the profile of {name} stays under the {level:.0%} threshold "
+                                           f"{open_side} the estimate: the data bound it on one side at most")
+    for i, name in enumerate(names):
+        lo, hi = out["intervals"][name]
+        if evaluator.log_scaled[i] and lo is not None and hi is not None and lo > 0 and hi / lo > 10 \
+                and not undetermined_axis[i]:
+            out["undetermined"].append(f"{name} is poorly determined: its {level:.0%} interval spans a factor "
+                                       f"{hi / lo:.0f}")
+    out["nfev"] = int(evaluator.nfev - start)
+    return out

@@ -1,0 +1,122 @@
+"""How sure the answer is: calibrated intervals, identifiability in words, the outputs.
+
+The calibration runs use a black-box forward map with a closed form (a decaying travelling
+wave, u = exp(-nu pi^2 t) sin(pi (x - lambda1 t))), so that 40 noisy replicates cost seconds;
+the intervals are computed by the same code as for the spectral solvers. The 200-replicate
+calibration on the built-in equations is benchmarks/uncertainty.py.
+"""
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from pdeinv import InverseProblem, fit, load_result, save_observations, simulate
+from pdeinv.cli import cli
+from pdeinv.problems import Observations
+
+TRUTH = {"nu": 0.05, "lambda1": 0.7}
+
+
+def wave(t, x):
+    def forward(params):
+        return np.exp(-params["nu"] * np.pi**2 * t) * np.sin(np.pi * (x - params["lambda1"] * t))
+    return forward
+
+
+def replicate(seed, noise=0.05, points=64, sigma_in_file=True):
+    rng = np.random.default_rng(seed)
+    t, x = rng.uniform(0, 1, points), rng.uniform(-1, 1, points)
+    u = wave(t, x)(TRUTH) + noise * rng.standard_normal(points)
+    obs = Observations("burgers", t, x, u, u0=-np.sin(np.pi * np.linspace(-1, 1, 64, endpoint=False)),
+                       sigma=np.full(points, noise) if sigma_in_file else None, true_params=TRUTH,
+                       fixed_params={"lambda1": TRUTH["lambda1"]})
+    return obs, wave(t, x)
+
+
+def covered(result):
+    return {k: lo is not None and hi is not None and lo <= TRUTH[k] <= hi
+            for k, (lo, hi) in result.intervals.items()}
+
+
+@pytest.mark.parametrize("sigma_in_file", [True, False])
+def test_intervals_cover_the_truth_at_their_level(sigma_in_file):
+    hits = {"laplace": [], "profile": []}
+    for seed in range(40):
+        obs, forward = replicate(seed, sigma_in_file=sigma_in_file)
+        problem = InverseProblem(obs, ["nu", "lambda1"], forward=forward)
+        for method in hits:
+            result = fit(problem, TRUTH, search=False, intervals=method)
+            assert result.status == "converged"
+            assert result.uncertainty["sigma"]["source"] == ("file" if sigma_in_file else "residuals")
+            hits[method] += covered(result).values()
+    for method, h in hits.items():
+        coverage = np.mean(h)
+        assert coverage >= 0.85, f"{method}: {coverage:.0%} of 95 % intervals cover the truth"
+        assert coverage < 1.0, f"{method}: every interval covers the truth: too wide to be calibrated"
+
+
+def test_interval_width_follows_the_noise():
+    widths = []
+    for noise in (0.01, 0.04):
+        obs, forward = replicate(0, noise=noise)
+        result = fit(InverseProblem(obs, ["nu"], forward=forward), {"nu": 0.05}, search=False)
+        lo, hi = result.intervals["nu"]
+        assert lo < result.params["nu"] < hi
+        widths.append(hi - lo)
+    assert widths[1] / widths[0] == pytest.approx(4.0, rel=0.15)  # linear regime: width ~ sigma
+
+
+def test_positive_parameters_get_intervals_in_log_space():
+    obs, forward = replicate(1, noise=0.3, points=16)
+    result = fit(InverseProblem(obs, ["nu"], forward=forward), {"nu": 0.05}, search=False)
+    lo, hi = result.intervals["nu"]
+    est = result.params["nu"]
+    assert 0 < lo < est < hi
+    assert np.log(hi / est) == pytest.approx(np.log(est / lo), rel=1e-9)  # symmetric in log nu
+
+
+def test_a_product_the_data_determine_is_named():
+    # Observations that depend on a and b only through a*b: their ratio is undetermined.
+    obs = simulate("nls", points=32, layout="random", seed=0)
+    t, x = obs.t, obs.x
+
+    def forward(params):
+        s = params["a"] * params["b"]
+        return np.exp(1j * s * t) * (1 + 0.1 * x)
+
+    data = Observations("nls", t, x, forward({"a": 0.5, "b": 1.0}), u0=obs.u0, domain=obs.domain, t_span=obs.t_span,
+                        true_params={"a": 0.5, "b": 1.0})
+    result = fit(InverseProblem(data, ["a", "b"], forward=forward), {"a": 0.4, "b": 1.1}, search=False)
+    notes = result.uncertainty["undetermined"]
+    assert any("only a*b is determined" in n for n in notes), notes
+    assert result.intervals["a"] == [None, None]
+    assert result.uncertainty["singular_values"][-1] < 1e-6
+
+
+def test_noise_free_fit_says_its_intervals_measure_the_discretization():
+    obs = simulate("burgers", points=64, layout="random", seed=2)
+    result = fit(InverseProblem(obs, ["nu"]), {"nu": 0.0035}, search=False, auto_grid=False)
+    assert any("discretization level" in n for n in result.uncertainty["undetermined"])
+
+
+def test_intervals_in_files_json_table_and_plot(tmp_path):
+    obs, _ = replicate(3)
+    data = simulate("burgers", points=48, layout="random", seed=4, noise=0.02)
+    save_observations(data, tmp_path / "d.h5")
+    run = CliRunner().invoke(cli, ["fit", "burgers", "--obs", str(tmp_path / "d.h5"), "--quiet", "--intervals",
+                                   "profile", "-o", str(tmp_path / "r.h5")])
+    assert run.exit_code == 0, run.output
+    assert "95% interval (profile)" in run.output and "[" in run.output.splitlines()[1]
+    result, _ = load_result(tmp_path / "r.h5")
+    lo, hi = result.intervals["nu"]
+    assert lo < result.params["nu"] < hi and result.uncertainty["method"] == "profile"
+    info = CliRunner().invoke(cli, ["info", str(tmp_path / "r.h5"), "--json"])
+    assert json.loads(info.output)["intervals"]["nu"] == [lo, hi]
+    fig = CliRunner().invoke(cli, ["plot", str(tmp_path / "r.h5"), "--kind", "uncertainty", "-o",
+                                   str(tmp_path / "u.png")])
+    assert fig.exit_code == 0, fig.output
+    assert (tmp_path / "u.png").stat().st_size > 10_000
+    bad = CliRunner().invoke(cli, ["fit", "burgers", "--obs", str(tmp_path / "d.h5"), "--level", "95"])
+    assert bad.exit_code == 2 and "level must be a probability" in bad.output
