@@ -1,8 +1,12 @@
 import os
+import tempfile
 from pathlib import Path
 
 # Batches split across the cores, as the command line does (before pdeinv or JAX computes).
 os.environ.setdefault("PDEINV_CPU_DEVICES", "auto")
+# Compiled solvers are shared by this run's tests and the commands they start, never written to
+# the user's own cache.
+os.environ.setdefault("PDEINV_COMPILATION_CACHE", tempfile.mkdtemp(prefix="pdeinv-jax-cache-"))
 
 import jax  # noqa: E402
 import pytest  # noqa: E402

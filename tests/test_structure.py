@@ -89,3 +89,19 @@ def test_importing_pdeinv_leaves_xla_flags_alone():
     opted = subprocess.run([sys.executable, "-c", code], env={**env, "PDEINV_CPU_DEVICES": "2"},
                            capture_output=True, text=True, timeout=120)
     assert "xla_force_host_platform_device_count=2" in opted.stdout
+
+
+def test_compiled_solvers_are_cached_where_the_user_says(tmp_path):
+    code = "import pdeinv, jax; print(jax.config.jax_compilation_cache_dir)"
+    env = {k: v for k, v in os.environ.items() if k not in ("PDEINV_COMPILATION_CACHE", "JAX_COMPILATION_CACHE_DIR")}
+
+    def cache_dir(**extra):
+        done = subprocess.run([sys.executable, "-c", code], env={**env, **extra}, capture_output=True, text=True,
+                              timeout=120)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    assert cache_dir(XDG_CACHE_HOME=str(tmp_path)) == str(tmp_path / "pdeinv" / "jax")
+    assert cache_dir(PDEINV_COMPILATION_CACHE="off") == "None"
+    assert cache_dir(PDEINV_COMPILATION_CACHE=str(tmp_path / "c")) == str(tmp_path / "c")
+    assert cache_dir(JAX_COMPILATION_CACHE_DIR=str(tmp_path / "mine")) == str(tmp_path / "mine")
