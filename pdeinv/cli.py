@@ -479,6 +479,11 @@ def pdebench(file, sample, points, seed, output, force):
                    "d more solves), profile (profile likelihood, the other unknowns re-fitted along it; tens of "
                    "solves per unknown, trustworthy when the misfit is not quadratic), none.")
 @click.option("--level", type=float, default=0.95, show_default=True, help="Confidence level of the intervals.")
+@click.option("--loss", type=click.Choice(["linear", "huber", "cauchy"]), default="linear", show_default=True,
+              help="linear: least squares; huber / cauchy: robust to outliers (gross errors in a few points).")
+@click.option("--loss-scale", type=float, default=None, metavar="C",
+              help="Residual size beyond which a point counts as an outlier, in units of the file's sigma "
+                   "[default: 1.345 huber, 2.385 cauchy]; required, in units of u, when the file has no sigma.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Result file (.h5) to write.")
 @click.option("--checkpoint", type=click.Path(dir_okay=False), default=None,
               help="Checkpoint file, saved every --checkpoint-every iterations and on Ctrl-C/SIGTERM "
@@ -490,7 +495,7 @@ def pdebench(file, sample, points, seed, output, force):
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result summary as JSON.")
 def fit_command(equation, obs_path, method, inits, fit_names, modes, regularization, directions, steps, max_nfev, max_time,
-                seed, preset, n, dt, search, windows, auto_grid, tol, intervals, level, output, checkpoint, checkpoint_every, resume, force, quiet,
+                seed, preset, n, dt, search, windows, auto_grid, tol, intervals, level, loss, loss_scale, output, checkpoint, checkpoint_every, resume, force, quiet,
                 as_json):
     """Recover the unknown parameters of EQUATION from the observations in --obs.
 
@@ -536,7 +541,8 @@ def fit_command(equation, obs_path, method, inits, fit_names, modes, regularizat
             obs = load_observations(obs_path)
             if obs.equation != equation:
                 raise ValueError(f"{obs_path} holds {obs.equation} observations, not {equation}")
-            problem = InverseProblem(obs, unknowns, n=n, dt=dt, modes=modes, regularization=regularization)
+            problem = InverseProblem(obs, unknowns, n=n, dt=dt, modes=modes, regularization=regularization,
+                                     loss=loss, loss_scale=loss_scale)
         status = None if quiet else StatusLine(f"fitting {equation} ({method or preset or 'zo-gn'})")
 
         def progress(info):

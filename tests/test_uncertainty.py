@@ -120,3 +120,44 @@ def test_intervals_in_files_json_table_and_plot(tmp_path):
     assert (tmp_path / "u.png").stat().st_size > 10_000
     bad = CliRunner().invoke(cli, ["fit", "burgers", "--obs", str(tmp_path / "d.h5"), "--level", "95"])
     assert bad.exit_code == 2 and "level must be a probability" in bad.output
+
+
+def test_a_robust_loss_shrugs_off_gross_outliers():
+    errors = {"clean": [], "linear": [], "huber": [], "cauchy": []}
+    for seed in range(6):
+        obs, forward = replicate(100 + seed, noise=0.02)
+        rng = np.random.default_rng(seed)
+        bad = rng.choice(obs.n_points, size=4, replace=False)  # 6 % of the points
+        u = np.array(obs.u)
+        u[bad] += rng.choice([-1.0, 1.0], size=bad.size) * rng.uniform(0.5, 1.5, bad.size)  # 25-75 sigma
+        dirty = Observations("burgers", obs.t, obs.x, u, u0=obs.u0, sigma=obs.sigma, true_params=TRUTH,
+                             fixed_params={"lambda1": TRUTH["lambda1"]})
+        for name, data, loss in [("clean", obs, "linear"), ("linear", dirty, "linear"), ("huber", dirty, "huber"),
+                                 ("cauchy", dirty, "cauchy")]:
+            result = fit(InverseProblem(data, ["nu"], forward=forward, loss=loss), {"nu": 0.05}, search=False)
+            errors[name].append(abs(result.params["nu"] / TRUTH["nu"] - 1))
+    mean = {k: np.mean(v) for k, v in errors.items()}
+    assert mean["linear"] > 3 * mean["clean"], mean  # the outliers do matter
+    assert mean["huber"] <= 2 * mean["clean"], mean
+    assert mean["cauchy"] <= 2 * mean["clean"], mean
+
+
+def test_robust_loss_arguments_are_checked():
+    obs, forward = replicate(0, sigma_in_file=False)
+    with pytest.raises(ValueError, match="observations carry no sigma, so give loss_scale"):
+        InverseProblem(obs, ["nu"], forward=forward, loss="huber")
+    with pytest.raises(ValueError, match="loss_scale applies to a robust loss"):
+        InverseProblem(obs, ["nu"], forward=forward, loss_scale=0.1)
+    with pytest.raises(ValueError, match="loss must be one of"):
+        InverseProblem(obs, ["nu"], forward=forward, loss="l1")
+
+
+def test_with_data_keeps_the_problem_and_changes_the_values():
+    obs, forward = replicate(5)
+    problem = InverseProblem(obs, ["nu"], forward=forward)
+    other = problem.with_data(obs.u + 1.0)
+    z = problem.to_z({"nu": 0.05})[None, :]
+    np.testing.assert_allclose(other.residuals(z)[0], problem.residuals(z)[0] - 1.0 / obs.sigma, rtol=1e-12)
+    np.testing.assert_array_equal(problem.observations.u, obs.u)
+    with pytest.raises(ValueError, match="observations' shape"):
+        problem.with_data(obs.u[:3])
