@@ -25,6 +25,7 @@ SCRIPTS = [
     ("fields", "Fields as unknowns: solver calls to recover an initial condition or a diffusion field"),
     ("import_grid", "Importers: the periodic endpoint of published grids, on KdV data"),
     ("multiparam", "Several unknowns from far starts: the global phase with and without time windows"),
+    ("uncertainty", "How sure the answer is: interval coverage, robust losses, profile cost"),
     ("distributed", "Many fits and clusters: parallel efficiency, fit-many speed-up, scheduler overhead"),
 ]
 
