@@ -52,8 +52,16 @@ class UserError(click.ClickException):
 
     exit_code = 2
 
+    def __init__(self, message: str):
+        super().__init__(message)
+        ctx = click.get_current_context(silent=True)
+        #: a command run with --json also gets the error as JSON on standard output, for scripts
+        self.as_json = bool(ctx is not None and ctx.params.get("as_json"))
+
     def show(self, file=None):
         click.echo(f"Error: {self.format_message()}", err=True)
+        if self.as_json:
+            click.echo(json.dumps({"error": self.format_message(), "exit_code": self.exit_code}))
 
 
 @contextlib.contextmanager
@@ -444,7 +452,8 @@ def pdebench(file, sample, points, seed, output, force):
 @cli.command(name="fit")
 @plugin_option
 @click.argument("equation", type=EQUATION_CHOICE, required=False)
-@click.option("--obs", "obs_path", type=click.Path(dir_okay=False), help="Observation file (.h5).")
+@click.option("--obs", "obs_paths", type=click.Path(dir_okay=False), multiple=True,
+              help="Observation file (.h5); one per fit (pdeinv fit-many fits several).")
 @click.option("--method", type=click.Choice(["zo-gn", "zo", "exact", "lsq", "pinn"]), default=None,
               help="zo-gn: Gauss-Newton on random-direction differences (default); zo: (FG)^2U-ZO gradient + Adam; "
                    "exact: AD through the solver (reference); lsq: scipy least_squares (baseline); "
@@ -494,7 +503,7 @@ def pdebench(file, sample, points, seed, output, force):
 @click.option("--force", is_flag=True, help="Overwrite an existing result file.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result summary as JSON.")
-def fit_command(equation, obs_path, method, inits, fit_names, modes, regularization, directions, steps, max_nfev, max_time,
+def fit_command(equation, obs_paths, method, inits, fit_names, modes, regularization, directions, steps, max_nfev, max_time,
                 seed, preset, n, dt, search, windows, auto_grid, tol, intervals, level, loss, loss_scale, output, checkpoint, checkpoint_every, resume, force, quiet,
                 as_json):
     """Recover the unknown parameters of EQUATION from the observations in --obs.
@@ -515,6 +524,9 @@ def fit_command(equation, obs_path, method, inits, fit_names, modes, regularizat
     from .io import load_checkpoint, load_observations, save_result
     from .problems.inverse import InverseProblem
 
+    if len(obs_paths) > 1:
+        raise UserError(f"--obs given {len(obs_paths)} times; a fit reads one file (pdeinv fit-many fits several)")
+    obs_path = obs_paths[0] if obs_paths else None
     init = parse_assignments(inits, "--init")
     unknowns = None if fit_names is None else [s.strip() for s in fit_names.split(",") if s.strip()]
     check_output(output, force, inputs=(obs_path, resume))

@@ -1,5 +1,6 @@
 """Long fits that survive: checkpoint and resume, signals, failing black boxes, hostile CLI input."""
 
+import json
 import signal
 import subprocess
 import sys
@@ -255,3 +256,15 @@ def test_conflicting_options_are_refused_not_resolved_quietly(tmp_path, obs_file
     run = CliRunner().invoke(cli, args)
     assert run.exit_code == 2 and message in run.output, run.output
     assert not (tmp_path / "z.h5").exists()
+
+
+def test_repeated_obs_and_json_errors(tmp_path):
+    from pdeinv import save_observations, simulate
+
+    save_observations(simulate("burgers", points=16, layout="random"), tmp_path / "a.h5")
+    twice = CliRunner().invoke(cli, ["fit", "burgers", "--obs", str(tmp_path / "a.h5"), "--obs", str(tmp_path / "a.h5")])
+    assert twice.exit_code == 2 and "--obs given 2 times" in twice.output
+    bad = CliRunner().invoke(cli, ["fit", "burgers", "--obs", str(tmp_path / "missing.h5"), "--json"])
+    assert bad.exit_code == 2
+    line = [s for s in bad.stdout.splitlines() if s.startswith("{")]
+    assert line and "missing.h5" in json.loads(line[-1])["error"]
