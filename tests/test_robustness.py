@@ -268,3 +268,15 @@ def test_repeated_obs_and_json_errors(tmp_path):
     assert bad.exit_code == 2
     line = [s for s in bad.stdout.splitlines() if s.startswith("{")]
     assert line and "missing.h5" in json.loads(line[-1])["error"]
+
+
+def test_sizes_that_cannot_fit_in_memory_are_refused_before_allocating():
+    from pdeinv import simulate
+    from pdeinv.solvers import Burgers
+
+    with pytest.raises(ValueError, match=r"a solve on n=\d+ grid points needs about .* TB of memory"):
+        Burgers(n=2**42)
+    with pytest.raises(ValueError, match="10000000000 observation points on n=.* use fewer points"):
+        simulate("burgers", points=10**10, layout="random")
+    run = CliRunner().invoke(cli, ["simulate", "burgers", "--n", str(2**42), "-o", "never.h5"])
+    assert run.exit_code == 2 and "of memory" in run.output and len(run.output.strip().splitlines()) == 1

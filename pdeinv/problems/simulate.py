@@ -7,6 +7,7 @@ from typing import Callable, Mapping
 import numpy as np
 
 from ..equations import get_equation
+from ..solvers.memory import check_memory, points_bytes
 from .observations import ObservationError, Observations
 
 __all__ = ["simulate", "observation_layout"]
@@ -103,6 +104,13 @@ def simulate(
         true = eq.check_params(params or {})
     except ValueError as err:
         raise ObservationError(str(err)) from None
+    try:
+        count = int(np.prod([int(v) for v in grid])) if grid is not None else int(points)
+    except (TypeError, ValueError):
+        count = 0  # observation_layout names the problem
+    if count > 0:
+        check_memory(points_bytes(count, eq.k.size), f"{count} observation points on n={eq.n}",
+                     "use fewer points or a coarser grid")
     t, x, grid_shape = observation_layout(points, layout, eq.domain, eq.t_span, seed, grid)
     times, row = np.unique(t, return_inverse=True)
     field = eq.solve(true, times)

@@ -11,6 +11,7 @@ from .._jax import jax, jnp
 from .batching import BatchedSolver
 from .etdrk4 import etdrk4_solve, step_schedule
 from .fft import fourier_interpolate, fourier_interpolate_complex, irfft, library_fft, resample_periodic, rfft
+from .memory import check_memory, points_bytes, solve_bytes
 
 __all__ = ["SolverDivergedError", "SpectralEquation"]
 
@@ -98,6 +99,7 @@ class SpectralEquation:
             raise ValueError(f"n must be an even integer >= 8, got {n!r}")
         if n < 8 or n % 2:
             raise ValueError(f"n must be an even integer >= 8, got {n}")
+        check_memory(solve_bytes(n), f"a solve on n={n} grid points", "use a coarser grid (n)")
         a, b = (float(v) for v in domain)
         if not (np.isfinite(a) and np.isfinite(b) and b > a):
             raise ValueError(f"domain must be a finite interval (a, b) with b > a, got {domain!r}")
@@ -309,6 +311,9 @@ class SpectralEquation:
             # batch member. Gathering each point's spectrum instead made (batch x points x modes)
             # temporaries: 4.2 GB peak for a batch of 10 on the full published Burgers grid
             # (25,245 points, 513 modes; 0.2 GB before the batch), 1.8 GB this way (1.0 GB before).
+            check_memory(points_bytes(x_points.size, self.k.size) + solve_bytes(self.k.size, times.size),
+                         f"{x_points.size} observation points at {times.size} times on n={self.n}",
+                         "use fewer points or a coarser grid")
             matrix = self.interpolation_matrix(x_points)
             columns = jnp.arange(x_points.size)
             by_time = times.size * x_points.size <= x_points.size * self.k.size
