@@ -465,7 +465,9 @@ def pdebench(file, sample, points, seed, output, force):
                    "`pdeinv equations`]; u0 recovers the initial condition, "
                    "'D(x)' the Allen-Cahn diffusion field (through log D).")
 @click.option("--modes", default=16, show_default=True, help="Fourier modes of a fitted field (u0 or D(x)).")
-@click.option("--regularization", default=0.0, show_default=True, help="Smoothness penalty weight for a fitted field.")
+@click.option("--regularization", default="0", show_default=True, metavar="W|auto|discrepancy|gcv",
+              help="Smoothness penalty weight for a fitted field, or a rule choosing it from the data: auto "
+                   "(discrepancy principle when the file has sigma, GCV otherwise), discrepancy, gcv.")
 @click.option("--directions", type=int, default=None, help="Random directions per step [zo-gn: min(d, 8); zo: 4].")
 @click.option("--steps", type=int, default=None, help="Maximum local iterations.")
 @click.option("--max-nfev", type=int, default=None, help="Maximum solver calls.")
@@ -537,7 +539,11 @@ def fit_command(equation, obs_paths, method, inits, fit_names, modes, regulariza
             raise UserError(f"--{option} applies to a fitted field (--fit u0 or --fit 'D(x)'), and none is fitted")
     if resume is None and (equation is None or obs_path is None):
         raise UserError("give EQUATION and --obs FILE (or --resume CHECKPOINT)")
-    if checkpoint is None and output is not None and method != "pinn":
+    rule = regularization if regularization in ("auto", "discrepancy", "gcv") else None
+    if rule is not None and (checkpoint is not None or resume is not None):
+        raise UserError(f"--regularization {rule} runs several fits and keeps no checkpoint; give a number to use "
+                        "--checkpoint or --resume")
+    if checkpoint is None and output is not None and method != "pinn" and rule is None:
         checkpoint = str(Path(output).with_suffix("")) + ".ckpt.h5"
     with user_errors():
         state = None
@@ -553,7 +559,15 @@ def fit_command(equation, obs_paths, method, inits, fit_names, modes, regulariza
             obs = load_observations(obs_path)
             if obs.equation != equation:
                 raise ValueError(f"{obs_path} holds {obs.equation} observations, not {equation}")
-            problem = InverseProblem(obs, unknowns, n=n, dt=dt, modes=modes, regularization=regularization,
+            if rule is None:
+                try:
+                    weight = float(regularization)
+                except ValueError:
+                    raise ValueError(f"--regularization must be a number or auto, discrepancy, gcv; got "
+                                     f"{regularization!r}") from None
+            else:
+                weight = 0.0
+            problem = InverseProblem(obs, unknowns, n=n, dt=dt, modes=modes, regularization=weight,
                                      loss=loss, loss_scale=loss_scale)
         status = None if quiet else StatusLine(f"fitting {equation} ({method or preset or 'zo-gn'})")
 
@@ -573,7 +587,7 @@ def fit_command(equation, obs_paths, method, inits, fit_names, modes, regulariza
                          max_time=max_time, tol=tol, callback=progress, directions=directions, search=search, windows=windows,
                          auto_grid=auto_grid, intervals=intervals, level=level,
                          preset=preset, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
-                         resume=state, should_stop=lambda: bool(received))
+                         resume=state, should_stop=lambda: bool(received), regularization=rule)
         finally:
             for sig, old in previous.items():
                 signal.signal(sig, old)

@@ -90,6 +90,7 @@ def fit(
     preset: str | None = None,
     intervals: str = "laplace",
     level: float = 0.95,
+    regularization: float | str | None = None,
     checkpoint: str | None = None,
     checkpoint_every: int = 10,
     resume: str | dict | None = None,
@@ -140,6 +141,10 @@ def fit(
         (``result.intervals``, ``result.uncertainty``; see ``pdeinv.fit.uncertainty``):
         ``"laplace"`` (default; d more solves), ``"profile"`` (profile likelihood, the others
         re-fitted along it; tens of solves per unknown) or ``"none"``; ``level`` 0.95.
+    regularization : for a fitted field, the smoothness weight (a number, replacing the
+        problem's) or a rule choosing it from the data: ``"auto"`` (the discrepancy principle
+        when sigma is known, else GCV), ``"discrepancy"``, ``"gcv"`` (see
+        ``pdeinv.fit.regularization``); the choice is in ``result.settings["regularization"]``.
     checkpoint, checkpoint_every : save the whole state to this file (atomically) every
         ``checkpoint_every`` iterations, after the search, and when stopped.
     resume : a checkpoint file (or a state loaded with ``pdeinv.io.load_checkpoint``) to
@@ -148,6 +153,16 @@ def fit(
     should_stop : polled between iterations; when it returns True the state is checkpointed
         and the fit returns with status "interrupted".
     """
+    options = {k: v for k, v in locals().items() if k not in ("problem", "init", "regularization")}
+    if regularization is not None:
+        if isinstance(regularization, str):
+            if checkpoint is not None or resume is not None:
+                raise ValueError("a regularization weight chosen from the data (auto, discrepancy, gcv) runs several "
+                                 "fits; checkpoints are not supported there: give a number")
+            from .regularization import fit_with_chosen_weight
+
+            return fit_with_chosen_weight(problem, init, regularization, lambda p, i: fit(p, i, **options))
+        problem = problem.with_regularization(float(regularization))
     if method == "pinn":
         from ..pinn import fit_pinn
 

@@ -223,6 +223,17 @@ class InverseProblem:
         other._build_solvers(n, dt)
         return other
 
+    def with_regularization(self, weight: float) -> "InverseProblem":
+        """The same problem with smoothness weight ``weight`` on its field."""
+        if self.field is None:
+            raise ValueError("a regularization weight applies to a fitted field, and none is fitted")
+        if not (np.isfinite(weight) and weight >= 0):
+            raise ValueError(f"regularization must be a non-negative number, got {weight!r}")
+        other = copy.copy(self)
+        other.regularization = float(weight)
+        other._penalty = np.sqrt(other.regularization) * self.field.wavenumber if weight > 0 else None
+        return other
+
     def with_data(self, u) -> "InverseProblem":
         """The same problem (grid, compiled solvers, unknowns) for other values ``u`` at the same
         observation points: noise replicates, bootstrap resamples."""

@@ -1,0 +1,116 @@
+"""Choosing the smoothness weight of a field from the data (``regularization="auto"``).
+
+A field fitted from scattered points needs a penalty ``w |k c|^2`` on its Fourier coefficients
+(modes above what the points resolve would otherwise fit the noise), and the right w depends
+on the noise and the design. Around an estimate c0 with data residual r0 and data Jacobian J
+(P data rows, measured by forward differences), the Gauss-Newton model gives, for every w
+without a solve,
+
+    c(w) = c0 + (J^T J + w D^2)^-1 (-J^T r0 - w D^2 c0),   D = diag(k_j) (0 for scalars),
+    misfit m(w) = |r0 + J (c(w) - c0)|^2,   influence T(w) = tr(J (J^T J + w D^2)^-1 J^T).
+
+- **discrepancy** (the noise level is known: sigma in the file): the largest w with
+  m(w) <= P, i.e. the smoothest field that fits the data to the noise (Morozov).
+- **gcv** (unknown noise): w minimizing P m(w) / (P - T(w))^2 (generalized cross-validation).
+
+``auto`` is discrepancy when sigma is known, gcv otherwise. The weight is chosen at the
+starting point, the field fitted with it, the choice made again at that estimate, and the field
+refitted when the weight moved by more than a factor 2 (at most ``rounds`` times).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["RULES", "choose_weight", "fit_with_chosen_weight"]
+
+RULES = ("auto", "discrepancy", "gcv")
+
+#: The weights tried, relative to trace(J^T J) / trace(D^2) (where the penalty and the data
+#: weigh the same): 10^-10 ... 10^4, 8 per decade.
+GRID = 10.0 ** np.linspace(-10, 4, 113)
+
+
+def choose_weight(J, r, D, rule: str, z=None) -> tuple[float, dict]:
+    """The weight by ``rule`` ("discrepancy" or "gcv") from the linear model at ``z``."""
+    J, r = np.asarray(J, float), np.asarray(r, float)
+    P = r.size
+    z = np.zeros(J.shape[1]) if z is None else np.asarray(z, float)
+    D2 = np.asarray(D, float) ** 2
+    scale = np.trace(J.T @ J) / max(float(np.sum(D2)), 1e-300)
+    weights = GRID * scale
+    H, g = J.T @ J, J.T @ r
+    misfits, traces = [], []
+    for w in weights:
+        A = H + w * np.diag(D2)
+        try:
+            step = np.linalg.solve(A, -g - w * D2 * z)
+            influence = np.trace(J @ np.linalg.solve(A, J.T))
+        except np.linalg.LinAlgError:
+            misfits.append(np.inf)
+            traces.append(np.nan)
+            continue
+        misfits.append(float(np.sum((r + J @ step) ** 2)))
+        traces.append(float(influence))
+    misfits, traces = np.array(misfits), np.array(traces)
+    if rule == "discrepancy":
+        ok = np.nonzero(misfits <= P)[0]
+        # Even the best fit stays above the noise: take the smallest weight (fit as well as possible).
+        best = int(ok[-1]) if ok.size else 0
+        criterion = misfits
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            criterion = P * misfits / (P - traces) ** 2
+        criterion[~np.isfinite(criterion)] = np.inf
+        best = int(np.argmin(criterion))
+    return float(weights[best]), {"weights": weights.tolist(), "misfit": misfits.tolist(),
+                                  "criterion": criterion.tolist(), "influence": traces.tolist()}
+
+
+def _data_jacobian(evaluator, z, eps=1e-6):
+    """Residual and Jacobian of the data rows only (d + 1 solves in one batch)."""
+    problem = evaluator.problem
+    P = problem.parts * problem.observations.n_points
+    Z = np.concatenate([z[None, :], z[None, :] + eps * np.eye(z.size)])
+    R, finite = evaluator.residuals(Z)
+    if not finite.all():
+        raise ValueError("a solve failed while measuring the Jacobian for the regularization choice")
+    R = R[:, :P]
+    return R[0], ((R[1:] - R[0]) / eps).T
+
+
+def fit_with_chosen_weight(problem, init, rule: str, run_fit, rounds: int = 3):
+    """Fit ``problem`` (a field) with the weight chosen by ``rule``; ``run_fit(problem, init)``
+    runs one fit. Returns the last fit's result with the choice in ``result.settings``."""
+    from .evaluation import Evaluator
+
+    if rule not in RULES:
+        raise ValueError(f"regularization rule must be one of {list(RULES)} or a number, got {rule!r}")
+    if problem.field is None:
+        raise ValueError("regularization applies to a fitted field (u0 or a coefficient field), and none is fitted")
+    known_sigma = problem.observations.sigma is not None
+    if rule == "discrepancy" and not known_sigma:
+        raise ValueError("the discrepancy principle needs the noise level: the observations carry no sigma "
+                         "(use gcv, or auto)")
+    chosen_rule = ("discrepancy" if known_sigma else "gcv") if rule == "auto" else rule
+    D = np.zeros(problem.dim)
+    D[problem.field_index] = problem.field.wavenumber
+    evaluator = Evaluator(problem)
+    z = problem.to_z({**problem.default_init(), **problem.expand(init or {})})
+    history, result, spent = [], None, 0
+    weight = None
+    for _ in range(rounds):
+        r, J = _data_jacobian(evaluator, z)
+        new, curve = choose_weight(J, r, D, chosen_rule, z)
+        history.append({"weight": new, "at": "start" if result is None else "estimate"})
+        if weight is not None and 0.5 <= new / weight <= 2.0:
+            break
+        weight = new
+        result = run_fit(problem.with_regularization(weight), problem.to_params(z))
+        spent += result.nfev
+        z = problem.to_z(result.params)
+    result.nfev = spent + evaluator.nfev
+    result.settings["regularization"] = {"rule": chosen_rule, "weight": weight, "choices": history,
+                                         "curve": curve}
+    result.message += f"; regularization weight {weight:.3g} chosen by {chosen_rule}"
+    return result
