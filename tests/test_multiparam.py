@@ -86,3 +86,14 @@ def test_nls_both_coefficients_from_far(nls64):
     assert max(relative_errors(result, nls64).values()) <= 1e-3
     phases = set(result.history["phase"])
     assert {"search", "window", "local"} <= phases
+
+
+def test_ks_three_coefficients_from_3x_off_over_the_chaotic_span():
+    # (1/3, 3, 1/3) x truth: windows doubling blindly went from t <= 25 (where gamma was still
+    # at half its value) to t <= 50 and on to a wrong minimum; halving the step where the
+    # misfit jumps reaches the truth.
+    obs = simulate("ks", points=256, layout="random", seed=1)
+    result = fit(InverseProblem(obs, ["alpha", "beta", "gamma"]), {"alpha": 1 / 3, "beta": 3.0, "gamma": 1 / 3},
+                 seed=2)
+    assert result.status == "converged"
+    assert max(relative_errors(result, obs).values()) <= 1e-2

@@ -23,6 +23,11 @@ from .steps.least_squares import Interrupted
 
 __all__ = ["Engine", "Recorder"]
 
+#: Continuation in time (several unknowns): the largest growth of the misfit at the current
+#: estimate accepted when the window grows (above the noise level), and the most windows.
+WINDOW_JUMP = 100.0
+MAX_WINDOWS = 10
+
 
 class Recorder:
     """Collects the history and calls the user's callback; tracks the best point seen."""
@@ -206,30 +211,49 @@ class Engine:
     def continue_in_time(self, full, windows, z, r):
         """Short local fits on the observations up to each window's end in turn (the first
         window's scan gave ``z``), then the residual of the full data at the estimate: the
-        global phase for several unknowns (see ``search.py``)."""
+        global phase for several unknowns (see ``search.py``).
+
+        The planned ends double the window; where the misfit at the current estimate jumps by
+        more than ``WINDOW_JUMP`` on the next window (a chaotic flow amplifies what the shorter
+        window left undetermined), the step in time is halved first, up to ``MAX_WINDOWS``
+        windows in all. One solve per probe."""
         ev, rec, step = self.evaluator, self.recorder, self.solver.step
         per_window = max(10, self.o["max_steps"] // 4)
         ctx = Context(ev, self.solver.derivative, self.rng, lambda _, *args: rec.record("window", *args),
-                      max(float(self.o["tol"]), 1e-4),
-                      rec.budget_left, lambda: False)
-        for k, end in enumerate(windows):
-            if k:
-                ev.use(full.until(end))
-                R, finite = ev.residuals(z[None, :])
-                if not finite[0]:
-                    break
-                r = R[0]
+                      max(float(self.o["tol"]), 1e-6), rec.budget_left, lambda: False)
+        last = float(np.max(full.observations.t))
+        floor = 1.0 if full.observations.sigma is not None else 1e-8 * float(np.mean(np.abs(full.data) ** 2))
+        end, loss, fitted = windows[0], None, 0
+        while True:
             rec.forget_best()
             state = step.init(ctx, z, r)
             for _ in range(per_window):
                 if rec.budget_left() <= 0 or step.step(ctx, state) is not None:
                     break
             z = step.estimate(state, rec.best_z)
+            loss = rec.best_loss if np.isfinite(rec.best_loss) else float(np.mean(r**2))
+            fitted += 1
+            planned = [e for e in windows if e > end * (1 + 1e-12)] + [last]
+            target = planned[0]
+            while True:  # the next end: the planned one, or nearer while the misfit jumps
+                problem = full if target >= last else full.until(target)
+                ev.use(problem)
+                R, finite = ev.residuals(z[None, :])
+                jump = float(ev.loss_of_residuals(R)[0]) if finite[0] else np.inf
+                if jump <= WINDOW_JUMP * max(loss, floor) or fitted + 1 >= MAX_WINDOWS or target - end < 0.05 * last:
+                    break
+                target = end + (target - end) / 2
+            r = R[0]
+            if target >= last or not finite[0] or fitted >= MAX_WINDOWS or rec.budget_left() <= 0:
+                break
+            end = target
         ev.use(full)
         rec.forget_best()
-        R, finite = ev.residuals(z[None, :])
-        rec.record("window", z, float(ev.loss_of_residuals(R)[0]) if finite[0] else np.inf, R[0])
-        return z, R[0]
+        if target < last or not finite[0]:
+            R, finite = ev.residuals(z[None, :])
+            r = R[0]
+        rec.record("window", z, float(ev.loss_of_residuals(R)[0]) if finite[0] else np.inf, r)
+        return z, r
 
     def _first_error(self) -> str:
         return f" (first error: {self.evaluator.first_error})" if self.evaluator.first_error else ""

@@ -10,7 +10,10 @@ lambda2/100 and lambda2) and a local method started 10x off lands in a wrong one
   the basin around the truth is widest for the earliest observations. The fit therefore
   continues in time: a scan and a short local fit on the observations of the first eighth of
   the time span, then a quarter, a half, and the full data (``time_windows``), each starting
-  from the previous estimate (measured in benchmarks/multiparam.py).
+  from the previous estimate (measured in benchmarks/multiparam.py). Where the misfit jumps
+  when a window grows (a chaotic flow amplifies what the shorter window left undetermined:
+  Kuramoto-Sivashinsky's gamma on t <= 25), the step in time is halved first
+  (``Engine.continue_in_time``).
 """
 
 from __future__ import annotations
