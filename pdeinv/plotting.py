@@ -298,6 +298,24 @@ def plot_uncertainty(result, *, axes=None):
     import matplotlib.pyplot as plt
 
     unc = result.uncertainty
+    if unc and unc.get("band"):  # a fitted field: its pointwise band
+        import matplotlib.pyplot as plt
+
+        if axes is None:
+            fig, ax = plt.subplots(figsize=(6.5, 3.6), constrained_layout=True)
+            axes = [ax]
+        ax = axes[0]
+        x = np.asarray(unc["x"])
+        low, high = (np.asarray(v) for v in unc["band"])
+        ax.fill_between(x, low, high, color="C0", alpha=0.25, label=f"{unc['level']:.0%} band")
+        ax.plot(x, np.sqrt(low * high) if np.all(low > 0) else (low + high) / 2, color="C0", label="estimate")
+        ax.set_xlabel("x")
+        if np.all(low > 0) and np.max(high) / np.min(low) > 20:
+            ax.set_yscale("log")
+        for sentence in unc.get("undetermined") or []:
+            ax.set_title(sentence, fontsize=8, wrap=True)
+        ax.legend(fontsize=7)
+        return axes
     if not unc or not unc.get("intervals"):
         raise ValueError("this result has no intervals (fit with --intervals laplace or profile, to convergence)")
     names = list(unc["intervals"])

@@ -161,3 +161,28 @@ def test_with_data_keeps_the_problem_and_changes_the_values():
     np.testing.assert_array_equal(problem.observations.u, obs.u)
     with pytest.raises(ValueError, match="observations' shape"):
         problem.with_data(obs.u[:3])
+
+
+def test_a_diffusion_field_is_undetermined_where_u_is_flat(tmp_path):
+    # u0 = 1 on x > 0 (a stable state of the reaction): u stays flat there and (D u_x)_x = 0,
+    # so the data say nothing about D on that half; the band must say so, and only there.
+    log_d = lambda x: np.log(0.01) + 0.5 * np.sin(np.pi * x) - 0.3 * np.cos(np.pi * x)  # noqa: E731
+    obs = simulate("allen-cahn", {"D": lambda x: np.exp(log_d(x)), "r": 1.0}, grid=(8, 24), n=128, dt=5e-4,
+                   u0=lambda x: 1 - 0.9 * (1 - np.cos(2 * np.pi * x)) * (x < 0), noise=0.01)
+    result = fit(InverseProblem(obs, ("D(x)",), modes=8, n=64, regularization=1e-2), auto_grid=False)
+    unc = result.uncertainty
+    notes = [n for n in unc["undetermined"] if n.startswith("D(x) is not determined on x in [")]
+    assert len(notes) == 1, unc["undetermined"]
+    a, b = (float(v) for v in notes[0].split("[")[1].split("]")[0].split(","))
+    assert -0.1 < a < 0.15 and b > 0.85  # the flat half, not the varied one
+    x, (low, high) = np.array(unc["x"]), np.array(unc["band"])
+    left = x < -0.2
+    assert np.all(np.log(high[left] / low[left]) < 0.5)  # determined where u varies
+    truth = np.exp(log_d(x))
+    assert np.mean((low[left] <= truth[left]) & (truth[left] <= high[left])) > 0.8
+    from pdeinv import save_result
+    from pdeinv.plotting import figure_for_file
+
+    save_result(result, obs, tmp_path / "r.h5")
+    figure_for_file(tmp_path / "r.h5", "uncertainty").savefig(tmp_path / "band.png")
+    assert (tmp_path / "band.png").stat().st_size > 10_000

@@ -18,7 +18,7 @@ from .evaluation import Evaluator
 from .refine import grid_shift_estimate, misfit_allows_refinement
 from .search import global_search, time_windows
 from .steps.base import Context, Outcome
-from .uncertainty import assess
+from .uncertainty import assess, assess_field
 from .steps.least_squares import Interrupted
 
 __all__ = ["Engine", "Recorder"]
@@ -329,11 +329,13 @@ class Engine:
             ev.nfev -= 1  # reporting the final loss is not part of the fit's cost
             loss = float(ev.loss_of_residuals(R)[0])
             method = self.o.get("intervals", "none")
-            if method != "none" and outcome.status == "converged" and ev.problem.field is None and finite[0] \
-                    and ev.problem.regularization == 0:
+            if method != "none" and outcome.status == "converged" and finite[0]:
                 spent = ev.nfev
-                uncertainty = assess(ev, np.asarray(z, dtype=float), R[0], method=method,
-                                     level=float(self.o.get("level", 0.95)))
+                level = float(self.o.get("level", 0.95))
+                if ev.problem.field is None:
+                    uncertainty = assess(ev, np.asarray(z, dtype=float), R[0], method=method, level=level)
+                else:  # a field: its pointwise band (profiles of many coefficients would cost too much)
+                    uncertainty = assess_field(ev, np.asarray(z, dtype=float), R[0], level=level)
                 ev.nfev = spent  # reported as uncertainty["nfev"], not as the fit's cost
         obs = ev.observations
         settings = {k: v for k, v in self.o.items() if v is not None}

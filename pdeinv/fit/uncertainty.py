@@ -227,3 +227,84 @@ def assess(evaluator, z, r, *, method: str = "laplace", level: float = 0.95) -> 
                                        f"{hi / lo:.0f}")
     out["nfev"] = int(evaluator.nfev - start)
     return out
+
+
+#: A fitted field counts as undetermined where its 95 % band is wider than this: a factor
+#: e^0.5 ~ 1.65 either way for a positive field (log D), half the field's RMS for u0.
+FIELD_BAND = 0.5
+
+
+def _ranges(x, mask, step):
+    """Maximal runs of ``mask`` as "[a, b]" texts (x uniform with spacing ``step``)."""
+    out, start = [], None
+    for i, flag in enumerate(list(mask) + [False]):
+        if flag and start is None:
+            start = i
+        elif not flag and start is not None:
+            out.append(f"[{x[start]:.3g}, {x[i - 1] + step:.3g}]")
+            start = None
+    return out
+
+
+def assess_field(evaluator, z, r, *, level: float = 0.95, points: int = 256) -> dict:
+    """A pointwise band for a fitted field and the places the data do not determine it.
+
+    The Gauss-Newton covariance of all unknowns comes from a forward-difference Jacobian of the
+    whole residual vector at ``z`` (d solves; the smoothness rows included, so it is the
+    posterior of the regularized problem), mapped to the field's samples on ``points`` points
+    (u0 itself, or log P for a positive field P(x)). Returns a JSON-able dict: ``method``
+    ("laplace"), ``level``, ``sigma``, ``x``, ``band`` ([low, high] samples of the field),
+    ``intervals`` for the scalar unknowns, ``undetermined`` (sentences) and ``nfev``.
+    """
+    from scipy import stats
+
+    from ..problems.fields import FourierField
+
+    problem = evaluator.problem
+    z, r = np.asarray(z, float), np.asarray(r, float)
+    start = evaluator.nfev
+    P = problem.parts * problem.observations.n_points
+    known_sigma = problem.observations.sigma is not None
+    dof = max(P - problem.dim, 1)
+    s2 = 1.0 if known_sigma else float(r[:P] @ r[:P]) / dof
+    out = {"method": "laplace", "level": level,
+           "sigma": {"source": "file" if known_sigma else "residuals",
+                     "value": None if known_sigma else float(np.sqrt(s2)), "dof": int(dof)},
+           "x": [], "band": [], "intervals": {}, "undetermined": [], "nfev": 0}
+    J, ok = _jacobian(evaluator, z, r)
+    out["nfev"] = int(evaluator.nfev - start)
+    if not ok:
+        out["undetermined"].append("the Jacobian could not be measured at the estimate (a perturbed solve failed)")
+        return out
+    C = s2 * np.linalg.pinv(J.T @ J, rcond=1e-12)
+    q = float(stats.norm.ppf(0.5 + level / 2)) if known_sigma else float(stats.t.ppf(0.5 + level / 2, dof))
+    field = FourierField(len(problem.field_index), problem.observations.domain)
+    basis = np.stack([field.samples(e, points) for e in np.eye(field.modes)], axis=1)  # samples per coefficient
+    idx = problem.field_index
+    values = basis @ z[idx]
+    sd = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", basis, C[np.ix_(idx, idx)], basis), 0.0))
+    low, high = values - q * sd, values + q * sd
+    if problem.field_log:
+        low, high, values = np.exp(low), np.exp(high), np.exp(values)
+        width = q * sd
+        limit = FIELD_BAND
+    else:
+        width = q * sd
+        limit = FIELD_BAND * float(np.sqrt(np.mean(values**2)) or 1.0)
+    a, b = problem.observations.domain
+    x = np.linspace(a, b, points, endpoint=False)
+    out["x"], out["band"] = x.tolist(), [low.tolist(), high.tolist()]
+    loose = width > limit
+    name = problem.field_name
+    if loose.all():
+        out["undetermined"].append(f"{name} is not determined anywhere: its {level:.0%} band is wider than "
+                                   f"{'a factor 1.65' if problem.field_log else 'half its RMS'} everywhere")
+    elif loose.any():
+        out["undetermined"].append(f"{name} is not determined on x in {', '.join(_ranges(x, loose, (b - a) / points))} "
+                                   f"(its {level:.0%} band is wider than "
+                                   f"{'a factor 1.65' if problem.field_log else 'half its RMS'} there)")
+    scalars = [i for i in range(problem.dim) if i not in set(idx.tolist())]
+    for i in scalars:
+        sdi = np.sqrt(max(C[i, i], 0.0))
+        out["intervals"][problem.unknowns[i]] = [_to_p(problem, i, z[i] - q * sdi), _to_p(problem, i, z[i] + q * sdi)]
+    return out
