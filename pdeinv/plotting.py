@@ -294,13 +294,11 @@ def summary_figure(result, observations, *, n: int | None = None):
 def plot_uncertainty(result, *, axes=None):
     """One panel per scalar unknown: the profile Delta(p) (when profiled) with the level's
     threshold, the estimate, the interval and the truth when known. Without a profile, the
-    Laplace interval as a bar."""
+    Laplace interval as a bar. For a fitted field: its pointwise band."""
     import matplotlib.pyplot as plt
 
     unc = result.uncertainty
     if unc and unc.get("band"):  # a fitted field: its pointwise band
-        import matplotlib.pyplot as plt
-
         if axes is None:
             fig, ax = plt.subplots(figsize=(6.5, 3.6), constrained_layout=True)
             axes = [ax]
