@@ -90,21 +90,10 @@ def run_fit_task(options: dict, item: tuple) -> "FitResult":  # noqa: F821
 
 
 def _check_fit_options(problem, init: dict, options: dict) -> None:
-    """Refuse bad fit options here, before any task runs, with the checks ``fit`` makes (the
-    same call as in ``fit``)."""
-    from .fit.options import fit_options
+    """Refuse bad fit options here, before any task runs, with the checks ``fit`` makes."""
+    from .fit import checked_options
 
-    a = {name: p.default for name, p in inspect.signature(fit).parameters.items() if p.default is not p.empty}
-    a.update(options)
-    fit_options(
-        problem, init, custom_solver=False, method=a["method"], seed=0, max_steps=a["max_steps"],
-        max_nfev=a["max_nfev"], max_time=None if a["max_time"] is None else float(a["max_time"]), tol=float(a["tol"]),
-        directions=a["directions"], distribution=a["distribution"], scheme=a["scheme"], eps=a["eps"],
-        learning_rate=a["learning_rate"], search=a["search"], search_points=a["search_points"],
-        search_factor=float(a["search_factor"]), auto_grid=bool(a["auto_grid"]), grid_tol=float(a["grid_tol"]),
-        max_n=int(a["max_n"]), max_step=a["max_step"], broyden=None if a["broyden"] is None else bool(a["broyden"]),
-        preset=a["preset"], checkpoint=None, checkpoint_every=10, n=None, dt=None, custom_optimizer=False,
-    )
+    checked_options(problem, init, **options)
 
 
 def _seeds(seeds) -> list[int]:

@@ -33,6 +33,7 @@ from .steps import STATUSES, Dogleg, LeastSquares, LevenbergMarquardt, OptaxStep
 
 __all__ = [
     "METHODS",
+    "checked_options",
     "resume_problem",
     "PRESETS",
     "STATUSES",
@@ -58,6 +59,32 @@ def resume_problem(state, *, n: int | None = None, dt: float | None = None) -> I
     return InverseProblem(state["observations"], spec["unknowns"], n=n, dt=dt, modes=spec["modes"] or 16,
                           regularization=spec["regularization"], bounds={k: tuple(v) for k, v in spec["bounds"].items()},
                           loss=spec.get("loss", "linear"), loss_scale=spec.get("loss_scale"))
+
+
+def checked_options(problem: InverseProblem, init: Mapping[str, float] | None = None, **given) -> dict:
+    """The validated options of ``fit(problem, init, **given)``: every check ``fit`` makes before
+    its first solve (``ValueError`` naming the problem), without solving anything. ``given``
+    takes ``fit``'s keyword arguments; the others take ``fit``'s defaults."""
+    import inspect
+
+    a = {name: p.default for name, p in inspect.signature(fit).parameters.items() if p.default is not p.empty}
+    unknown = sorted(set(given) - set(a))
+    if unknown:
+        raise ValueError(f"fit takes no option {', '.join(unknown)}")
+    a.update(given)
+    return fit_options(
+        problem, init, custom_solver=a["solver"] is not None, method=a["method"], seed=int(a["seed"]),
+        max_steps=a["max_steps"], max_nfev=a["max_nfev"],
+        max_time=None if a["max_time"] is None else float(a["max_time"]), tol=float(a["tol"]),
+        directions=a["directions"], distribution=a["distribution"], scheme=a["scheme"], eps=a["eps"],
+        learning_rate=a["learning_rate"], search=a["search"], search_points=a["search_points"],
+        search_factor=float(a["search_factor"]), windows=a["windows"], auto_grid=bool(a["auto_grid"]),
+        grid_tol=float(a["grid_tol"]), max_n=int(a["max_n"]), max_step=a["max_step"],
+        broyden=None if a["broyden"] is None else bool(a["broyden"]), preset=a["preset"],
+        intervals=a["intervals"], level=a["level"],
+        checkpoint=None if a["checkpoint"] is None else str(a["checkpoint"]),
+        checkpoint_every=a["checkpoint_every"], n=None, dt=None, custom_optimizer=a["optimizer"] is not None,
+    )
 
 
 def fit(
@@ -191,17 +218,7 @@ def fit(
                  checkpoint_every=checkpoint_every if checkpoint is not None else o["checkpoint_every"])
     else:
         state = None
-        o = fit_options(
-            problem, init, custom_solver=solver is not None, method=method, seed=int(seed), max_steps=max_steps,
-            max_nfev=max_nfev, max_time=None if max_time is None else float(max_time), tol=float(tol),
-            directions=directions, distribution=distribution, scheme=scheme, eps=eps, learning_rate=learning_rate,
-            search=search, search_points=search_points, search_factor=float(search_factor), windows=windows,
-            auto_grid=bool(auto_grid),
-            grid_tol=float(grid_tol), max_n=int(max_n), max_step=max_step,
-            broyden=None if broyden is None else bool(broyden),
-            preset=preset, intervals=intervals, level=level, checkpoint=None if checkpoint is None else str(checkpoint),
-            checkpoint_every=checkpoint_every, n=None, dt=None, custom_optimizer=optimizer is not None,
-        )
+        o = checked_options(problem, init, **options)
     if solver is None:
         solver = make_solver(o, optimizer)
     engine = Engine(problem, solver, o, callback, should_stop or (lambda: False), save_checkpoint)
