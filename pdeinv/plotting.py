@@ -30,7 +30,7 @@ def _axes(ax, **subplots):
 
     if ax is not None:
         return ax
-    _, ax = plt.subplots(**subplots)
+    _, ax = plt.subplots(constrained_layout=True, **subplots)  # labels inside the figure
     return ax
 
 
@@ -82,6 +82,10 @@ def observed_values(observations) -> np.ndarray:
     return np.abs(observations.u) if observations.is_complex else observations.u
 
 
+#: Above this many observation points, plots draw them as small translucent dots.
+DENSE_POINTS = 2000
+
+
 def _image(ax, t, x, u, vmin, vmax, cmap="RdBu_r"):
     dx = x[1] - x[0] if x.size > 1 else 1.0
     extent = (t[0], t[-1], x[0], x[-1] + dx)
@@ -96,9 +100,13 @@ def plot_field(t, x, u, *, observations=None, ax=None, title: str | None = None,
     limit = float(np.max(np.abs(u)))
     image = _image(ax, t, x, u, -limit if vmin is None else vmin, limit if vmax is None else vmax)
     if observations is not None:
-        ax.scatter(observations.t, observations.x, s=14, facecolor="none", edgecolor="k", linewidth=0.8,
-                   label=f"{observations.n_points} observations")
-        ax.legend(loc="upper right", fontsize="small", framealpha=0.8)
+        # Open circles for a few points; dense data (a whole published grid) would bury the field
+        # under their outlines: small translucent dots then, rasterized so vector files stay small.
+        few = observations.n_points <= DENSE_POINTS
+        ax.scatter(observations.t, observations.x, s=14 if few else 1.5, facecolor="none" if few else "k",
+                   edgecolor="k" if few else "none", linewidth=0.8 if few else 0, alpha=1.0 if few else 0.25,
+                   rasterized=not few, label=f"{observations.n_points} observations")
+        ax.legend(loc="upper right", fontsize="small", framealpha=0.8, markerscale=1 if few else 4)
     ax.set_xlabel("t")
     ax.set_ylabel("x")
     if title:
@@ -212,9 +220,22 @@ def plot_convergence(results, *, axes=None, true_params: Mapping[str, float] | N
         nfev = np.asarray(h["nfev"])
         loss = np.asarray(h["loss"], dtype=float)
         finite = np.isfinite(loss) & (loss > 0)
-        best = np.minimum.accumulate(np.where(finite, loss, np.inf))
+        phase = np.asarray(h.get("phase", ["local"] * loss.size)).astype(str)
+        # Losses on the early time windows of the global phase (and of its scan, when there are
+        # windows) are on other data: dots only. The best-so-far line covers the full data and
+        # starts again on a finer grid.
+        early = (phase == "window") | ((phase == "search") & np.any(phase == "window"))
+        best = np.full(loss.size, np.nan)
+        running = np.inf
+        for i in range(loss.size):
+            if phase[i] == "grid":
+                running = np.inf
+            if not early[i]:
+                if finite[i]:
+                    running = min(running, loss[i])
+                best[i] = running if np.isfinite(running) else np.nan
         line, = axes[0].semilogy(nfev[finite], loss[finite], ".", alpha=0.35)
-        axes[0].semilogy(nfev, best, "-", color=line.get_color(), label=f"{label} (best so far)")
+        axes[0].semilogy(nfev, best, "-", color=line.get_color(), label=f"{label} (best so far on all data)")
         for ax, name in zip(axes[1:], names):
             ax.plot(nfev, h["params"][name], "-", color=line.get_color(), label=label)
         truth = true_params or result.true_params or {}
@@ -381,8 +402,18 @@ def figure_for_file(path, kind: str = "summary", *, n: int | None = None):
     if obs.true_params is not None:
         t, x, u = field_at(obs, {**obs.true_params, **obs.true_fields}, n=n)
         return plot_field(t, x, u, observations=obs, title=f"{obs.equation} at the true parameters").figure
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    points = ax.scatter(obs.t, obs.x, c=observed_values(obs), cmap="RdBu_r", s=30, edgecolor="k")
+    fig, ax = plt.subplots(figsize=(6, 3.5), constrained_layout=True)
+    values = observed_values(obs)
+    if obs.grid_shape is not None and obs.n_points > DENSE_POINTS:  # a full grid: draw it as the image it is
+        nt, nx = obs.grid_shape
+        t, x = obs.t.reshape(nt, nx)[:, 0], obs.x.reshape(nt, nx)[0]
+        order = np.argsort(x)
+        limit = float(np.max(np.abs(values)))
+        points = _image(ax, t, x[order], values.reshape(nt, nx)[:, order], -limit, limit)
+    else:
+        few = obs.n_points <= DENSE_POINTS
+        points = ax.scatter(obs.t, obs.x, c=values, cmap="RdBu_r", s=30 if few else 2,
+                            edgecolor="k" if few else "none", rasterized=not few)
     fig.colorbar(points, ax=ax, label="|u|" if obs.is_complex else "u")
     ax.set_xlabel("t")
     ax.set_ylabel("x")
