@@ -495,6 +495,17 @@ def pdebench(file, sample, points, seed, output, force):
 @click.option("--loss-scale", type=float, default=None, metavar="C",
               help="Residual size beyond which a point counts as an outlier, in units of the file's sigma "
                    "[default: 1.345 huber, 2.385 cauchy]; required, in units of u, when the file has no sigma.")
+@click.option("--forward-command", default=None, metavar="'PROGRAM ARGS'",
+              help="A black box replaces the spectral solver: run this program once per trial point; it reads the "
+                   "parameters as a JSON object on standard input and prints the predictions at the observation "
+                   "points, in the file's order (see README, 'external program').")
+@click.option("--forward-timeout", type=float, default=None, metavar="SECONDS",
+              help="Kill a --forward-command run after this long; that trial point is rejected.")
+@click.option("--workers", type=int, default=None,
+              help="With --forward-command: evaluate the points of a batch (scan, sketch directions) side by side "
+                   "on N local worker processes (a dask LocalCluster).")
+@click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",
+              help="With --forward-command: evaluate batches on a running dask cluster.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Result file (.h5) to write.")
 @click.option("--checkpoint", type=click.Path(dir_okay=False), default=None,
               help="Checkpoint file, saved every --checkpoint-every iterations and on Ctrl-C/SIGTERM "
@@ -506,7 +517,8 @@ def pdebench(file, sample, points, seed, output, force):
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result summary as JSON.")
 def fit_command(equation, obs_paths, method, inits, fit_names, modes, regularization, directions, steps, max_nfev, max_time,
-                seed, preset, n, dt, search, windows, auto_grid, tol, intervals, level, loss, loss_scale, output, checkpoint, checkpoint_every, resume, force, quiet,
+                seed, preset, n, dt, search, windows, auto_grid, tol, intervals, level, loss, loss_scale,
+                forward_command, forward_timeout, workers, scheduler, output, checkpoint, checkpoint_every, resume, force, quiet,
                 as_json):
     """Recover the unknown parameters of EQUATION from the observations in --obs.
 
@@ -539,13 +551,24 @@ def fit_command(equation, obs_paths, method, inits, fit_names, modes, regulariza
             raise UserError(f"--{option} applies to a fitted field (--fit u0 or --fit 'D(x)'), and none is fitted")
     if resume is None and (equation is None or obs_path is None):
         raise UserError("give EQUATION and --obs FILE (or --resume CHECKPOINT)")
+    if forward_command is None:
+        for option, value in (("forward-timeout", forward_timeout), ("workers", workers), ("scheduler", scheduler)):
+            if value is not None:
+                raise UserError(f"--{option} applies to a --forward-command black box, and none is given")
+    if workers is not None and scheduler is not None:
+        raise UserError("give --workers or --scheduler, not both")
+    if workers is not None and workers < 1:
+        raise UserError(f"--workers must be at least 1, got {workers}")
+    if forward_command is not None and (checkpoint is not None or resume is not None):
+        raise UserError("a --forward-command fit keeps no checkpoint on the command line (resume it from Python "
+                        "with the same forward map)")
     rule = regularization if regularization in ("auto", "discrepancy", "gcv") else None
     if rule is not None and (checkpoint is not None or resume is not None):
         raise UserError(f"--regularization {rule} runs several fits and keeps no checkpoint; give a number to use "
                         "--checkpoint or --resume")
-    if checkpoint is None and output is not None and method != "pinn" and rule is None:
+    if checkpoint is None and output is not None and method != "pinn" and rule is None and forward_command is None:
         checkpoint = str(Path(output).with_suffix("")) + ".ckpt.h5"
-    with user_errors():
+    with user_errors(), contextlib.ExitStack() as stack:
         state = None
         if resume is not None:
             state = load_checkpoint(resume)
@@ -567,8 +590,20 @@ def fit_command(equation, obs_paths, method, inits, fit_names, modes, regulariza
                                      f"{regularization!r}") from None
             else:
                 weight = 0.0
+            forward = executor = None
+            if forward_command is not None:
+                import shlex
+
+                from .parallel import check_scheduler_address, make_executor
+                from .problems.external import CommandForward
+
+                forward = CommandForward(shlex.split(forward_command), timeout=forward_timeout)
+                if scheduler is not None:
+                    check_scheduler_address(scheduler)
+                if workers is not None or scheduler is not None:
+                    executor = stack.enter_context(make_executor(workers, scheduler))
             problem = InverseProblem(obs, unknowns, n=n, dt=dt, modes=modes, regularization=weight,
-                                     loss=loss, loss_scale=loss_scale)
+                                     loss=loss, loss_scale=loss_scale, forward=forward, executor=executor)
         status = None if quiet else StatusLine(f"fitting {equation} ({method or preset or 'zo-gn'})")
 
         def progress(info):

@@ -1,6 +1,7 @@
 """Executors and fit-many on a real dask cluster: two worker processes on loopback."""
 
 import csv
+import json
 import os
 import re
 import signal
@@ -214,3 +215,35 @@ def test_make_executor_refuses_bad_combinations():
     assert isinstance(make_executor(), InProcess)
     with pytest.raises(ValueError, match="without an executor|an executor distributes"):
         InverseProblem(toy()[1], ("lambda1", "lambda2"), executor=InProcess())
+
+
+MODEL = """
+import json, sys
+import numpy as np
+p = json.load(sys.stdin)
+t, x = np.loadtxt(sys.argv[1])
+print(*(np.exp(-p["nu"] * np.pi ** 2 * t) * np.sin(np.pi * x)))
+"""
+
+
+def test_cli_fit_with_an_external_program_on_workers_equals_the_serial_fit(tmp_path):
+    rng = np.random.default_rng(0)
+    t, x = rng.uniform(0, 1, 24), rng.uniform(-1, 1, 24)
+    u = np.exp(-0.05 * np.pi**2 * t) * np.sin(np.pi * x)
+    obs = Observations("burgers", t, x, u, u0=-np.sin(np.pi * np.linspace(-1, 1, 64, endpoint=False)),
+                       fixed_params={"lambda1": 1.0}, true_params={"nu": 0.05, "lambda1": 1.0})
+    save_observations(obs, tmp_path / "obs.h5")
+    np.savetxt(tmp_path / "points.txt", np.stack([t, x]))
+    (tmp_path / "model.py").write_text(MODEL)
+    command = f"{sys.executable} {tmp_path / 'model.py'} {tmp_path / 'points.txt'}"
+    base = ["fit", "burgers", "--obs", str(tmp_path / "obs.h5"), "--init", "nu=0.2", "--forward-command", command,
+            "--json", "--quiet", "--intervals", "none"]
+    serial = CliRunner().invoke(cli, base)
+    assert serial.exit_code == 0, serial.output
+    spread = CliRunner().invoke(cli, base + ["--workers", "2"])
+    assert spread.exit_code == 0, spread.output
+    a, b = (json.loads(r.stdout[r.stdout.index("{"):]) for r in (serial, spread))
+    assert a["params"]["nu"] == b["params"]["nu"] and a["nfev"] == b["nfev"]
+    assert abs(a["params"]["nu"] / 0.05 - 1) < 1e-6
+    bad = CliRunner().invoke(cli, ["fit", "burgers", "--obs", str(tmp_path / "obs.h5"), "--workers", "2"])
+    assert bad.exit_code == 2 and "--workers applies to a --forward-command black box" in bad.output
