@@ -901,6 +901,10 @@ def main():
     except (KeyboardInterrupt, click.Abort):  # Ctrl-C outside a fit (a fit saves its checkpoint)
         click.echo("interrupted", err=True)
         sys.exit(130)
+    except click.UsageError as err:  # one line, as every other error (click prints usage and a hint)
+        where = f"; see '{err.ctx.command_path} --help'" if err.ctx is not None else ""
+        click.echo(f"Error: {err.format_message()}{where}", err=True)
+        sys.exit(err.exit_code)
     except click.ClickException as err:
         err.show()
         sys.exit(err.exit_code)

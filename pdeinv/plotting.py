@@ -167,8 +167,10 @@ def plot_slices(t, x, fields: Mapping[str, np.ndarray], times: Sequence[float], 
         if observations is not None:
             near = np.abs(observations.t - tk) <= window
             if np.any(near):
-                ax.plot(observations.x[near], observed_values(observations)[near], "o", color=color, markersize=4,
-                        markeredgecolor="k")
+                few = observations.n_points <= DENSE_POINTS
+                ax.plot(observations.x[near], observed_values(observations)[near], "o", color=color,
+                        markersize=4 if few else 1.5, markeredgecolor="k" if few else "none",
+                        alpha=1.0 if few else 0.4, rasterized=not few)
     for s, name in enumerate(fields):
         ax.plot([], [], styles[s % len(styles)], color="0.3", label=name)
     if observations is not None:

@@ -280,3 +280,20 @@ def test_sizes_that_cannot_fit_in_memory_are_refused_before_allocating():
         simulate("burgers", points=10**10, layout="random")
     run = CliRunner().invoke(cli, ["simulate", "burgers", "--n", str(2**42), "-o", "never.h5"])
     assert run.exit_code == 2 and "of memory" in run.output and len(run.output.strip().splitlines()) == 1
+
+
+def test_usage_errors_are_one_line_with_exit_2():
+    done = subprocess.run([sys.executable, "-m", "pdeinv", "fit", "burgers", "--bogus"], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "No such option '--bogus'" in lines[0] and "pdeinv fit --help" in lines[0], lines
+
+
+def test_the_memory_check_can_be_turned_off(monkeypatch):
+    from pdeinv.solvers.memory import check_memory
+
+    with pytest.raises(ValueError, match="PDEINV_MEMORY_CHECK=off"):
+        check_memory(1e18, "a test", "less")
+    monkeypatch.setenv("PDEINV_MEMORY_CHECK", "off")
+    check_memory(1e18, "a test", "less")  # no error: the user asked for none

@@ -50,8 +50,11 @@ def points_bytes(points: int, modes: int) -> float:
 
 def check_memory(needed: float, what: str, hint: str) -> None:
     """ValueError naming ``what``, its estimated size and ``hint`` when ``needed`` bytes exceed
-    80 % of the memory available (nothing is checked when that is unknown)."""
+    80 % of the memory available (nothing is checked when that is unknown, or with
+    ``PDEINV_MEMORY_CHECK=off`` in the environment)."""
+    if os.environ.get("PDEINV_MEMORY_CHECK", "").strip().lower() in ("0", "off", "no", "false"):
+        return  # the user knows better (swap, memory the estimate does not see)
     available = available_bytes()
     if available is not None and needed > 0.8 * available:
         raise ValueError(f"{what} needs about {_size(needed)} of memory, more than the {_size(available)} available; "
-                         f"{hint}")
+                         f"{hint} (PDEINV_MEMORY_CHECK=off to try anyway)")
