@@ -249,6 +249,8 @@ def plot_convergence(results, *, axes=None, true_params: Mapping[str, float] | N
     for ax, name in zip(axes[1:], names):
         ax.set_ylabel(name)
         ax.set_yscale("log" if all(np.all(np.asarray(r.history["params"][name]) > 0) for r in results.values()) else "linear")
+        if ax.get_yscale() == "linear":  # an offset ("1e-9 + 1") would sit on the panel above
+            ax.ticklabel_format(axis="y", useOffset=False)
         handles, labels = ax.get_legend_handles_labels()
         unique = dict(zip(labels, handles))
         ax.legend(unique.values(), unique.keys(), fontsize="small")
