@@ -18,10 +18,11 @@ Compiled solvers are cached on disk between runs (``compilation_cache_dir``; opt
 ``PDEINV_COMPILATION_CACHE=off``).
 """
 
+import contextlib
 import os
 import warnings
 
-__all__ = ["jax", "jnp", "use_cpu_cores"]
+__all__ = ["CompilationLog", "compilations", "jax", "jnp", "use_cpu_cores"]
 
 
 def _cpu_count() -> int:
@@ -104,3 +105,53 @@ def use_cpu_cores(count: int | str | None = None) -> int:
         return devices
     _set_device_flag(count)
     return len(jax.devices())
+
+
+class CompilationLog:
+    """The XLA programs built inside a :func:`compilations` block: ``programs`` lists
+    ``(name, seconds)`` per program (compiled, or loaded from the persistent cache: ``cache_hits``
+    of them)."""
+
+    def __init__(self):
+        self.programs: list[tuple[str, float]] = []
+        self.cache_hits = 0
+
+    def __len__(self) -> int:
+        return len(self.programs)
+
+    def count(self, name: str | None = None, *, min_seconds: float = 0.0) -> int:
+        """Programs named ``name`` (the jitted function's name, e.g. ``"at_points"``; all when
+        None) that took at least ``min_seconds`` to build."""
+        return sum(1 for n, s in self.programs if (name is None or n == name) and s >= min_seconds)
+
+
+@contextlib.contextmanager
+def compilations():
+    """Count the XLA programs JAX builds inside the block, through JAX's monitoring events::
+
+        with compilations() as log:
+            pdeinv.fit(problem, init)
+        log.count("at_points")   # solver programs of the fit
+
+    Every new shape of a jitted function is one program (~0.5-2 s for a solver on CPU).
+    """
+    from jax import monitoring
+
+    log = CompilationLog()
+
+    def on_duration(event, seconds, **metadata):
+        if event == "/jax/core/compile/backend_compile_duration":
+            name = str(metadata.get("fun_name", ""))
+            log.programs.append((name[4:-1] if name.startswith("jit(") else name, float(seconds)))
+
+    def on_event(event, **metadata):
+        if event == "/jax/compilation_cache/cache_hits":
+            log.cache_hits += 1
+
+    monitoring.register_event_duration_secs_listener(on_duration)
+    monitoring.register_event_listener(on_event)
+    try:
+        yield log
+    finally:
+        monitoring.unregister_event_duration_listener(on_duration)
+        monitoring.unregister_event_listener(on_event)

@@ -161,3 +161,17 @@ def test_with_data_keeps_the_problem_and_changes_the_values():
     np.testing.assert_array_equal(problem.observations.u, obs.u)
     with pytest.raises(ValueError, match="observations' shape"):
         problem.with_data(obs.u[:3])
+
+
+def test_quantiles_match_scipy_stats():
+    """The interval quantiles come from scipy.special (scipy.stats takes seconds to import)."""
+    from scipy import stats
+
+    from pdeinv.fit.uncertainty import _quantiles
+
+    for level in (0.68, 0.95, 0.99):
+        assert np.allclose(_quantiles(level, 0, True), (stats.norm.ppf(0.5 + level / 2), stats.chi2.ppf(level, 1)),
+                           rtol=1e-12, atol=0)
+        for dof in (1, 7, 63):
+            assert np.allclose(_quantiles(level, dof, False),
+                               (stats.t.ppf(0.5 + level / 2, dof), stats.f.ppf(level, 1, dof)), rtol=1e-12, atol=0)

@@ -364,8 +364,12 @@ class SpectralEquation:
         """Initial samples on the grid: ``self.u0``, or ``u0`` checked and resampled."""
         return self.u0 if u0 is None else self._initial_samples(u0)
 
-    def initial_spectrum(self, u0=None):
-        return self._forward(jnp.asarray(self._start(u0))) * self.mask
+    def initial_spectrum(self, u0=None) -> np.ndarray:
+        """The spectrum the solvers start from (``u0`` or ``self.u0``), dealiasing mask applied.
+        Computed with NumPy: an eager JAX transform would compile three small programs per grid."""
+        u = np.asarray(self._start(u0))
+        v = np.fft.fft(u) if self.complex_state else np.fft.rfft(u)
+        return v * self.mask
 
     def _forward(self, u):
         """FFT along the last axis of grid values (full for a complex state, real otherwise)."""
