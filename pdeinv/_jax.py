@@ -24,34 +24,9 @@ import warnings
 
 __all__ = ["CompilationLog", "compilations", "jax", "jnp", "use_cpu_cores"]
 
+from ._devices import apply_environment, device_count as _device_count, set_device_flag as _set_device_flag
 
-def _cpu_count() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not available on every platform
-        return os.cpu_count() or 1
-
-
-def _device_count(requested: str | int | None) -> int:
-    if requested in (None, "", "auto"):
-        return min(_cpu_count(), 8)
-    try:
-        return max(int(requested), 1)
-    except ValueError:
-        raise ValueError(f"PDEINV_CPU_DEVICES must be a positive integer or 'auto', got {requested!r}") from None
-
-
-def _set_device_flag(count: int) -> bool:
-    """Add the device-count flag to XLA_FLAGS unless the user set one; True when set."""
-    flags = os.environ.get("XLA_FLAGS", "")
-    if "xla_force_host_platform_device_count" in flags or count <= 1:
-        return False
-    os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={count}".strip()
-    return True
-
-
-if os.environ.get("PDEINV_CPU_DEVICES", "").strip():
-    _set_device_flag(_device_count(os.environ["PDEINV_CPU_DEVICES"].strip()))
+apply_environment()  # pdeinv/__init__ did it already, unless a submodule was imported on its own
 
 import jax  # noqa: E402
 
