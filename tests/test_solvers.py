@@ -471,3 +471,64 @@ def test_ks_converges_at_fourth_order_in_time():
     errors = [np.max(np.abs(make(h).solve({}, [5.0]) - reference)) for h in (0.0125, 0.00625, 0.003125)]
     orders = np.log2(np.array(errors[:-1]) / np.array(errors[1:]))
     assert np.all((orders > 3.6) & (orders < 4.3)) and orders[-1] > 3.9, (errors, orders)
+
+
+# ---- observations at many distinct times: uniform steps and a Hermite interpolant in time ----
+
+
+@pytest.mark.parametrize("make", [Burgers, KdV], ids=["burgers", "kdv"])
+def test_many_distinct_times_agree_with_landing_on_each(monkeypatch, make):
+    """200 random observation times on the default grids: uniform steps + the cubic Hermite
+    interpolant agree with steps landing on every time to 1e-8 of the field's size."""
+    from pdeinv.solvers.etdrk4 import DenseSchedule, StepSchedule
+
+    import pdeinv.solvers.equation as equation_module
+
+    rng = np.random.default_rng(3)
+    t, x = rng.uniform(0, 1, 200), rng.uniform(-1, 1, 200)
+    t[:3] = [0.0, 0.5, 1.0]  # the initial time, a time on a step point of both, the end
+    eq = make()
+    assert isinstance(eq.schedule(np.unique(t)), DenseSchedule)
+    p, u0 = eq.params_pytree(eq.defaults), eq.initial_spectrum()
+    dense = np.asarray(eq.point_solver(t, x)(p, u0))
+    monkeypatch.setattr(equation_module, "EXACT_TIMES_MAX_STEP_SIZES", 10**9)
+    exact_eq = make()
+    assert isinstance(exact_eq.schedule(np.unique(t)), StepSchedule)
+    exact = np.asarray(exact_eq.point_solver(t, x)(p, u0))
+    error = np.max(np.abs(dense - exact)) / np.max(np.abs(exact))
+    assert 0 < error <= 1e-8, error
+    assert np.max(np.abs(dense[0] - exact[0])) <= 1e-14  # t = t0 is the initial state
+
+
+def test_hermite_interpolation_in_time_converges_at_fourth_order(monkeypatch):
+    import pdeinv.solvers.equation as equation_module
+
+    rng = np.random.default_rng(1)
+    t, x = np.sort(rng.uniform(0, 1, 40)), rng.uniform(-1, 1, 40)
+    errors = []
+    for dt in (0.02, 0.01, 0.005):
+        eq = Burgers(n=64, dt=dt)
+        p, u0 = eq.params_pytree({"nu": 0.05}), eq.initial_spectrum()
+        dense = np.asarray(eq.point_solver(t, x)(p, u0))
+        with monkeypatch.context() as patch:
+            patch.setattr(equation_module, "EXACT_TIMES_MAX_STEP_SIZES", 10**9)
+            exact = np.asarray(Burgers(n=64, dt=dt).point_solver(t, x)(p, u0))
+        errors.append(np.max(np.abs(dense - exact)) / np.max(np.abs(exact)))
+    orders = np.log2(np.array(errors[:-1]) / np.array(errors[1:]))
+    assert np.all((orders > 3.5) & (orders < 4.6)), (errors, orders)
+
+
+def test_dense_schedule_weights():
+    from pdeinv.solvers.etdrk4 import dense_schedule
+
+    s = dense_schedule(np.array([0.0625, 0.3125, 0.375, 1.0]), 0.0, 0.125)
+    assert s.step_size == 0.125 and s.node_slot.size == 9
+    # on a step point: that point's value alone; between: the cubic Hermite weights
+    assert np.array_equal(s.weights[2], [1, 0, 0, 0]) and np.array_equal(s.weights[3], [0, 0, 1, 0])
+    theta, h = 0.5, 0.125
+    assert np.allclose(s.weights[:2], [0.5, h * theta * (1 - theta) ** 2, 0.5, -h * theta**2 * (1 - theta)])
+    assert s.n_nodes == len({0, 1, 2, 3, 4, 7, 8})
+    nodes = np.flatnonzero(s.node_slot < s.n_nodes)
+    assert list(nodes[s.left]) == [0, 2, 3, 7] and list(nodes[s.right]) == [1, 3, 4, 8]
+    with pytest.raises(ValueError, match="after t0"):
+        dense_schedule(np.array([0.0]), 0.0, 0.1)
