@@ -27,6 +27,7 @@ SCRIPTS = [
     ("multiparam", "Several unknowns from far starts: the global phase with and without time windows"),
     ("uncertainty", "How sure the answer is: interval coverage, robust losses, profile cost"),
     ("distributed", "Many fits and clusters: parallel efficiency, fit-many speed-up, scheduler overhead"),
+    ("walltime", "A fit in seconds: end-to-end wall time, compilations, --help, many observation times"),
 ]
 
 

@@ -18,39 +18,15 @@ Compiled solvers are cached on disk between runs (``compilation_cache_dir``; opt
 ``PDEINV_COMPILATION_CACHE=off``).
 """
 
+import contextlib
 import os
 import warnings
 
-__all__ = ["jax", "jnp", "use_cpu_cores"]
+__all__ = ["CompilationLog", "compilations", "jax", "jnp", "use_cpu_cores"]
 
+from ._devices import apply_environment, device_count as _device_count, set_device_flag as _set_device_flag
 
-def _cpu_count() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not available on every platform
-        return os.cpu_count() or 1
-
-
-def _device_count(requested: str | int | None) -> int:
-    if requested in (None, "", "auto"):
-        return min(_cpu_count(), 8)
-    try:
-        return max(int(requested), 1)
-    except ValueError:
-        raise ValueError(f"PDEINV_CPU_DEVICES must be a positive integer or 'auto', got {requested!r}") from None
-
-
-def _set_device_flag(count: int) -> bool:
-    """Add the device-count flag to XLA_FLAGS unless the user set one; True when set."""
-    flags = os.environ.get("XLA_FLAGS", "")
-    if "xla_force_host_platform_device_count" in flags or count <= 1:
-        return False
-    os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={count}".strip()
-    return True
-
-
-if os.environ.get("PDEINV_CPU_DEVICES", "").strip():
-    _set_device_flag(_device_count(os.environ["PDEINV_CPU_DEVICES"].strip()))
+apply_environment()  # pdeinv/__init__ did it already, unless a submodule was imported on its own
 
 import jax  # noqa: E402
 
@@ -104,3 +80,53 @@ def use_cpu_cores(count: int | str | None = None) -> int:
         return devices
     _set_device_flag(count)
     return len(jax.devices())
+
+
+class CompilationLog:
+    """The XLA programs built inside a :func:`compilations` block: ``programs`` lists
+    ``(name, seconds)`` per program (compiled, or loaded from the persistent cache: ``cache_hits``
+    of them)."""
+
+    def __init__(self):
+        self.programs: list[tuple[str, float]] = []
+        self.cache_hits = 0
+
+    def __len__(self) -> int:
+        return len(self.programs)
+
+    def count(self, name: str | None = None, *, min_seconds: float = 0.0) -> int:
+        """Programs named ``name`` (the jitted function's name, e.g. ``"at_points"``; all when
+        None) that took at least ``min_seconds`` to build."""
+        return sum(1 for n, s in self.programs if (name is None or n == name) and s >= min_seconds)
+
+
+@contextlib.contextmanager
+def compilations():
+    """Count the XLA programs JAX builds inside the block, through JAX's monitoring events::
+
+        with compilations() as log:
+            pdeinv.fit(problem, init)
+        log.count("at_points")   # solver programs of the fit
+
+    Every new shape of a jitted function is one program (~0.5-2 s for a solver on CPU).
+    """
+    from jax import monitoring
+
+    log = CompilationLog()
+
+    def on_duration(event, seconds, **metadata):
+        if event == "/jax/core/compile/backend_compile_duration":
+            name = str(metadata.get("fun_name", ""))
+            log.programs.append((name[4:-1] if name.startswith("jit(") else name, float(seconds)))
+
+    def on_event(event, **metadata):
+        if event == "/jax/compilation_cache/cache_hits":
+            log.cache_hits += 1
+
+    monitoring.register_event_duration_secs_listener(on_duration)
+    monitoring.register_event_listener(on_event)
+    try:
+        yield log
+    finally:
+        monitoring.unregister_event_duration_listener(on_duration)
+        monitoring.unregister_event_listener(on_event)

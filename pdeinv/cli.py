@@ -12,7 +12,6 @@ import os
 import sys
 
 import click
-import numpy as np
 
 __version__ = "0.1.0"
 
@@ -353,6 +352,8 @@ def import_options(command):
 
 def parse_domain(text: str | None) -> tuple[float, float] | None:
     """``"-1,1"`` or ``"0,2*pi"`` -> ``(a, b)``, with a clear error otherwise."""
+    import numpy as np
+
     from .expressions import parse_function
 
     if text is None:
@@ -793,6 +794,8 @@ def format_result_table(result, observations=None) -> str:
 
     A fitted field gets one line: its modes and its relative L2 distance from the true field
     (the file's u0, or the stored true D(x) of synthetic data)."""
+    import numpy as np
+
     from .problems.fields import field_samples, split_field, true_field
 
     truth = result.true_params or {}
@@ -892,10 +895,17 @@ def plot(file, output, kind, n, force):
 def main():
     # The command line owns its process: split batches of solves across the cores, unless the
     # environment already decides (PDEINV_CPU_DEVICES or a device count in XLA_FLAGS).
+    # Without importing JAX (a second or more) when it is not loaded yet: `pdeinv --help` and
+    # input errors answer at once; commands import what they need when they run.
     if not os.environ.get("PDEINV_CPU_DEVICES", "").strip():
-        from ._jax import use_cpu_cores
+        if "jax" in sys.modules:
+            from ._jax import use_cpu_cores
 
-        use_cpu_cores()
+            use_cpu_cores()
+        else:
+            from ._devices import device_count, set_device_flag
+
+            set_device_flag(device_count(None))
     try:
         code = cli.main(standalone_mode=False)
     except (KeyboardInterrupt, click.Abort):  # Ctrl-C outside a fit (a fit saves its checkpoint)

@@ -164,6 +164,19 @@ def test_fit_reports_failure_instead_of_raising():
     assert not result.success and "failed" in result.message
 
 
+def test_a_fit_compiles_one_solver_program_per_grid(burgers_obs):
+    """Single trial points, the sketch, the intervals and the grid check share one compiled
+    solver per grid, and the scan (10 members) one more on the first grid: batches run in
+    chunks of a few fixed sizes."""
+    from pdeinv._jax import compilations
+
+    with compilations() as log:
+        result = fit(InverseProblem(burgers_obs, n=32), {"nu": 0.1})
+    assert result.success and result.nfev > 5 and result.grid["n"] > 32  # refined once at least
+    grids = [n for n in (32, 64, 128, 256, 512) if n <= 2 * result.grid["n"]]  # each checked at 2 n
+    assert log.count("at_points") == len(grids) + 1, log.programs
+
+
 def test_same_seed_gives_identical_result(burgers_obs):
     runs = [fit(InverseProblem(burgers_obs, n=64), {"nu": 0.1}, method="zo", seed=7, max_steps=20, auto_grid=False) for _ in range(2)]
     assert runs[0].params == runs[1].params

@@ -213,14 +213,56 @@ def test_library_fft_switch_changes_the_transform_not_the_numbers():
 
 
 def test_batched_solver_splits_and_pads_across_devices():
-    # the same numbers whatever the split; with one device it is a plain vmap
+    # the same numbers whatever the split and the chunk sizes; with one device it is a plain vmap
     fn = lambda p, c: jax.numpy.sin(p["a"]) * c
-    batched = BatchedSolver(fn, in_axes=(0, None))
-    for size in (1, 2, 3, 7):
-        a = np.linspace(0.1, 1.0, size)
-        out = np.asarray(batched({"a": a}, 2.0))
-        assert out.shape == (size,)
-        assert np.allclose(out, 2.0 * np.sin(a), rtol=0, atol=1e-15)
+    for chunks in (None, (1,), (3,), (2, 4)):
+        batched = BatchedSolver(fn, in_axes=(0, None), chunks=chunks)
+        for size in (1, 2, 3, 7, 9):
+            a = np.linspace(0.1, 1.0, size)
+            out = np.asarray(batched({"a": a}, 2.0))
+            assert out.shape == (size,)
+            assert np.allclose(out, 2.0 * np.sin(a), rtol=0, atol=1e-15)
+    with pytest.raises(ValueError, match="positive"):
+        BatchedSolver(fn, in_axes=(0, None), chunks=(0,))
+
+
+def test_batch_plan_pads_only_the_smallest_chunk():
+    from pdeinv.solvers.batching import batch_plan, default_chunks
+
+    assert default_chunks(1) == (1, 10, 16) and default_chunks(2) == (2, 10, 16)
+    assert default_chunks(3) == (3, 12, 24)
+
+    assert batch_plan(1, (2, 10, 16)) == [2]
+    assert batch_plan(10, (2, 10, 16)) == [10]  # a one-unknown scan in one chunk
+    assert batch_plan(9, (2, 10, 16)) == [2] * 5  # only the smallest chunk is ever padded
+    assert batch_plan(16, (2, 10, 16)) == [16]
+    assert batch_plan(17, (2, 10, 16)) == [16, 2]  # the scan of two unknowns, and its start
+    assert batch_plan(35, (2, 10, 16)) == [16, 16, 2, 2]
+    assert batch_plan(15, (2, 16)) == [2] * 8
+    assert batch_plan(5, (1,)) == [1] * 5
+    with pytest.raises(ValueError, match="at least one member"):
+        batch_plan(0, (2,))
+
+
+def test_a_padded_batch_equals_the_unpadded_one():
+    """Chunks padded with copies of the last member give each member the numbers of one plain
+    vmapped batch of exactly the members (to 1e-12) and of any other padding (bitwise)."""
+    eq = Burgers(n=64, dt=2e-3)
+    t, x = np.array([0.2, 0.5, 0.5, 0.9, 1.0]), np.array([-0.3, 0.1, 0.7, -0.9, 0.4])
+    fn = eq.point_solver(t, x, batched=True)
+    u0_hat = eq.initial_spectrum()
+    nus = np.linspace(0.02, 0.08, 7)
+    params = {"nu": nus, "lambda1": np.linspace(0.9, 1.1, 7)}
+    plain = np.asarray(jax.jit(jax.vmap(fn, in_axes=(0, None)))(params, u0_hat))
+    three = BatchedSolver(fn, in_axes=(0, None), chunks=(3,))(params, u0_hat)  # 3 + 3 + 1 padded to 3
+    four = BatchedSolver(fn, in_axes=(0, None), chunks=(4,))(params, u0_hat)  # 4 + 3 padded to 4
+    assert three.shape == four.shape == plain.shape == (7, 5)
+    assert np.max(np.abs(three - plain)) <= 1e-12 * np.max(np.abs(plain))
+    assert np.max(np.abs(four - plain)) <= 1e-12 * np.max(np.abs(plain))
+    single = BatchedSolver(fn, in_axes=(0, None), chunks=(3,))({k: v[-1:] for k, v in params.items()}, u0_hat)
+    assert np.array_equal(single[0], three[-1])  # the last member alone (padded x3) and in its chunk
+    # the check can fail: a member solved with another viscosity differs
+    assert np.max(np.abs(three[0] - three[1])) > 1e-6
 
 
 def test_spectral_solver_is_vmappable_and_differentiable():
@@ -432,3 +474,64 @@ def test_ks_converges_at_fourth_order_in_time():
     errors = [np.max(np.abs(make(h).solve({}, [5.0]) - reference)) for h in (0.0125, 0.00625, 0.003125)]
     orders = np.log2(np.array(errors[:-1]) / np.array(errors[1:]))
     assert np.all((orders > 3.6) & (orders < 4.3)) and orders[-1] > 3.9, (errors, orders)
+
+
+# ---- observations at many distinct times: uniform steps and a Hermite interpolant in time ----
+
+
+@pytest.mark.parametrize("make", [Burgers, KdV], ids=["burgers", "kdv"])
+def test_many_distinct_times_agree_with_landing_on_each(monkeypatch, make):
+    """200 random observation times on the default grids: uniform steps + the cubic Hermite
+    interpolant agree with steps landing on every time to 1e-8 of the field's size."""
+    from pdeinv.solvers.etdrk4 import DenseSchedule, StepSchedule
+
+    import pdeinv.solvers.equation as equation_module
+
+    rng = np.random.default_rng(3)
+    t, x = rng.uniform(0, 1, 200), rng.uniform(-1, 1, 200)
+    t[:3] = [0.0, 0.5, 1.0]  # the initial time, a time on a step point of both, the end
+    eq = make()
+    assert isinstance(eq.schedule(np.unique(t)), DenseSchedule)
+    p, u0 = eq.params_pytree(eq.defaults), eq.initial_spectrum()
+    dense = np.asarray(eq.point_solver(t, x)(p, u0))
+    monkeypatch.setattr(equation_module, "EXACT_TIMES_MAX_STEP_SIZES", 10**9)
+    exact_eq = make()
+    assert isinstance(exact_eq.schedule(np.unique(t)), StepSchedule)
+    exact = np.asarray(exact_eq.point_solver(t, x)(p, u0))
+    error = np.max(np.abs(dense - exact)) / np.max(np.abs(exact))
+    assert 0 < error <= 1e-8, error
+    assert np.max(np.abs(dense[0] - exact[0])) <= 1e-14  # t = t0 is the initial state
+
+
+def test_hermite_interpolation_in_time_converges_at_fourth_order(monkeypatch):
+    import pdeinv.solvers.equation as equation_module
+
+    rng = np.random.default_rng(1)
+    t, x = np.sort(rng.uniform(0, 1, 40)), rng.uniform(-1, 1, 40)
+    errors = []
+    for dt in (0.02, 0.01, 0.005):
+        eq = Burgers(n=64, dt=dt)
+        p, u0 = eq.params_pytree({"nu": 0.05}), eq.initial_spectrum()
+        dense = np.asarray(eq.point_solver(t, x)(p, u0))
+        with monkeypatch.context() as patch:
+            patch.setattr(equation_module, "EXACT_TIMES_MAX_STEP_SIZES", 10**9)
+            exact = np.asarray(Burgers(n=64, dt=dt).point_solver(t, x)(p, u0))
+        errors.append(np.max(np.abs(dense - exact)) / np.max(np.abs(exact)))
+    orders = np.log2(np.array(errors[:-1]) / np.array(errors[1:]))
+    assert np.all((orders > 3.5) & (orders < 4.6)), (errors, orders)
+
+
+def test_dense_schedule_weights():
+    from pdeinv.solvers.etdrk4 import dense_schedule
+
+    s = dense_schedule(np.array([0.0625, 0.3125, 0.375, 1.0]), 0.0, 0.125)
+    assert s.step_size == 0.125 and s.node_slot.size == 9
+    # on a step point: that point's value alone; between: the cubic Hermite weights
+    assert np.array_equal(s.weights[2], [1, 0, 0, 0]) and np.array_equal(s.weights[3], [0, 0, 1, 0])
+    theta, h = 0.5, 0.125
+    assert np.allclose(s.weights[:2], [0.5, h * theta * (1 - theta) ** 2, 0.5, -h * theta**2 * (1 - theta)])
+    assert s.n_nodes == len({0, 1, 2, 3, 4, 7, 8})
+    nodes = np.flatnonzero(s.node_slot < s.n_nodes)
+    assert list(nodes[s.left]) == [0, 2, 3, 7] and list(nodes[s.right]) == [1, 3, 4, 8]
+    with pytest.raises(ValueError, match="after t0"):
+        dense_schedule(np.array([0.0]), 0.0, 0.1)

@@ -92,16 +92,77 @@ def test_importing_pdeinv_leaves_xla_flags_alone():
 
 
 def test_compiled_solvers_are_cached_where_the_user_says(tmp_path):
-    code = "import pdeinv, jax; print(jax.config.jax_compilation_cache_dir)"
+    # set when pdeinv's numerical part loads (import pdeinv alone imports no JAX), or at import
+    # pdeinv when JAX is already there
+    code = "import pdeinv, pdeinv.solvers, jax; print(jax.config.jax_compilation_cache_dir)"
+    jax_first = "import jax, pdeinv; print(jax.config.jax_compilation_cache_dir)"
     env = {k: v for k, v in os.environ.items() if k not in ("PDEINV_COMPILATION_CACHE", "JAX_COMPILATION_CACHE_DIR")}
 
-    def cache_dir(**extra):
-        done = subprocess.run([sys.executable, "-c", code], env={**env, **extra}, capture_output=True, text=True,
+    def cache_dir(source=code, **extra):
+        done = subprocess.run([sys.executable, "-c", source], env={**env, **extra}, capture_output=True, text=True,
                               timeout=120)
         assert done.returncode == 0, done.stderr
         return done.stdout.strip()
 
     assert cache_dir(XDG_CACHE_HOME=str(tmp_path)) == str(tmp_path / "pdeinv" / "jax")
+    assert cache_dir(jax_first, XDG_CACHE_HOME=str(tmp_path)) == str(tmp_path / "pdeinv" / "jax")
     assert cache_dir(PDEINV_COMPILATION_CACHE="off") == "None"
     assert cache_dir(PDEINV_COMPILATION_CACHE=str(tmp_path / "c")) == str(tmp_path / "c")
     assert cache_dir(JAX_COMPILATION_CACHE_DIR=str(tmp_path / "mine")) == str(tmp_path / "mine")
+
+
+def _run(code: str) -> str:
+    env = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", "PDEINV_CPU_DEVICES")}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_the_command_line_help_imports_no_jax():
+    """`pdeinv --help` (and a command's help) answers without importing JAX, SciPy, h5py or
+    NumPy: those take a second or more; a command imports what it needs when it runs."""
+    code = """
+import runpy, sys
+heavy = ("jax", "scipy", "h5py", "numpy", "matplotlib")
+for args in (["--help"], ["info", "--help"], ["equations", "--help"], ["fit", "--help"]):
+    sys.argv = ["pdeinv", *args]
+    try:
+        runpy.run_module("pdeinv", run_name="__main__")
+    except SystemExit as stop:
+        assert stop.code in (0, None), (args, stop.code)
+    print("imported after", args[0], sorted(m for m in heavy if m in sys.modules))
+"""
+    out = [line for line in _run(code).splitlines() if line.startswith("imported after")]
+    assert out == [f"imported after {name} []" for name in ("--help", "info", "equations", "fit")]
+    # the check can fail: a command that runs does import JAX
+    assert _run("import sys, pdeinv; pdeinv.get_equation('kdv'); print('jax' in sys.modules)") == "True"
+
+
+def test_fit_is_the_function_whatever_is_imported_first():
+    """pdeinv.fit is the function even when the subpackage of the same name is imported first
+    (Python binds a subpackage to its parent's attribute when it loads it)."""
+    code = """
+import pdeinv.fit.search
+import pdeinv
+from pdeinv import fit
+from pdeinv.fit import Solver, fit as fit_again
+print(callable(pdeinv.fit) and pdeinv.fit is fit is fit_again and type(fit).__name__ == "function")
+print(pdeinv.fit.__module__, pdeinv.fit.__name__, sys.modules["pdeinv.fit.search"].global_search.__name__)
+"""
+    assert _run("import sys\n" + code).splitlines() == ["True", "pdeinv.fit fit global_search"]
+    # and when the function is asked for first
+    assert _run("import pdeinv; f = pdeinv.fit; import pdeinv.fit.search; print(pdeinv.fit is f, callable(f))") == \
+        "True True"
+    assert "fit" in dir(pdeinv) and "InverseProblem" in pdeinv.__all__
+
+
+def test_float64_whichever_imports_first():
+    code = """
+import {first}
+import {second}
+import jax.numpy as jnp
+from pdeinv.solvers import Burgers
+print(jnp.ones(1).dtype)
+"""
+    assert _run(code.format(first="pdeinv", second="jax")) == "float64"
+    assert _run(code.format(first="jax", second="pdeinv")) == "float64"

@@ -186,3 +186,17 @@ def test_a_diffusion_field_is_undetermined_where_u_is_flat(tmp_path):
     save_result(result, obs, tmp_path / "r.h5")
     figure_for_file(tmp_path / "r.h5", "uncertainty").savefig(tmp_path / "band.png")
     assert (tmp_path / "band.png").stat().st_size > 10_000
+
+
+def test_quantiles_match_scipy_stats():
+    """The interval quantiles come from scipy.special (scipy.stats takes seconds to import)."""
+    from scipy import stats
+
+    from pdeinv.fit.uncertainty import _quantiles
+
+    for level in (0.68, 0.95, 0.99):
+        assert np.allclose(_quantiles(level, 0, True), (stats.norm.ppf(0.5 + level / 2), stats.chi2.ppf(level, 1)),
+                           rtol=1e-12, atol=0)
+        for dof in (1, 7, 63):
+            assert np.allclose(_quantiles(level, dof, False),
+                               (stats.t.ppf(0.5 + level / 2, dof), stats.f.ppf(level, 1, dof)), rtol=1e-12, atol=0)

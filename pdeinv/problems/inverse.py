@@ -417,7 +417,7 @@ class InverseProblem:
                     tally.setdefault("first_error", f"the forward map returned shape {out.shape}, expected "
                                                     f"({self.observations.n_points},)")
         else:
-            arrays = {name: jnp.asarray(np.array([full[name] for full in members], dtype=float))
+            arrays = {name: np.array([full[name] for full in members], dtype=float)
                       for name in self.equation.param_names if name != self.field_param}
             u0_hat = self._u0_hat
             if self.field_name == "u0":

@@ -5,13 +5,15 @@ equation). This module gathers their public names.
 
 from .batching import BatchedSolver
 from .equation import SolverDivergedError, SpectralEquation
-from .etdrk4 import StepSchedule, etdrk4_coefficients, etdrk4_solve, step_schedule
+from .etdrk4 import DenseSchedule, StepSchedule, dense_schedule, etdrk4_coefficients, etdrk4_solve, step_schedule
 from .fft import fourier_interpolate, fourier_interpolate_complex, irfft, library_fft, resample_periodic, rfft
 
 __all__ = [
     "BatchedSolver",
+    "DenseSchedule",
     "SolverDivergedError",
     "SpectralEquation",
+    "dense_schedule",
     "StepSchedule",
     "etdrk4_coefficients",
     "etdrk4_solve",

@@ -9,11 +9,18 @@ import numpy as np
 
 from .._jax import jax, jnp
 from .batching import BatchedSolver
-from .etdrk4 import etdrk4_solve, step_schedule
+from .etdrk4 import DenseSchedule, StepSchedule, dense_schedule, etdrk4_solve, step_schedule
 from .fft import fourier_interpolate, fourier_interpolate_complex, irfft, library_fft, resample_periodic, rfft
 from .memory import check_memory, points_bytes, solve_bytes
 
-__all__ = ["SolverDivergedError", "SpectralEquation"]
+__all__ = ["EXACT_TIMES_MAX_STEP_SIZES", "SolverDivergedError", "SpectralEquation"]
+
+#: Output times that would need more distinct step sizes than this to be landed on exactly
+#: (observations at many distinct times) are served by uniform steps and a cubic Hermite
+#: interpolant in time instead (``etdrk4.DenseSchedule``): each distinct step size costs a set
+#: of contour-integral coefficients, about 0.6 ms at n = 1024 against 0.2 s for the whole solve,
+#: so 800 random times cost 3.3x a uniform layout.
+EXACT_TIMES_MAX_STEP_SIZES = 8
 
 
 class SolverDivergedError(FloatingPointError):
@@ -278,8 +285,19 @@ class SpectralEquation:
             self._cache[key] = jax.jit(self._build(t, bool(batched)))
         return self._cache[key]
 
+    def schedule(self, t) -> StepSchedule | DenseSchedule:
+        """The time stepping that serves output times ``t``: steps of at most ``dt`` landing on
+        every time, or, when that needs more than ``EXACT_TIMES_MAX_STEP_SIZES`` distinct step
+        sizes, uniform steps with a 4th-order Hermite interpolant in time (agrees with landing
+        exactly to ~1e-9 relative on the default grids of Burgers and KdV)."""
+        t = self.check_times(t)
+        exact = step_schedule(t, self.t_span[0], self.dt)
+        if exact.step_sizes.size > EXACT_TIMES_MAX_STEP_SIZES:
+            return dense_schedule(t, self.t_span[0], self.dt)
+        return exact
+
     def _build(self, t: np.ndarray, batched: bool = False):
-        schedule = step_schedule(t, self.t_span[0], self.dt)
+        schedule = self.schedule(t)
 
         defaults = {name: float(value) for name, value in self.defaults.items()}
 
@@ -369,8 +387,12 @@ class SpectralEquation:
         """Initial samples on the grid: ``self.u0``, or ``u0`` checked and resampled."""
         return self.u0 if u0 is None else self._initial_samples(u0)
 
-    def initial_spectrum(self, u0=None):
-        return self._forward(jnp.asarray(self._start(u0))) * self.mask
+    def initial_spectrum(self, u0=None) -> np.ndarray:
+        """The spectrum the solvers start from (``u0`` or ``self.u0``), dealiasing mask applied.
+        Computed with NumPy: an eager JAX transform would compile three small programs per grid."""
+        u = np.asarray(self._start(u0))
+        v = np.fft.fft(u) if self.complex_state else np.fft.rfft(u)
+        return v * self.mask
 
     def _forward(self, u):
         """FFT along the last axis of grid values (full for a complex state, real otherwise)."""
