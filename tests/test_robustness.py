@@ -297,3 +297,18 @@ def test_the_memory_check_can_be_turned_off(monkeypatch):
         check_memory(1e18, "a test", "less")
     monkeypatch.setenv("PDEINV_MEMORY_CHECK", "off")
     check_memory(1e18, "a test", "less")  # no error: the user asked for none
+
+
+@pytest.mark.parametrize("delay", [0.2, 0.8])
+def test_ctrl_c_at_any_moment_exits_130_without_a_traceback(tmp_path, delay):
+    # Early (JAX still importing) or later (in the fit, which saves its checkpoint): one line, 130.
+    from pathlib import Path
+
+    data = Path(__file__).resolve().parents[1] / "data" / "burgers.h5"
+    proc = subprocess.Popen([sys.executable, "-m", "pdeinv", "fit", "burgers", "--obs", str(data), "--quiet"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    time.sleep(delay)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, (out, err)
+    assert "Traceback" not in err, err
