@@ -158,7 +158,7 @@ def test_cli_simulates_fits_and_plots_a_diffusion_field(tmp_path):
     (["--field", "D=__import__('os')"], "is not allowed in a function of x"),
     (["--field", "D=sin(pi*x"], "cannot parse"),
     (["--field", "nu=0.1"], "no parameter of burgers varies in x"),
-    (["--field", "D=-1+0*x"], "must be positive"),
+    (["--field", "D=-1+0*x"], "must be positive, got a field between -1 and -1"),  # no array repr
     (["--grid", "8by24"], "--grid expects NTxNX"),
 ])
 def test_cli_rejects_bad_fields_and_grids(tmp_path, args, message):

@@ -238,10 +238,12 @@ class SpectralEquation:
                 arr = np.asarray(value, dtype=float)
             except (TypeError, ValueError):
                 raise ValueError(f"parameter {key} must be a number, got {value!r}") from None
+            shown = f"{float(arr):g}" if arr.ndim == 0 else \
+                f"a field between {np.nanmin(arr):g} and {np.nanmax(arr):g}" if arr.size else "an empty field"
             if not np.all(np.isfinite(arr)):
-                raise ValueError(f"parameter {key} must be finite, got {value!r}")
+                raise ValueError(f"parameter {key} must be finite, got {shown if arr.ndim == 0 else 'a field with non-finite values'}")
             if key in self.positive and np.any(arr <= 0):
-                raise ValueError(f"parameter {key} must be positive, got {value!r}")
+                raise ValueError(f"parameter {key} must be positive, got {shown}")
             if is_field and arr.ndim == 1 and (not batch or callable(params[key])) and arr.size != self.n:
                 if arr.size < 2:
                     raise ValueError(f"field {key} needs at least 2 samples, got {arr.size}")
