@@ -615,7 +615,7 @@ def fit_command(equation, obs_paths, method, inits, fit_names, modes, regulariza
                 unit = "evaluations" if method == "pinn" else "solver calls"
                 status.show(f"{info['phase']}, {info['nfev']} {unit}, loss {info['loss']:.3e}, {shown}")
 
-        received = []
+        received = _SIGNALS  # a Ctrl-C that came before (and that some import swallowed) counts too
         handler = lambda signum, frame: received.append(signum)  # noqa: E731  (stop at the next iteration)
         previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
@@ -892,6 +892,21 @@ def plot(file, output, kind, n, force):
     click.echo(f"wrote {out}")
 
 
+#: SIGINTs received by this process (the ``pdeinv`` command), whoever handled them.
+_SIGNALS: list[int] = []
+
+
+def _interrupt(signum, frame):
+    """Ctrl-C: stop now, except while JAX's native libraries are loading (interrupting them
+    crashed the process with SIGSEGV): then remember it, and the command stops when it next
+    looks (a fit at its next step; any command at its end, with 130)."""
+    _SIGNALS.append(signum)
+    jax_setup = sys.modules.get("pdeinv._jax")
+    if jax_setup is not None and getattr(jax_setup, "jnp", None) is None:
+        return
+    raise KeyboardInterrupt
+
+
 def main():
     # The command line owns its process: split batches of solves across the cores, unless the
     # environment already decides (PDEINV_CPU_DEVICES or a device count in XLA_FLAGS).
@@ -906,6 +921,10 @@ def main():
             from ._devices import device_count, set_device_flag
 
             set_device_flag(device_count(None))
+    import signal
+
+    # Ctrl-C from the first moment (see _interrupt): exit 130 in one line, never a traceback.
+    signal.signal(signal.SIGINT, _interrupt)
     try:
         code = cli.main(standalone_mode=False)
     except (KeyboardInterrupt, click.Abort):  # Ctrl-C outside a fit (a fit saves its checkpoint)
@@ -918,4 +937,7 @@ def main():
     except click.ClickException as err:
         err.show()
         sys.exit(err.exit_code)
+    if _SIGNALS:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
     sys.exit(code if isinstance(code, int) else 0)

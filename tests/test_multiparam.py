@@ -34,7 +34,10 @@ def test_a_restricted_problem_is_the_rows_of_the_full_one(kdv200):
     R_full, _ = full.residuals(Z)
     R_early, ok = early.residuals(Z)
     assert ok.all()
-    np.testing.assert_allclose(R_early[0], R_full[0][keep], rtol=1e-10, atol=1e-12)
+    # 200 random times are served by uniform steps and a Hermite interpolant in time, whose step
+    # is fitted to the last time: the shorter horizon steps slightly differently, so the rows
+    # agree to the interpolant's accuracy (~1e-9), not bitwise.
+    np.testing.assert_allclose(R_early[0], R_full[0][keep], rtol=0, atol=1e-8)
     assert early.grid == full.grid and full.observations.n_points == 200  # the full problem is untouched
 
     black_box = InverseProblem(kdv200, ["lambda1", "lambda2"], n=128,
