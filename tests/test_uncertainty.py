@@ -200,3 +200,16 @@ def test_quantiles_match_scipy_stats():
         for dof in (1, 7, 63):
             assert np.allclose(_quantiles(level, dof, False),
                                (stats.t.ppf(0.5 + level / 2, dof), stats.f.ppf(level, 1, dof)), rtol=1e-12, atol=0)
+
+
+def test_cauchy_starts_from_a_huber_fit_when_it_searches():
+    obs, forward = replicate(7, noise=0.02)
+    rng = np.random.default_rng(7)
+    u = np.array(obs.u)
+    bad = rng.choice(obs.n_points, size=4, replace=False)
+    u[bad] += 1.0
+    problem = InverseProblem(obs, ["nu"], forward=forward, loss="cauchy")
+    result = fit(problem.with_data(u), {"nu": 0.5})  # 10x off: the global phase runs on Huber
+    assert result.status == "converged" and "started from a Huber fit" in result.message
+    clean = fit(InverseProblem(obs, ["nu"], forward=forward), {"nu": 0.5})
+    assert abs(result.params["nu"] / 0.05 - 1) <= 2 * max(abs(clean.params["nu"] / 0.05 - 1), 1e-3)

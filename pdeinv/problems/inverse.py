@@ -234,6 +234,20 @@ class InverseProblem:
         other._penalty = np.sqrt(other.regularization) * self.field.wavenumber if weight > 0 else None
         return other
 
+    def with_loss(self, loss: str, loss_scale: float | None = None) -> "InverseProblem":
+        """The same problem with another loss (see ``loss`` above; the scale defaults as there)."""
+        if loss not in LOSSES:
+            raise ValueError(f"loss must be one of {list(LOSSES)}, got {loss!r}")
+        if loss == "linear":
+            loss_scale = None
+        elif loss_scale is None:
+            if self.observations.sigma is None:
+                raise ValueError(f"the {loss} loss needs loss_scale: the observations carry no sigma")
+            loss_scale = LOSSES[loss]
+        other = copy.copy(self)
+        other.loss, other.loss_scale = loss, None if loss_scale is None else float(loss_scale)
+        return other
+
     def with_data(self, u) -> "InverseProblem":
         """The same problem (grid, compiled solvers, unknowns) for other values ``u`` at the same
         observation points: noise replicates, bootstrap resamples."""
