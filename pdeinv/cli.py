@@ -63,6 +63,15 @@ class UserError(click.ClickException):
             click.echo(json.dumps({"error": self.format_message(), "exit_code": self.exit_code}))
 
 
+def check_workers(workers, scheduler) -> None:
+    """``--workers`` and ``--scheduler``, as ``fit`` and ``fit-many`` take them: one or the other,
+    and at least one worker."""
+    if workers is not None and scheduler is not None:
+        raise UserError("give --workers or --scheduler, not both")
+    if workers is not None and workers < 1:
+        raise UserError(f"--workers must be at least 1, got {workers}")
+
+
 @contextlib.contextmanager
 def user_errors():
     """Turn the API's input errors into ``UserError``."""
@@ -556,10 +565,7 @@ def fit_command(equation, obs_paths, method, inits, fit_names, modes, regulariza
         for option, value in (("forward-timeout", forward_timeout), ("workers", workers), ("scheduler", scheduler)):
             if value is not None:
                 raise UserError(f"--{option} applies to a --forward-command black box, and none is given")
-    if workers is not None and scheduler is not None:
-        raise UserError("give --workers or --scheduler, not both")
-    if workers is not None and workers < 1:
-        raise UserError(f"--workers must be at least 1, got {workers}")
+    check_workers(workers, scheduler)
     if forward_command is not None and (checkpoint is not None or resume is not None):
         raise UserError("a --forward-command fit keeps no checkpoint on the command line (resume it from Python "
                         "with the same forward map)")
@@ -727,10 +733,7 @@ def fit_many_command(equation, files, fit_names, inits, starts, seeds_text, meth
 
     if not output.lower().endswith(".csv"):
         raise UserError(f"{output}: the table is CSV; name the output .csv")
-    if workers is not None and scheduler is not None:
-        raise UserError("give --workers or --scheduler, not both")
-    if workers is not None and workers < 1:
-        raise UserError(f"--workers must be at least 1, got {workers}")
+    check_workers(workers, scheduler)
     if "connect_timeout" in _given_options() and scheduler is None:
         raise UserError("--timeout applies to --scheduler, and none is given")
     init = parse_assignments(inits, "--init")

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .refine import _jacobian
+
 __all__ = ["INTERVAL_METHODS", "UNDETERMINED", "assess"]
 
 INTERVAL_METHODS = ("laplace", "profile", "none")
@@ -31,12 +33,6 @@ INTERVAL_METHODS = ("laplace", "profile", "none")
 #: Singular value (column-scaled Jacobian, relative to the largest) below which a direction is
 #: reported as not determined by the data. Forward-difference columns are good to ~1e-7.
 UNDETERMINED = 1e-6
-
-
-def _jacobian(evaluator, z, r, eps=1e-6):
-    d = z.size
-    R, finite = evaluator.residuals(z[None, :] + eps * np.eye(d))
-    return ((R - r) / eps).T, bool(finite.all())
 
 
 def _quantiles(level, dof, known_sigma):
