@@ -59,6 +59,10 @@ def observation_layout(
     raise ObservationError(f"layout must be 'grid' or 'random', got {layout!r}")
 
 
+#: Observation points interpolated per call by ``simulate`` (bounds its memory: chunk x n values).
+SAMPLE_CHUNK = 2048
+
+
 def simulate(
     equation,
     params: Mapping[str, float] | None = None,
@@ -114,7 +118,12 @@ def simulate(
     t, x, grid_shape = observation_layout(points, layout, eq.domain, eq.t_span, seed, grid)
     times, row = np.unique(t, return_inverse=True)
     field = eq.solve(true, times)
-    values = np.array([eq.interpolate(field[r], np.array([xj]))[0] for r, xj in zip(row, x)])
+    # Each point's own row, in chunks: one interpolation call per chunk, not per point (a point
+    # at a time cost ~4 ms each: 10 s for a 50 x 48 grid).
+    values = np.empty(t.shape, dtype=field.dtype)
+    for start in range(0, t.size, SAMPLE_CHUNK):
+        part = slice(start, start + SAMPLE_CHUNK)
+        values[part] = eq.interpolate(field[row[part]], x[part, None])[:, 0]
     if observable == "abs":
         values = np.abs(values)
     sigma = None
