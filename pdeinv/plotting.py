@@ -189,7 +189,9 @@ def plot_residuals(observations, predictions, *, ax=None):
     label = "prediction − observation"
     if np.iscomplexobj(residuals):  # complex data: the size of each point's miss
         residuals, label = np.abs(residuals), "|prediction − observation|"
-    points = ax.scatter(observations.x, residuals, c=observations.t, cmap="viridis", s=18)
+    few = residuals.size <= DENSE_POINTS  # dense data: small rasterized dots, or the panel is a blob
+    points = ax.scatter(observations.x, residuals, c=observations.t, cmap="viridis", s=18 if few else 1.5,
+                        alpha=1.0 if few else 0.5, linewidth=0, rasterized=not few)
     ax.axhline(0.0, color="k", linewidth=0.8)
     if observations.sigma is not None:
         s = float(np.median(observations.sigma))

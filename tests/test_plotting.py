@@ -69,6 +69,36 @@ def test_residuals_and_convergence(fitted):
     plt.close("all")
 
 
+def test_dense_observations_stay_readable():
+    """Above DENSE_POINTS the observations are small rasterized dots (field, slices, residuals),
+    and a full observation grid is drawn as the image it is, not as thousands of markers."""
+    dense = simulate("burgers", {"nu": 0.05}, grid=(50, 48), n=64, dt=1e-3)
+    assert dense.n_points > plotting.DENSE_POINTS
+    t, x, u = plotting.field_at(dense, {"nu": 0.05}, n=64, times=11)
+    dots = plotting.plot_field(t, x, u, observations=dense).collections[0]
+    assert dots.get_rasterized() and dots.get_sizes()[0] < 5
+    residuals = plotting.plot_residuals(dense, dense.u + 0.01).collections[0]
+    assert residuals.get_rasterized() and residuals.get_sizes()[0] < 5
+    lines = plotting.plot_slices(t, x, {"u": u}, [t[0]], observations=dense).lines
+    markers = [line for line in lines if line.get_marker() == "o" and len(line.get_xdata()) > 1]
+    assert markers and all(m.get_rasterized() and m.get_markersize() < 3 for m in markers)
+    plt.close("all")
+
+
+def test_dense_grid_file_is_drawn_as_an_image(tmp_path):
+    import dataclasses
+
+    dense = simulate("burgers", {"nu": 0.05}, grid=(50, 48), n=64, dt=1e-3)
+    # Without true parameters the observation figure draws the data themselves.
+    dense = dataclasses.replace(dense, true_params=None, true_fields={})
+    path = tmp_path / "dense.h5"
+    save_observations(dense, path)
+    fig = plotting.figure_for_file(path, "summary")
+    ax = fig.axes[0]
+    assert len(ax.images) == 1 and ax.images[0].get_array().shape == (48, 50) and not ax.collections
+    plt.close("all")
+
+
 def test_summary_figure(fitted):
     obs, result = fitted
     fig = plotting.summary_figure(result, obs, n=64)
