@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._jax import jax, jnp
+from jax.experimental.jet import jet
 
 __all__ = ["PINN", "PINNConfig"]
 
@@ -130,12 +131,14 @@ class PINN:
         """The equation's ``pinn_residual`` with u's derivatives by AD: ``d["t"]`` and
         ``d["x"], d["xx"], ...`` up to the equation's ``pinn_order``."""
         u = lambda tt, xx: self.u(theta, tt, xx)
-        d = {"t": jax.grad(u, argnums=0)(t, x)}
-        f = u
+        # Taylor mode: one pass gives every x-derivative (nested reverse mode, grad of grad of
+        # grad for KdV's u_xxx, makes graphs that take XLA several times longer to compile).
+        d = {"t": jax.jvp(lambda tt: u(tt, x), (t,), (jnp.ones_like(t),))[1]}
+        one, zero = jnp.ones_like(x), jnp.zeros_like(x)
+        value, series = jet(lambda s: u(t, s), (x,), ((one,) + (zero,) * (self.order - 1),))
         for order in range(1, self.order + 1):
-            f = jax.grad(f, argnums=1)
-            d["x" * order] = f(t, x)
-        return self.equation.pinn_residual(u(t, x), d, params)
+            d["x" * order] = series[order - 1]
+        return self.equation.pinn_residual(value, d, params)
 
     def inner_loss(self, theta, params, tc, xc):
         r = jax.vmap(lambda t, x: self.pde_residual(theta, params, t, x))(tc, xc)
