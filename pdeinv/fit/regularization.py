@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .refine import _jacobian
+
 __all__ = ["RULES", "choose_weight", "fit_with_chosen_weight"]
 
 RULES = ("auto", "discrepancy", "gcv")
@@ -67,16 +69,15 @@ def choose_weight(J, r, D, rule: str, z=None) -> tuple[float, dict]:
                                   "criterion": criterion.tolist(), "influence": traces.tolist()}
 
 
-def _data_jacobian(evaluator, z, eps=1e-6):
-    """Residual and Jacobian of the data rows only (d + 1 solves in one batch)."""
+def _data_jacobian(evaluator, z):
+    """Residual and Jacobian of the data rows only (d + 1 solves)."""
     problem = evaluator.problem
     P = problem.parts * problem.observations.n_points
-    Z = np.concatenate([z[None, :], z[None, :] + eps * np.eye(z.size)])
-    R, finite = evaluator.residuals(Z)
-    if not finite.all():
+    R, finite = evaluator.residuals(z[None, :])
+    J, ok = _jacobian(evaluator, z, R[0])
+    if not (finite[0] and ok):
         raise ValueError("a solve failed while measuring the Jacobian for the regularization choice")
-    R = R[:, :P]
-    return R[0], ((R[1:] - R[0]) / eps).T
+    return R[0, :P], J[:P]
 
 
 def fit_with_chosen_weight(problem, init, rule: str, run_fit, rounds: int = 3):
