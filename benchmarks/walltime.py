@@ -120,12 +120,29 @@ def fit_row(version: str, phase: str, out: dict) -> dict:
             "nu": f"{result['params']['nu']:.9e}"}
 
 
+def cpu_busy(seconds: float = 1.0) -> float:
+    """The fraction of all cores busy over ``seconds`` (from /proc/stat; nan elsewhere)."""
+    def sample():
+        with open("/proc/stat") as f:
+            values = [float(v) for v in f.readline().split()[1:]]
+        return sum(values), values[3] + values[4]  # total, idle + iowait
+
+    try:
+        total0, idle0 = sample()
+        time.sleep(seconds)
+        total1, idle1 = sample()
+    except OSError:
+        return float("nan")
+    return 1.0 - (idle1 - idle0) / max(total1 - total0, 1.0)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baseline", default=BASELINE, help="git revision of the code to compare with")
     parser.add_argument("--quick", action="store_true", help="accepted for benchmarks.run; the run is short anyway")
     args = parser.parse_args(argv)
     load = os.getloadavg()
+    busy = cpu_busy()
     with tempfile.TemporaryDirectory(prefix="pdeinv-walltime-") as tmp:
         versions = {"before": extract(args.baseline, Path(tmp) / "before"), "after": REPO}
         fit_rows, help_rows, solve_rows, example_rows = [], [], [], []
@@ -161,9 +178,11 @@ def main(argv=None):
                        "relative change": f"{abs(after['estimate'] / before['estimate'] - 1):.1e}",
                        "solver calls before": before["solver calls"], "solver calls after": after["solver calls"],
                        "wall before (s)": before["wall (s)"], "wall after (s)": after["wall (s)"]})
-    note = (f"Load average at the start {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} on {os.cpu_count()} cores: "
-            "the machine was shared with other heavy jobs, so wall times are inflated and noisy; both versions ran "
-            "side by side under the same load. Baseline: the package at commit "
+    note = (f"Load average at the start {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} on {os.cpu_count()} cores; "
+            f"the cores were {busy:.0%} busy in the second before the first run: "
+            + ("other work shared the machine, so wall times are inflated and noisy; " if busy > 0.25 else
+               "nothing else heavy was running; ")
+            + "both versions ran side by side under the same conditions. Baseline: the package at commit "
             f"{args.baseline}. Each row is a fresh process; batches split across the cores as the command does.")
     table = "\n\n".join([
         note,
