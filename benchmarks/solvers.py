@@ -227,6 +227,12 @@ def work_precision(name, cls, t, quick, with_exponax=False, n=256):
 
 
 def run(quick: bool):
+    from pdeinv import use_cpu_cores
+
+    use_cpu_cores()  # batches split across the cores, as the command line does
+    import os
+
+    load_start = os.getloadavg()[0]
     t = np.linspace(0, 1, 11)
     rows = []
     grids = [256, 512] if quick else [256, 512, 1024]
@@ -303,14 +309,17 @@ def run(quick: bool):
         f" with {len(OUR_STEPS)} step counts, SciPy solve_ivp (the same pseudo-spectral right-hand side in plain"
         " NumPy) with RK45 and Radau over a range of tolerances. The 'paper grid' row is pdeinv with dt = 1/512"
         " (520 steps: each output interval of 0.1 takes 52) against SciPy's cheapest run at least as accurate."
-        " batched_speedup_vs_scipy charges pdeinv the per-solve time in a batch of 64;"
-        " batched_speedup_vs_scipy_pool gives SciPy the same cores (its 64 solves in a pool of one process"
-        " per core). exponax runs the same"
+        f" batched_speedup_vs_scipy charges pdeinv the per-solve time in a batch of 64 (on {devices} device(s));"
+        f" batched_speedup_vs_scipy_pool gives SciPy the same cores ({devices}) instead: 16 of its solves in a"
+        " pool of one process per core. exponax runs the same"
         " step counts per interval; speedup_vs_exponax compares single solves.\n\n"
         + markdown_table(precision_rows, precision_columns)
         + "\n\nOutput times and cost (Burgers, n = 512, 2048 steps):\n\n"
         + markdown_table(layout_rows, ["output_times", "distinct_step_sizes", "solve_s"])
         + f"\n\n{note}."
+        + f" Load average (1 min) {load_start:.1f} at the start and {os.getloadavg()[0]:.1f} at the end on"
+        f" {os.cpu_count()} cores: above 0.5 per core other work shared the machine, and times, not the"
+        " ratios measured side by side, are inflated."
     )
     write_results(
         "solvers",
