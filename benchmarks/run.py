@@ -84,21 +84,31 @@ def check() -> int:
     return 1 if stale else 0
 
 
+def _mode(name: str) -> str:
+    """quick or full, from the results file (with its replicates, where it has them)."""
+    import json
+
+    data = json.loads((RESULTS / f"{name}.json").read_text())
+    mode = {True: "quick", False: "full"}.get(data.get("quick"), "single mode")
+    return mode + (f", {data['replicates']} replicates" if "replicates" in data else "")
+
+
 def render(quick: bool, timings: dict):
     m = machine()
     parts = [
         "# pdeinv benchmark report",
         "",
         f"Rendered {m['date']}, commit {m['commit']}, {m['cores']} cores ({m['cpu']}), python {m['python']}, "
-        f"jax {m['jax']}, mode {'quick' if quick else 'full'}. Each section states when it was measured; "
-        "regenerate with `python -m benchmarks`.",
+        f"jax {m['jax']}. Each section states when, at which commit and in which mode it was measured "
+        "(`python -m benchmarks --check` says whether the code changed since); regenerate with "
+        "`python -m benchmarks [--full]`.",
     ]
     for name, title in SCRIPTS:
         path = RESULTS / f"{name}.md"
         if not path.exists():
             continue
         took = f" (ran {timings[name]:.0f} s)" if name in timings else ""
-        parts += ["", f"## {title}{took}", "", path.read_text().strip()]
+        parts += ["", f"## {title}{took}", "", f"Mode: {_mode(name)}.", "", path.read_text().strip()]
     text = "\n".join(parts) + "\n"
     tmp = RESULTS / "REPORT.md.tmp"
     tmp.write_text(text)
