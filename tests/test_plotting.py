@@ -69,10 +69,15 @@ def test_residuals_and_convergence(fitted):
     plt.close("all")
 
 
-def test_dense_observations_stay_readable():
+@pytest.fixture(scope="module")
+def dense():
+    """A 50 x 48 observation grid: more points than DENSE_POINTS."""
+    return simulate("burgers", {"nu": 0.05}, grid=(50, 48), n=64, dt=1e-3)
+
+
+def test_dense_observations_stay_readable(dense):
     """Above DENSE_POINTS the observations are small rasterized dots (field, slices, residuals),
     and a full observation grid is drawn as the image it is, not as thousands of markers."""
-    dense = simulate("burgers", {"nu": 0.05}, grid=(50, 48), n=64, dt=1e-3)
     assert dense.n_points > plotting.DENSE_POINTS
     t, x, u = plotting.field_at(dense, {"nu": 0.05}, n=64, times=11)
     dots = plotting.plot_field(t, x, u, observations=dense).collections[0]
@@ -85,14 +90,12 @@ def test_dense_observations_stay_readable():
     plt.close("all")
 
 
-def test_dense_grid_file_is_drawn_as_an_image(tmp_path):
+def test_dense_grid_file_is_drawn_as_an_image(tmp_path, dense):
     import dataclasses
 
-    dense = simulate("burgers", {"nu": 0.05}, grid=(50, 48), n=64, dt=1e-3)
     # Without true parameters the observation figure draws the data themselves.
-    dense = dataclasses.replace(dense, true_params=None, true_fields={})
     path = tmp_path / "dense.h5"
-    save_observations(dense, path)
+    save_observations(dataclasses.replace(dense, true_params=None, true_fields={}), path)
     fig = plotting.figure_for_file(path, "summary")
     ax = fig.axes[0]
     assert len(ax.images) == 1 and ax.images[0].get_array().shape == (48, 50) and not ax.collections
