@@ -39,7 +39,11 @@ class AllenCahn(SpectralEquation):
         return x**2 * np.cos(np.pi * x)
 
     def default_dt(self) -> float:
-        # No derivative in the explicit term: the step is set by accuracy, not by the grid.
+        # No derivative in the explicit term for a scalar D: the step is set by accuracy, not by
+        # the grid. Time error against dt/8 (relative L2 over t in [0, 1]): with D = 1e-3, r = 5,
+        # 1e-3 gives 1.1e-11 and 5e-3 6.8e-9, but a diffusion field leaves its variation around
+        # the mean in the explicit term: D = 1e-3 exp(2 sin(pi x)) gives 2.2e-8 at 1e-3 and
+        # 6.1e-6 at 5e-3 (n = 512). The step is set for fields too.
         return 1e-3
 
     @staticmethod
