@@ -150,6 +150,13 @@ def test_robust_loss_arguments_are_checked():
         InverseProblem(obs, ["nu"], forward=forward, loss_scale=0.1)
     with pytest.raises(ValueError, match="loss must be one of"):
         InverseProblem(obs, ["nu"], forward=forward, loss="l1")
+    # Switching the loss of an existing problem is checked the same way.
+    problem = InverseProblem(obs, ["nu"], forward=forward)
+    with pytest.raises(ValueError, match="observations carry no sigma, so give loss_scale"):
+        problem.with_loss("cauchy")
+    with pytest.raises(ValueError, match="loss_scale must be a positive number"):
+        problem.with_loss("huber", -1.0)
+    assert (problem.with_loss("huber", 0.2).loss_scale, problem.loss) == (0.2, "linear")
 
 
 def test_with_data_keeps_the_problem_and_changes_the_values():

@@ -209,7 +209,8 @@ def fit(
             raise ValueError("checkpoints are not supported for method 'pinn'")
         if solver is not None:
             raise ValueError("method 'pinn' takes no solver")
-        unused = {"intervals": None if intervals == "laplace" else intervals, "max_nfev": max_nfev, "max_time": max_time, "distribution": distribution, "scheme": scheme, "eps": eps,
+        unused = {"intervals": None if intervals == "laplace" else intervals, "max_nfev": max_nfev,
+                  "max_time": max_time, "distribution": distribution, "scheme": scheme, "eps": eps,
                   "optimizer": optimizer, "search": search, "search_points": search_points, "windows": windows,
                   "max_step": max_step, "broyden": broyden}
         given = sorted(k for k, v in unused.items() if v is not None)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["NOISE_RMS_LIMIT", "RELATIVE_MISFIT_LIMIT", "grid_shift_estimate", "misfit_allows_refinement"]
+__all__ = [
+    "NOISE_RMS_LIMIT", "RELATIVE_MISFIT_LIMIT", "forward_jacobian", "grid_shift_estimate", "misfit_allows_refinement",
+]
 
 #: With known noise: refine only when the weighted residuals' RMS is at most this many sigmas.
 NOISE_RMS_LIMIT = 3.0
@@ -31,8 +33,9 @@ def misfit_allows_refinement(problem, residual) -> bool:
     return scale == 0 or rms <= RELATIVE_MISFIT_LIMIT * scale
 
 
-def _jacobian(evaluator, z, r, eps=1e-6):
-    """Forward-difference Jacobian (d solves, one batch)."""
+def forward_jacobian(evaluator, z, r, eps=1e-6):
+    """``(J, all finite)``: the forward-difference Jacobian of the residuals at ``z`` (residual
+    ``r`` there), step ``eps`` in each (log-)parameter: d solves in one batch."""
     V = np.eye(evaluator.dim)
     R, finite = evaluator.residuals(z[None, :] + eps * V)
     return ((R - r) / eps).T, bool(finite.all())
@@ -44,7 +47,7 @@ def grid_shift_estimate(evaluator, z, r, J=None):
     ``(None, None, None)`` when it cannot be measured (a solve failed)."""
     ok = True
     if J is None:
-        J, ok = _jacobian(evaluator, z, r)
+        J, ok = forward_jacobian(evaluator, z, r)
     coarse = evaluator.problem
     fine = coarse.with_grid(2 * coarse.equation.n, coarse.equation.dt / 2)
     evaluator.use(fine)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .refine import _jacobian
+from .refine import forward_jacobian
 
 __all__ = ["RULES", "choose_weight", "fit_with_chosen_weight"]
 
@@ -74,7 +74,7 @@ def _data_jacobian(evaluator, z):
     problem = evaluator.problem
     P = problem.parts * problem.observations.n_points
     R, finite = evaluator.residuals(z[None, :])
-    J, ok = _jacobian(evaluator, z, R[0])
+    J, ok = forward_jacobian(evaluator, z, R[0])
     if not (finite[0] and ok):
         raise ValueError("a solve failed while measuring the Jacobian for the regularization choice")
     return R[0, :P], J[:P]

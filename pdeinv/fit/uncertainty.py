@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .refine import _jacobian
+from .refine import forward_jacobian
 
 __all__ = ["INTERVAL_METHODS", "UNDETERMINED", "assess"]
 
@@ -175,7 +175,7 @@ def assess(evaluator, z, r, *, method: str = "laplace", level: float = 0.95) -> 
             "that error, not noise, and may not cover the truth")
     if s2 == 0.0:
         s2 = np.finfo(float).tiny  # an exact fit: intervals of zero width, said as such
-    J, ok = _jacobian(evaluator, z, r)
+    J, ok = forward_jacobian(evaluator, z, r)
     if not ok or not np.all(np.isfinite(J)):
         out["undetermined"].append("the Jacobian could not be measured at the estimate (a perturbed solve failed)")
         out["nfev"] = int(evaluator.nfev - start)
@@ -267,7 +267,7 @@ def assess_field(evaluator, z, r, *, level: float = 0.95, points: int = 256) -> 
            "sigma": {"source": "file" if known_sigma else "residuals",
                      "value": None if known_sigma else float(np.sqrt(s2)), "dof": int(dof)},
            "x": [], "band": [], "intervals": {}, "undetermined": [], "nfev": 0}
-    J, ok = _jacobian(evaluator, z, r)
+    J, ok = forward_jacobian(evaluator, z, r)
     out["nfev"] = int(evaluator.nfev - start)
     if not ok:
         out["undetermined"].append("the Jacobian could not be measured at the estimate (a perturbed solve failed)")

@@ -51,6 +51,25 @@ def call_forward(forward: Callable[[dict], np.ndarray], params: dict, dtype=floa
 LOSSES = {"linear": None, "huber": 1.345, "cauchy": 2.385}
 
 
+def check_loss(loss: str, loss_scale: float | None, has_sigma: bool) -> tuple[str, float | None]:
+    """``(loss, scale)`` after checking them; a robust loss's scale defaults (in units of sigma)
+    when the observations carry sigma and must be given (in units of u) when they do not."""
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {list(LOSSES)}, got {loss!r}")
+    if loss_scale is not None and not (np.isfinite(loss_scale) and loss_scale > 0):
+        raise ValueError(f"loss_scale must be a positive number, got {loss_scale!r}")
+    if loss == "linear":
+        if loss_scale is not None:
+            raise ValueError("loss_scale applies to a robust loss (huber or cauchy), not to least squares")
+        return loss, None
+    if loss_scale is None:
+        if not has_sigma:
+            raise ValueError(f"the {loss} loss needs to know what size of residual is an outlier: the "
+                             "observations carry no sigma, so give loss_scale (in units of u)")
+        loss_scale = LOSSES[loss]
+    return loss, float(loss_scale)
+
+
 def robust_residuals(R, loss: str, c: float):
     """Residuals whose squares sum to the robust loss: sign(r) c sqrt(rho((r / c)^2))."""
     with np.errstate(invalid="ignore"):
@@ -177,19 +196,7 @@ class InverseProblem:
                     f"as known in the file (pdeinv simulate --known {name})")
         self.log_scaled = np.array([name in cls.positive for name in unknowns])
         self.bounds = self._check_bounds(bounds or {})
-        if loss not in LOSSES:
-            raise ValueError(f"loss must be one of {list(LOSSES)}, got {loss!r}")
-        if loss_scale is not None and not (np.isfinite(loss_scale) and loss_scale > 0):
-            raise ValueError(f"loss_scale must be a positive number, got {loss_scale!r}")
-        if loss == "linear" and loss_scale is not None:
-            raise ValueError("loss_scale applies to a robust loss (huber or cauchy), not to least squares")
-        if loss != "linear" and loss_scale is None:
-            if obs.sigma is None:
-                raise ValueError(f"the {loss} loss needs to know what size of residual is an outlier: the "
-                                 "observations carry no sigma, so give loss_scale (in units of u)")
-            loss_scale = LOSSES[loss]
-        self.loss = loss
-        self.loss_scale = None if loss == "linear" else float(loss_scale)
+        self.loss, self.loss_scale = check_loss(loss, loss_scale, obs.sigma is not None)
         self.weights = 1.0 / obs.sigma if obs.sigma is not None else np.ones(obs.n_points)
         self.data = np.asarray(obs.u)
         #: residual entries per observation: real and imaginary parts of complex data
@@ -236,16 +243,9 @@ class InverseProblem:
 
     def with_loss(self, loss: str, loss_scale: float | None = None) -> "InverseProblem":
         """The same problem with another loss (see ``loss`` above; the scale defaults as there)."""
-        if loss not in LOSSES:
-            raise ValueError(f"loss must be one of {list(LOSSES)}, got {loss!r}")
-        if loss == "linear":
-            loss_scale = None
-        elif loss_scale is None:
-            if self.observations.sigma is None:
-                raise ValueError(f"the {loss} loss needs loss_scale: the observations carry no sigma")
-            loss_scale = LOSSES[loss]
+        checked = check_loss(loss, loss_scale, self.observations.sigma is not None)
         other = copy.copy(self)
-        other.loss, other.loss_scale = loss, None if loss_scale is None else float(loss_scale)
+        other.loss, other.loss_scale = checked
         return other
 
     def with_data(self, u) -> "InverseProblem":
