@@ -16,7 +16,28 @@ def obs():
     return simulate("burgers", {"nu": 0.05}, points=16, n=128)
 
 
-@pytest.mark.parametrize("equation, params", [("burgers", {"nu": 0.05}), ("kdv", {"lambda2": 0.01})])
+def test_residual_derivatives_match_nested_autodiff(monkeypatch):
+    """The x-derivatives the residual sees (Taylor mode, up to KdV's third) equal nested
+    reverse-mode derivatives of the network, and d["t"] its time derivative."""
+    pinn = PINN(InverseProblem(simulate("kdv", {}, points=9, n=64)), PINNConfig(depth=3, width=8))
+    theta = pinn.init(jax.random.PRNGKey(0))
+    seen = lambda u, d, params: jnp.stack([u, d["t"], d["x"], d["xx"], d["xxx"]])  # noqa: E731
+    monkeypatch.setattr(pinn.equation, "pinn_residual", seen)
+    u = lambda t, x: pinn.u(theta, t, x)  # noqa: E731
+    u_x = jax.grad(u, 1)
+    u_xx = jax.grad(u_x, 1)
+    nested = lambda t, x: jnp.stack([u(t, x), jax.grad(u, 0)(t, x), u_x(t, x), u_xx(t, x),  # noqa: E731
+                                     jax.grad(u_xx, 1)(t, x)])
+    taylor = jax.jit(jax.vmap(lambda t, x: pinn.pde_residual(theta, {}, t, x)))
+    t, x = jnp.asarray([0.1, 0.5, 0.9]), jnp.asarray([-0.7, 0.2, 0.95])
+    for got, want in zip(np.asarray(taylor(t, x)), np.asarray(jax.jit(jax.vmap(nested))(t, x))):
+        assert np.allclose(got, want, rtol=1e-12, atol=1e-12 * np.max(np.abs(want))), (got, want)
+        assert np.all(np.abs(want[2:]) > 1e-6)  # the derivatives are not trivially zero
+
+
+# The KdV case (third derivative) runs with -m slow; the derivatives it adds are checked above.
+@pytest.mark.parametrize("equation, params", [
+    ("burgers", {"nu": 0.05}), pytest.param("kdv", {"lambda2": 0.01}, marks=pytest.mark.slow)])
 def test_jvp_through_unroll_matches_finite_difference_and_reverse_mode(equation, params):
     data = simulate(equation, params, points=9, n=64)
     problem = InverseProblem(data)
