@@ -1,12 +1,17 @@
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
 # Batches split across the cores, as the command line does (before pdeinv or JAX computes).
 os.environ.setdefault("PDEINV_CPU_DEVICES", "auto")
-# Compiled solvers are shared by this run's tests and the commands they start, never written to
-# the user's own cache.
-os.environ.setdefault("PDEINV_COMPILATION_CACHE", tempfile.mkdtemp(prefix="pdeinv-jax-cache-"))
+# Compiled solvers are shared by this run's tests, its workers (which inherit the variable) and
+# the commands they start, never written to the user's own cache; the process that made the
+# folder removes it at exit.
+if "PDEINV_COMPILATION_CACHE" not in os.environ:
+    os.environ["PDEINV_COMPILATION_CACHE"] = tempfile.mkdtemp(prefix="pdeinv-jax-cache-")
+    atexit.register(shutil.rmtree, os.environ["PDEINV_COMPILATION_CACHE"], ignore_errors=True)
 
 import jax  # noqa: E402
 import pytest  # noqa: E402
