@@ -24,6 +24,7 @@ import hashlib
 import inspect
 import io
 import os
+import sys
 import uuid
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
@@ -31,6 +32,7 @@ from typing import Callable, Mapping, Sequence
 import cloudpickle
 import numpy as np
 
+from .equations import get_equation, register_equation
 from .fit import fit
 
 __all__ = ["fit_many", "start_points", "task_folder"]
@@ -76,6 +78,8 @@ def run_fit_task(options: dict, item: tuple) -> "FitResult":  # noqa: F821
     from .problems.inverse import InverseProblem
 
     label, observations, init, seed = item
+    for cls in options.get("equations", ()):  # a user's equation: known here from now on
+        register_equation(cls, replace=True)
     # The same data and definition, the same problem (a black box may hold state: only within a run).
     definition = cloudpickle.dumps((observations, options["unknowns"], options["n"], options["dt"]))
     key = (options["token"] if options["forward"] is not None else "", hashlib.sha256(definition).hexdigest())
@@ -249,8 +253,9 @@ def fit_many(
             todo.append(i)
     if folder is not None:
         folder.mkdir(exist_ok=True)
+    equations = _user_equations(obs for obs, _ in inputs.values())
     options = {"token": uuid.uuid4().hex, "unknowns": unknowns, "n": n, "dt": dt, "forward": forward,
-               "fit": fit_options}
+               "fit": fit_options, "equations": equations}
     run = functools.partial(run_fit_task, options)
     total, finished = len(tasks), len(tasks) - len(todo)
     if progress is not None:
@@ -263,6 +268,7 @@ def fit_many(
             executor = InProcess()
         elif not hasattr(executor, "as_completed"):  # a factory: start it now that the input is known good
             executor = stack.enter_context(executor()) if items else InProcess()
+        stack.enter_context(_shipped_by_value(equations))
         for k, result in executor.as_completed(run, items):
             task = tasks[todo[k]]
             if task["result_file"] is not None:
@@ -274,6 +280,35 @@ def fit_many(
     if output is not None:
         write_table(rows, output)
     return rows
+
+
+def _user_equations(observations) -> list[type]:
+    """The equation classes of these observations that are not pdeinv's own: a task carries
+    them and registers them where it runs (a worker may never have heard of them)."""
+    classes = {}
+    for obs in observations:
+        cls = get_equation(obs.equation)
+        if not cls.__module__.startswith("pdeinv."):
+            classes[cls.name] = cls
+    return list(classes.values())
+
+
+@contextlib.contextmanager
+def _shipped_by_value(classes):
+    """While tasks are sent, the modules defining ``classes`` are pickled by value (cloudpickle,
+    which dask uses): workers on other machines need no copy of a user's equation module."""
+    modules = {cls.__module__ for cls in classes} - {"__main__"} - set(cloudpickle.list_registry_pickle_by_value())
+    registered = []
+    try:
+        for name in sorted(modules):
+            module = sys.modules.get(name)
+            if module is not None:
+                cloudpickle.register_pickle_by_value(module)
+                registered.append(module)
+        yield
+    finally:
+        for module in registered:
+            cloudpickle.unregister_pickle_by_value(module)
 
 
 def _row(task: dict, result, skipped: bool) -> dict:

@@ -85,6 +85,50 @@ def test_fit_many_on_cluster_equals_serial_fits_bit_for_bit(client, burgers_obs,
         assert row["status"] == "converged" and abs(row["params"]["nu"] / 0.05 - 1) < 1e-4
 
 
+USER_EQUATION = """
+import numpy as np
+from pdeinv import Equation
+
+
+class Fisher(Equation):
+    name = "fisher-on-workers"
+    pde = "u_t = D u_xx + r u (1 - u)"
+    param_names = ("D", "r")
+    defaults = {"D": 0.01, "r": 2.0}
+    positive = ("D",)
+    default_unknowns = ("D",)
+    default_n = 64
+
+    def default_initial_condition(self, x):
+        return 0.5 + 0.4 * np.cos(np.pi * x)
+
+    def linear_symbol(self, params):
+        return -params["D"] * self.k**2 + params["r"] + 0j
+
+    def nonlinear(self, v, params):
+        u = self.physical(v)
+        return -params["r"] * self.spectral(u * u)
+"""
+
+
+def test_fit_many_of_a_user_equation_on_workers_that_cannot_import_it(client, tmp_path, monkeypatch):
+    import importlib
+
+    # The module exists in this process only: the workers started before its folder was on the path.
+    (tmp_path / "fisher_on_workers_eq.py").write_text(USER_EQUATION)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = importlib.import_module("fisher_on_workers_eq")
+    assert not any(client.run(lambda: importlib.util.find_spec("fisher_on_workers_eq") is not None).values())
+    obs = simulate(module.Fisher, {"D": 0.01}, points=36, n=128)
+    options = dict(init={"D": 0.03}, starts=2, n=64, auto_grid=False)
+    rows = fit_many({"f": obs}, executor=DaskCluster(client=client), **options)
+    serial = fit_many({"f": obs}, **options)
+    assert [r["params"] for r in rows] == [r["params"] for r in serial]
+    assert all(r["status"] == "converged" and abs(r["params"]["D"] / 0.01 - 1) < 1e-6 for r in rows), rows
+    # The class travelled by value only for the run: pickling it by reference again afterwards.
+    assert "fisher_on_workers_eq" not in cloudpickle.list_registry_pickle_by_value()
+
+
 def test_worker_killed_mid_run_loses_no_task(client, tmp_path):
     model, obs = toy(delay=0.03)
     killed = []
