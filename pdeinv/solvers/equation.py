@@ -8,7 +8,7 @@ from typing import Callable, Mapping
 import numpy as np
 
 from .._jax import jax, jnp
-from .batching import BatchedSolver
+from .batching import BatchedSolver, WithOperands
 from .etdrk4 import DenseSchedule, StepSchedule, dense_schedule, etdrk4_solve, step_schedule
 from .fft import fourier_interpolate, fourier_interpolate_complex, irfft, library_fft, resample_periodic, rfft
 from .memory import check_memory, points_bytes, solve_bytes
@@ -319,7 +319,8 @@ class SpectralEquation:
         return solve
 
     def point_solver(self, t_points, x_points, *, batched: bool = False) -> Callable:
-        """A pure JAX function ``(params, u0_hat) -> values`` at scattered points ``(t_j, x_j)``.
+        """A pure JAX function ``(params, u0_hat) -> values`` at scattered points ``(t_j, x_j)``
+        (a :class:`WithOperands`: the interpolation matrix is an argument of the compiled program).
 
         The field is solved at the distinct times and Fourier-interpolated in x at each point,
         so the result is spectrally accurate wherever the grid resolves the field. Like
@@ -334,7 +335,6 @@ class SpectralEquation:
         key = ("points", t_points.tobytes(), x_points.tobytes(), bool(batched))
         if key not in self._cache:
             spectral = self.spectral_solver(times, batched=batched)
-            rows = jnp.asarray(row_of_point.ravel())
             # Interpolation is linear in the spectrum: one (points x modes) matrix, shared by every
             # batch member. Gathering each point's spectrum instead made (batch x points x modes)
             # temporaries: 4.2 GB peak for a batch of 10 on the full published Burgers grid
@@ -343,30 +343,34 @@ class SpectralEquation:
                          f"{x_points.size} observation points at {times.size} times on n={self.n}",
                          "use fewer points or a coarser grid")
             matrix = self.interpolation_matrix(x_points)
-            columns = jnp.arange(x_points.size)
+            picks = (jnp.asarray(row_of_point.ravel()), jnp.arange(x_points.size))  # (time row, column) per point
             by_time = times.size * x_points.size <= x_points.size * self.k.size
+            # The matrices are operands of the program, not constants folded into it (see
+            # WithOperands): compiling 25,245 points took 7.5 s with them folded in.
             if by_time:
-                A_re, A_im = jnp.asarray(matrix.real.T.copy()), jnp.asarray(matrix.imag.T.copy())
+                operands = picks + (jnp.asarray(matrix.real.T.copy()), jnp.asarray(matrix.imag.T.copy()))
             else:
-                A = jnp.asarray(matrix)
+                operands = picks + (jnp.asarray(matrix),)
             del matrix
             complex_state = self.complex_state
 
-            def at_points(params, u0_hat):
+            def at_points(params, u0_hat, operands):
                 u_hat = spectral(params, u0_hat)
                 if by_time:  # few distinct times (a grid): all times at all positions, then pick.
                     # Real products only: XLA's complex matmul, vmapped and split across CPU
                     # devices, returned wrong values for the first member of each device's share
                     # (n = 1024, 99 x 255 points, batch of 10 on 2 devices; measured, jax 0.10.2).
+                    rows, columns, A_re, A_im = operands
                     U_re, U_im = jnp.real(u_hat), jnp.imag(u_hat)
                     real = (U_re @ A_re - U_im @ A_im)[rows, columns]
                     if not complex_state:
                         return real
                     return real + 1j * (U_re @ A_im + U_im @ A_re)[rows, columns]
-                values = jnp.sum(u_hat[rows] * A, axis=-1)  # many distinct times: each point's spectrum
+                rows, _, A = operands  # many distinct times: each point's spectrum
+                values = jnp.sum(u_hat[rows] * A, axis=-1)
                 return values if complex_state else jnp.real(values)
 
-            self._cache[key] = jax.jit(at_points)
+            self._cache[key] = WithOperands(at_points, operands)
         return self._cache[key]
 
     def interpolation_matrix(self, x_points) -> np.ndarray:
