@@ -33,6 +33,7 @@ import cloudpickle
 import numpy as np
 
 from .equations import get_equation, register_equation
+from .equations.registry import is_builtin
 from .fit import fit
 
 __all__ = ["fit_many", "start_points", "task_folder"]
@@ -288,7 +289,7 @@ def _user_equations(observations) -> list[type]:
     classes = {}
     for obs in observations:
         cls = get_equation(obs.equation)
-        if not cls.__module__.startswith("pdeinv."):
+        if not is_builtin(cls):
             classes[cls.name] = cls
     return list(classes.values())
 

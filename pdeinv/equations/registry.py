@@ -18,7 +18,7 @@ from __future__ import annotations
 import importlib
 import os
 
-__all__ = ["describe_equation", "equation_names", "get_equation", "plugin_errors", "register_equation"]
+__all__ = ["describe_equation", "equation_names", "get_equation", "is_builtin", "plugin_errors", "register_equation"]
 
 _registry: dict[str, type] = {}
 _aliases: dict[str, str] = {}
@@ -150,6 +150,12 @@ def plugin_errors() -> dict[str, str]:
     """Plug-ins that failed to load: where they came from -> the error."""
     _load_plugins()
     return dict(_plugin_errors)
+
+
+def is_builtin(cls) -> bool:
+    """True for pdeinv's own equations; a user's equation must travel with its files (as a
+    ``module:ClassName`` reference) and with tasks sent to other processes."""
+    return cls.__module__ == "pdeinv" or cls.__module__.startswith("pdeinv.")
 
 
 def describe_equation(cls) -> dict:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..equations.registry import is_builtin
 from ..problems.observations import ObservationError, Observations
 from .h5 import LIBVER, _attr, _read_array, _read_real_imag, _reading, _write_real_imag, atomic_path
 
@@ -36,7 +37,7 @@ def write_observations_group(f, obs: Observations) -> None:
     f.attrs["version"] = VERSION
     f.attrs["equation"] = obs.equation
     cls = obs.equation_class
-    if not cls.__module__.startswith("pdeinv."):
+    if not is_builtin(cls):
         f.attrs["equation_source"] = f"{cls.__module__}:{cls.__qualname__}"
     f.attrs["domain"] = np.asarray(obs.domain)
     f.attrs["t_span"] = np.asarray(obs.t_span)

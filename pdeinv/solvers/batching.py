@@ -28,6 +28,7 @@ class WithOperands:
     def __call__(self, *args):
         return self._jitted(*args, self.operands)
 
+
 #: The large chunk: at least this many members, and 8 per device. Batches this large (the scan
 #: of several unknowns, a field's sketch) run in chunks this size, where vmapping pays (Burgers
 #: n = 1024, one device: 0.19 s per member alone, 0.10-0.14 s in a vmapped batch); smaller ones

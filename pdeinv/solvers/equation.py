@@ -299,7 +299,8 @@ class SpectralEquation:
         """The time stepping that serves output times ``t``: steps of at most ``dt`` landing on
         every time, or, when that needs more than ``EXACT_TIMES_MAX_STEP_SIZES`` distinct step
         sizes, uniform steps with a 4th-order Hermite interpolant in time (agrees with landing
-        exactly to ~1e-9 relative on the default grids of Burgers and KdV)."""
+        exactly to a few times the time-stepping error itself, on the default grids of Burgers and
+        KdV: measured against dt/8, 2.5e-8 at Burgers' shock where landing gives 8.1e-9)."""
         t = self.check_times(t)
         exact = step_schedule(t, self.t_span[0], self.dt)
         if exact.step_sizes.size > EXACT_TIMES_MAX_STEP_SIZES:
@@ -335,23 +336,8 @@ class SpectralEquation:
         key = ("points", t_points.tobytes(), x_points.tobytes(), bool(batched))
         if key not in self._cache:
             spectral = self.spectral_solver(times, batched=batched)
-            # Interpolation is linear in the spectrum: one (points x modes) matrix, shared by every
-            # batch member. Gathering each point's spectrum instead made (batch x points x modes)
-            # temporaries: 4.2 GB peak for a batch of 10 on the full published Burgers grid
-            # (25,245 points, 513 modes; 0.2 GB before the batch), 1.8 GB this way (1.0 GB before).
-            check_memory(points_bytes(x_points.size, self.k.size) + solve_bytes(self.k.size, times.size),
-                         f"{x_points.size} observation points at {times.size} times on n={self.n}",
-                         "use fewer points or a coarser grid")
-            matrix = self.interpolation_matrix(x_points)
-            picks = (jnp.asarray(row_of_point.ravel()), jnp.arange(x_points.size))  # (time row, column) per point
             by_time = times.size * x_points.size <= x_points.size * self.k.size
-            # The matrices are operands of the program, not constants folded into it (see
-            # WithOperands): compiling 25,245 points took 7.5 s with them folded in.
-            if by_time:
-                operands = picks + (jnp.asarray(matrix.real.T.copy()), jnp.asarray(matrix.imag.T.copy()))
-            else:
-                operands = picks + (jnp.asarray(matrix),)
-            del matrix
+            operands = self._point_operands(times, row_of_point, x_points, by_time)
             complex_state = self.complex_state
 
             def at_points(params, u0_hat, operands):
@@ -371,6 +357,32 @@ class SpectralEquation:
                 return values if complex_state else jnp.real(values)
 
             self._cache[key] = WithOperands(at_points, operands)
+        return self._cache[key]
+
+    def _point_operands(self, times, row_of_point, x_points, by_time: bool) -> tuple:
+        """The point solver's operands, ``(time row, column)`` per point and the interpolation
+        matrix (real and imaginary parts, transposed, when ``by_time``), built once per set of
+        points and shared by the single and batched variants. They are operands of the program,
+        not constants folded into it (see :class:`WithOperands`): compiling 25,245 points took
+        7.5 s with them folded in. Placed with ``device_put``: ``jnp.asarray`` of a NumPy array
+        compiles a small program of its own."""
+        key = ("point operands", times.tobytes(), x_points.tobytes())
+        if key not in self._cache:
+            # Interpolation is linear in the spectrum: one (points x modes) matrix, shared by every
+            # batch member. Gathering each point's spectrum instead made (batch x points x modes)
+            # temporaries: 4.2 GB peak for a batch of 10 on the full published Burgers grid
+            # (25,245 points, 513 modes; 0.2 GB before the batch), 1.8 GB this way (1.0 GB before).
+            check_memory(points_bytes(x_points.size, self.k.size) + solve_bytes(self.k.size, times.size),
+                         f"{x_points.size} observation points at {times.size} times on n={self.n}",
+                         "use fewer points or a coarser grid")
+            matrix = self.interpolation_matrix(x_points)
+            picks = (row_of_point.ravel(), np.arange(x_points.size))
+            if by_time:
+                arrays = picks + (matrix.real.T.copy(), matrix.imag.T.copy())
+            else:
+                arrays = picks + (matrix,)
+            del matrix
+            self._cache[key] = tuple(jax.device_put(a) for a in arrays)
         return self._cache[key]
 
     def interpolation_matrix(self, x_points) -> np.ndarray:
@@ -395,7 +407,8 @@ class SpectralEquation:
 
     def params_pytree(self, params: Mapping[str, float]) -> dict:
         full = self.check_params(params)
-        return {name: jnp.asarray(full[name], dtype=jnp.float64) for name in self.param_names}
+        # device_put, not jnp.asarray: the latter compiles two small programs on first use
+        return {name: jax.device_put(np.float64(full[name])) for name in self.param_names}
 
     def _start(self, u0=None) -> np.ndarray:
         """Initial samples on the grid: ``self.u0``, or ``u0`` checked and resampled."""
