@@ -185,14 +185,24 @@ def test_same_seed_gives_identical_result(burgers_obs):
     assert other.history["loss"] != runs[0].history["loss"]
 
 
-def test_grid_check_refines_an_unresolved_grid():
-    obs = simulate("burgers", {"nu": 0.01}, points=16, n=512, dt=2e-4)
+def test_grid_check_refines_an_unresolved_grid_while_the_shift_is_above_the_noise():
+    obs = simulate("burgers", {"nu": 0.01}, points=16, n=512, dt=2e-4, seed=2)
     problem = InverseProblem(obs, n=32)
     result = fit(problem, {"nu": 0.02})
-    assert result.grid["n"] > 32
+    assert result.grid["n"] > 32 and result.grid["grid_shift"] < 1e-5
     assert abs(result.params["nu"] / 0.01 - 1) < 1e-3
     coarse = fit(InverseProblem(obs, n=32), {"nu": 0.02}, auto_grid=False)
     assert abs(coarse.params["nu"] / 0.01 - 1) > 1e-3  # the bias the check removes
+    # The same design at 5 % noise: refined while the shift matters, and no further once a finer
+    # grid would move nu by under a tenth of its standard error.
+    noisy = simulate("burgers", {"nu": 0.01}, points=16, n=512, dt=2e-4, noise=0.05, seed=2)
+    assert np.array_equal(noisy.t, obs.t) and np.array_equal(noisy.x, obs.x)
+    stopped = fit(InverseProblem(noisy, n=32), {"nu": 0.02}, intervals="laplace")
+    assert stopped.status == "converged" and "under a tenth of its standard error" in stopped.message
+    lo, hi = stopped.intervals["nu"]
+    standard_error = (np.log(hi) - np.log(lo)) / (2 * 1.96)  # the Laplace interval is in log nu
+    assert 1e-5 < stopped.grid["grid_shift"] < 0.15 * standard_error
+    assert stopped.grid["n"] < result.grid["n"]
 
 
 def test_bad_fit_arguments(burgers_obs):

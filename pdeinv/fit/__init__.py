@@ -10,8 +10,9 @@
    scipy least_squares, dogleg). ``method`` names the usual compositions (``presets.py``);
    ``solver=Solver(derivative, step)`` takes any other.
 3. **refine** (``refine.py``): at a good estimate, the residuals are recomputed on a grid twice
-   as fine; if that would move the estimate by more than ``grid_tol``, the grid is doubled and
-   the local phase continues.
+   as fine; if that would move the estimate by more than ``grid_tol`` (and, with known noise,
+   by more than a tenth of its standard error), the grid is doubled and the local phase
+   continues, unless doublings beyond the equation's default grid stop shrinking the shift.
 
 Trial points where the solver fails are rejected; the fit never raises for a bad trial point.
 It ends with one of the statuses converged, max_steps, max_nfev, max_time, diverged,
@@ -155,8 +156,10 @@ def fit(
         3 for several scalar unknowns, 0 for one unknown or a field; see
         ``pdeinv.fit.search``).
     auto_grid, grid_tol, max_n : refine the solver grid until refining it again would move
-        the estimate by less than ``grid_tol`` (relative), up to ``max_n`` points; asked only
-        when the misfit is near the noise level (see ``refine.py``).
+        the estimate by less than ``grid_tol`` (relative) or, with known noise, by less than a
+        tenth of its standard error, up to ``max_n`` points; asked only when the misfit is near
+        the noise level, and given up beyond the default grid when a doubling leaves the shift
+        above 0.9 of the previous one (see ``refine.py``).
     max_step : ``zo-gn``/``exact``: largest change of a (log-)parameter in one step (default 2).
     broyden : ``zo-gn`` keeps its Jacobian estimate up to date with secant updates from the
         trial steps and measures it again only when a step fails (False: classic

@@ -15,7 +15,9 @@ import numpy as np
 
 from ..result import FitResult
 from .evaluation import Evaluator
-from .refine import grid_shift_estimate, misfit_allows_refinement
+from .refine import (
+    NOISE_SHIFT_FRACTION, STALLED_SHIFT_RATIO, grid_shift_estimate, misfit_allows_refinement, standard_errors,
+)
 from .search import global_search, time_windows
 from .steps.base import Context, Outcome
 from .uncertainty import assess, assess_field
@@ -305,12 +307,26 @@ class Engine:
         if r is None:
             R, _ = ev.residuals(z[None, :])
             r = R[0]
-        shift, fine_residual, fine = grid_shift_estimate(ev, z, r, self.local.get("J"))
+        shift, fine_residual, fine, J = grid_shift_estimate(ev, z, r, self.local.get("J"))
         if shift is None:
             self.stage = "done"
             return
-        self.grid_shift = shift
+        previous, self.grid_shift = self.grid_shift, float(np.max(np.abs(shift)))
         if self.grid_shift < self.o["grid_tol"]:
+            self.stage = "done"
+            return
+        se = standard_errors(ev.problem, J)
+        reason = None
+        if se is not None and np.all(np.abs(shift) <= NOISE_SHIFT_FRACTION * se):
+            reason = (f"a finer grid would move the estimate by {self.grid_shift:.2g}, under a tenth of its "
+                      "standard error: not refined")
+        elif (previous is not None and self.grid_shift > STALLED_SHIFT_RATIO * previous
+              and ev.problem.equation.n > ev.problem.equation_class.default_n):  # coarser: pre-asymptotic
+            reason = (f"refining the grid does not settle the estimate (it moved {previous:.2g}, then "
+                      f"{self.grid_shift:.2g}): kept n = {ev.problem.equation.n}; the estimate may lie where no "
+                      "grid resolves the field, or the data may not determine it")
+        if reason is not None:
+            self.outcome = Outcome(self.outcome.status, f"{self.outcome.message}; {reason}")
             self.stage = "done"
             return
         # The finer grid matters: continue the local phase there.
