@@ -24,14 +24,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import multiprocessing
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
 from pdeinv import InverseProblem, fit, simulate
+from pdeinv.parallel import InProcess, ProcessPool
 
 from .common import markdown_table, write_results
 
@@ -85,14 +84,14 @@ def replicate(job):
             "error": max(abs(result.params[k] / truth[k] - 1) for k in truth)}
 
 
-def calibrate(name, replicates, noise, pool=None):
+def calibrate(name, replicates, noise, executor=None):
     """Coverage over ``replicates`` noise draws (one seeded stream per row, drawn here, so the
     draws do not depend on how the replicates are shared out among processes; each noise level
     has its own stream, so that its row is evidence of its own)."""
     base, _, _, _ = _calibration_problem(name, noise)
     rng = np.random.default_rng([12345, round(noise * 1e4)])
     jobs = [(name, noise, rng.standard_normal(base.observations.n_points)) for _ in range(replicates)]
-    done = list(pool.map(replicate, jobs) if pool is not None else map(replicate, jobs))
+    done = (executor or InProcess()).map(replicate, jobs)
     fitted = [d for d in done if "cost" in d]
     hits = {m: [h for d in done for h in d[m]] for m in ("laplace", "profile")}
     return {"case": name, "noise": f"{noise:.0%}", "replicates": replicates,
@@ -189,8 +188,7 @@ def run(quick: bool, replicates: int | None = None, processes: int | None = None
     rows = []
     # Replicates are independent: one process per core, each on one device (its solves are
     # single trial points and profile steps, which a split across devices does not speed up).
-    os.environ["PDEINV_CPU_DEVICES"] = "1"
-    with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with ProcessPool(processes) as pool:
         for name in CASES:
             for noise in (0.01, 0.05):
                 rows.append(calibrate(name, replicates, noise, pool))

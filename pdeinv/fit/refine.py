@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
-    "NOISE_RMS_LIMIT", "NOISE_SHIFT_FRACTION", "RELATIVE_MISFIT_LIMIT", "STALLED_SHIFT_RATIO", "forward_jacobian", "grid_shift_estimate",
-    "misfit_allows_refinement", "standard_errors",
+    "NOISE_RMS_LIMIT", "NOISE_SHIFT_FRACTION", "RELATIVE_MISFIT_LIMIT", "STALLED_SHIFT_RATIO", "forward_jacobian",
+    "grid_shift_estimate", "misfit_allows_refinement", "standard_errors",
 ]
 
 #: With known noise: refine only when the weighted residuals' RMS is at most this many sigmas.
@@ -23,10 +23,11 @@ RELATIVE_MISFIT_LIMIT = 0.03
 #: fraction of its standard error is not used; the data cannot tell the two estimates apart.
 NOISE_SHIFT_FRACTION = 0.1
 #: Refinement beyond the equation's default grid stops when a doubling left the shift above this
-#: fraction of its previous value (on coarser grids the shifts are pre-asymptotic, measured: 0.12
-#: then 0.19 on n = 64, 128 for Burgers nu = 0.006, settling by n = 256): a resolved field converges spectrally, so the estimate drifts toward what no grid resolves
-#: (measured: Burgers, 64 points at 10 % noise, nu -> 0 moved 0.29, 0.28, 0.22 on n = 2048,
-#: 4096, 8192), and each doubling costs 4x.
+#: fraction of its previous value. A resolved field converges spectrally, so such a shift means
+#: the estimate drifts toward what no grid resolves (measured: Burgers, 64 points at 10 % noise,
+#: nu -> 0 moved 0.29, 0.28, 0.22 on n = 2048, 4096, 8192), and each doubling costs 4x. On
+#: coarser grids the shifts are pre-asymptotic (measured: 0.12 then 0.19 on n = 64, 128 for
+#: Burgers nu = 0.006, settled by n = 256).
 STALLED_SHIFT_RATIO = 0.9
 
 
