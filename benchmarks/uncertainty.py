@@ -103,18 +103,23 @@ def calibrate(name, replicates, noise, executor=None):
             "median_wall_s": float(np.median([d["wall"] for d in done]))}
 
 
-def burgers_ten_percent(datasets):
+def burgers_ten_percent(datasets, max_time=600.0):
+    """Each data set fitted from 3x off (the fit's own global phase), with profile intervals; a
+    fit that would run past ``max_time`` seconds stops there and says so in its status."""
     rows = []
     for seed in range(datasets):
         obs = simulate("burgers", points=64, layout="random", seed=seed, noise=0.10)
-        result = fit(InverseProblem(obs), {"nu": 0.03}, intervals="profile")
+        t0 = time.perf_counter()
+        result = fit(InverseProblem(obs), {"nu": 0.03}, intervals="profile", max_time=max_time)
         lo, hi = result.intervals.get("nu", [None, None])
         truth = obs.true_params["nu"]
-        rows.append({"data set": seed, "error": abs(result.params["nu"] / truth - 1),
+        rows.append({"data set": seed, "status": result.status, "error": abs(result.params["nu"] / truth - 1),
                      "interval": f"[{lo:.4g}, {hi:.4g}]" if lo is not None and hi is not None else "unbounded",
                      "covers truth": bool(lo is not None and hi is not None and lo <= truth <= hi),
                      "relative half-width": (hi - lo) / 2 / result.params["nu"] if lo is not None and hi is not None
-                     else float("inf")})
+                     else float("inf"), "n": result.grid.get("n"), "nfev": result.nfev,
+                     "wall_s": time.perf_counter() - t0})
+        print(rows[-1], flush=True)
     return rows
 
 
@@ -182,10 +187,53 @@ def regularization_choice(quick: bool):
     return rows
 
 
+def render(replicates, processes, quick, rows, ten, choice, bad) -> str:
+    """The markdown of the sections measured so far (None: not yet)."""
+    parts = []
+    if rows:
+        parts.append(
+            f"### Coverage of nominal 95 % intervals ({replicates} noise replicates per row, 64 points, sigma in "
+            "the file)\n\n"
+            + markdown_table(rows, ["case", "noise", "replicates", "coverage_profile", "coverage_laplace",
+                                    "no_interval", "median_error", "profile_cost_median", "profile_cost_max",
+                                    "median_wall_s"])
+            + f"\n\nReplicates ran in {processes} processes at once, one device each; median_wall_s is one fit "
+            "with its profile in one of them. no_interval: replicates whose fit gave no interval (counted as "
+            "misses).")
+    if choice is not None:
+        parts.append(
+            "### Regularization weight chosen from the data against the oracle (the weight of a grid, "
+            f"{'every decade' if quick else 'every half decade'}, with the smallest field error)\n\n"
+            + markdown_table(choice, ["case", "rule", "chosen_weight", "oracle_weight", "weight / oracle", "error",
+                                      "oracle_error", "error / oracle", "unregularized_error", "nfev", "wall_s"]))
+    if ten is not None:
+        parts.append(
+            "### Burgers nu, 64 points, 10 % noise (published PINN: 6.39 % error with 2000 points)\n\n"
+            + markdown_table(ten, ["data set", "status", "error", "interval", "covers truth", "relative half-width",
+                                   "n", "nfev", "wall_s"]))
+    if bad is not None:
+        parts.append(
+            "### KdV lambda2 with 5 % gross outliers (10-30 sigma), 64 points, 1 % noise\n\n"
+            + markdown_table(bad, ["loss", "median_error", "max_error", "median / clean"]))
+    return "\n\n".join(parts)
+
+
 def run(quick: bool, replicates: int | None = None, processes: int | None = None):
     replicates = replicates or (20 if quick else 200)
     processes = processes or len(os.sched_getaffinity(0))
-    rows = []
+    rows, choice, ten, bad = [], None, None, None
+
+    def write(complete: bool):
+        # Written after every section, so that a long run leaves what it measured.
+        missing = [name for name, part in [("regularization", choice), ("Burgers at 10 %", ten),
+                                           ("outliers", bad)] if part is None]
+        table = render(replicates, processes, quick, rows, ten, choice, bad)
+        if not complete:
+            table += "\n\nIncomplete run: not yet measured: " + ", ".join(missing) + "."
+        write_results("uncertainty", {"quick": quick, "replicates": replicates, "complete": complete,
+                                      "calibration": rows, "burgers_10_percent": ten, "outliers": bad,
+                                      "regularization": choice}, table)
+
     # Replicates are independent: one process per core, each on one device (its solves are
     # single trial points and profile steps, which a split across devices does not speed up).
     with ProcessPool(processes) as pool:
@@ -193,26 +241,13 @@ def run(quick: bool, replicates: int | None = None, processes: int | None = None
             for noise in (0.01, 0.05):
                 rows.append(calibrate(name, replicates, noise, pool))
                 print(rows[-1], flush=True)
+                write(False)
     choice = regularization_choice(quick)
+    write(False)
     ten = burgers_ten_percent(3 if quick else 10)
+    write(False)
     bad = outliers(3 if quick else 10)
-    table = (
-        f"### Coverage of nominal 95 % intervals ({replicates} noise replicates per row, 64 points, sigma in the file)\n\n"
-        + markdown_table(rows, ["case", "noise", "replicates", "coverage_profile", "coverage_laplace", "no_interval",
-                                "median_error", "profile_cost_median", "profile_cost_max", "median_wall_s"])
-        + f"\n\nReplicates ran in {processes} processes at once, one device each; median_wall_s is one fit with"
-        " its profile in one of them. no_interval: replicates whose fit gave no interval (counted as misses)."
-        + "\n\n### Burgers nu, 64 points, 10 % noise (published PINN: 6.39 % error with 2000 points)\n\n"
-        + markdown_table(ten, ["data set", "error", "interval", "covers truth", "relative half-width"])
-        + "\n\n### Regularization weight chosen from the data against the oracle (the weight of a grid, "
-        f"{'every decade' if quick else 'every half decade'}, with the smallest field error)\n\n"
-        + markdown_table(choice, ["case", "rule", "chosen_weight", "oracle_weight", "weight / oracle", "error",
-                                  "oracle_error", "error / oracle", "unregularized_error", "nfev", "wall_s"])
-        + "\n\n### KdV lambda2 with 5 % gross outliers (10-30 sigma), 64 points, 1 % noise\n\n"
-        + markdown_table(bad, ["loss", "median_error", "max_error", "median / clean"])
-    )
-    write_results("uncertainty", {"quick": quick, "replicates": replicates, "calibration": rows,
-                                  "burgers_10_percent": ten, "outliers": bad, "regularization": choice}, table)
+    write(True)
 
 
 if __name__ == "__main__":
