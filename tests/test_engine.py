@@ -132,6 +132,36 @@ def test_refinement_only_near_the_noise_or_roundoff_level(obs):
     assert not misfit_allows_refinement(noisy_problem, np.full(noisy.n_points, 10.0))
 
 
+@pytest.mark.parametrize("ratio, refined", [(0.96, False), (0.4, True)])
+def test_refinement_stops_when_a_finer_grid_does_not_settle_the_estimate(obs, monkeypatch, ratio, refined):
+    # The shift a finer grid would cause, as measured, then scaled to a chosen sequence: 0.5 on the
+    # first check, then `ratio` times the previous one. Beyond the equation's default grid (set to
+    # 32 here) a shift that does not shrink below 0.9 of the previous one stops the refinement.
+    import importlib
+
+    from pdeinv.equations import Burgers
+
+    engine = importlib.import_module("pdeinv.fit.engine")  # pdeinv.fit is also the function
+
+    measured = engine.grid_shift_estimate
+    shifts = []
+
+    def scaled(ev, z, r, J=None):
+        shift, *rest = measured(ev, z, r, J)
+        shifts.append(0.5 * ratio ** len(shifts))
+        return np.full_like(shift, shifts[-1]), *rest
+
+    monkeypatch.setattr(engine, "grid_shift_estimate", scaled)
+    monkeypatch.setattr(Burgers, "default_n", 32)
+    result = fit(InverseProblem(obs, n=32), {"nu": 0.06}, max_n=128)
+    assert result.status == "converged"
+    if refined:  # the shift halves: refined to the largest grid allowed
+        assert result.grid["n"] == 128 and "does not settle" not in result.message
+    else:  # 0.5, then 0.48: kept the grid of the second check
+        assert len(shifts) == 2 and result.grid["n"] == 64
+        assert "refining the grid does not settle the estimate (it moved 0.5, then 0.48): kept n = 64" in result.message
+
+
 def test_a_raising_black_box_names_its_error(obs):
     def forward(params):
         return params["nuu"]  # a typo: KeyError at every call

@@ -178,10 +178,10 @@ def test_a_fit_compiles_one_solver_program_per_grid(burgers_obs):
 
 
 def test_same_seed_gives_identical_result(burgers_obs):
-    runs = [fit(InverseProblem(burgers_obs, n=64), {"nu": 0.1}, method="zo", seed=7, max_steps=20, auto_grid=False) for _ in range(2)]
+    runs = [fit(InverseProblem(burgers_obs, n=64), {"nu": 0.1}, method="zo", seed=7, max_steps=8, auto_grid=False) for _ in range(2)]
     assert runs[0].params == runs[1].params
     assert runs[0].history["loss"] == runs[1].history["loss"]
-    other = fit(InverseProblem(burgers_obs, n=64), {"nu": 0.1}, method="zo", seed=8, max_steps=20, auto_grid=False)
+    other = fit(InverseProblem(burgers_obs, n=64), {"nu": 0.1}, method="zo", seed=8, max_steps=8, auto_grid=False)
     assert other.history["loss"] != runs[0].history["loss"]
 
 

@@ -82,6 +82,8 @@ def test_kdv_both_coefficients_from_far_starts(kdv200, start):
     assert max(relative_errors(result, kdv200).values()) <= 1e-3
 
 
+# Slow (~25 s): the windowed global phase from far starts runs by default in the KdV case above.
+@pytest.mark.slow
 def test_nls_both_coefficients_from_far(nls64):
     # 2.2 x a, 0.27 x b: the scan-only global phase stopped at a = 1.3, b = 4 (a local minimum).
     result = fit(InverseProblem(nls64, ["a", "b"]), {"a": 0.5 * 2.247, "b": 0.268})
@@ -91,6 +93,9 @@ def test_nls_both_coefficients_from_far(nls64):
     assert {"search", "window", "local"} <= phases
 
 
+# Slow (~30 s): KS's solver is checked against DOP853 by default (test_solvers.py); the windows'
+# step rules by test_time_windows_double_and_hold_enough_points.
+@pytest.mark.slow
 def test_ks_three_coefficients_from_3x_off_over_the_chaotic_span():
     # (1/3, 3, 1/3) x truth: windows doubling blindly went from t <= 25 (where gamma was still
     # at half its value) to t <= 50 and on to a wrong minimum; halving the step where the

@@ -33,7 +33,9 @@ def obs_file(tmp_path_factory, obs):
     return path
 
 
-@pytest.mark.parametrize("method", ["zo-gn", "zo", "exact", "lsq"])
+# The exact Jacobian (~27 s, most of it compiling jacfwd) resumes bitwise by default in
+# test_engine.py (exact + adam); with Levenberg-Marquardt it runs with -m slow.
+@pytest.mark.parametrize("method", ["zo-gn", "zo", pytest.param("exact", marks=pytest.mark.slow), "lsq"])
 def test_resume_is_bitwise_identical(tmp_path, obs, method):
     options = dict(method=method, seed=5, max_steps=25 if method == "zo" else None)
     problem = lambda: InverseProblem(obs, n=32, dt=4e-3)  # noqa: E731 - a smooth field: 250 steps
@@ -60,7 +62,9 @@ def _run_cli_fit(args, env=None):
                             stderr=subprocess.PIPE, text=True, env=env)
 
 
-@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+# SIGINT's exit (130, no traceback, checkpoint named) is checked by default in
+# test_ctrl_c_at_any_moment_exits_130_without_a_traceback; its resume runs with -m slow (~25 s).
+@pytest.mark.parametrize("sig, code", [pytest.param(signal.SIGINT, 130, marks=pytest.mark.slow), (signal.SIGTERM, 143)])
 def test_signal_saves_checkpoint_and_resume_matches_uninterrupted(tmp_path, obs_file, sig, code):
     common = ["burgers", "--obs", str(obs_file), "--method", "zo", "--no-search", "--init", "nu=0.2",
               "--n", "64", "--dt", "4e-3", "--steps", "120", "--seed", "3", "--quiet", "--no-auto-grid"]
