@@ -3,8 +3,9 @@
     python -m benchmarks [--quick | --full] [--only NAME ...]
     python -m benchmarks --check      # which results are older than the code they measure
 
---quick (default) finishes in about 15 minutes on 2 cores; --full runs every grid, every start
-for every method and the paper preset's 5000 steps.
+--quick (default) finishes in about an hour on 2 cores; --full runs every grid, every start
+(the ZO gradient method: 3), 200 noise replicates per coverage row and the paper preset's 5000
+steps, in about three hours.
 """
 
 from __future__ import annotations
