@@ -48,11 +48,7 @@ def main(argv=None):
         if args.only and name not in args.only:
             continue
         start = time.perf_counter()
-        module = importlib.import_module(f"benchmarks.{name}")
-        if name == "walltime":  # one mode only; its run() is the helper that times one process
-            module.main([])
-        else:
-            module.run(quick)
+        importlib.import_module(f"benchmarks.{name}").run(quick)
         timings[name] = time.perf_counter() - start
     render(quick, timings)
 

@@ -93,7 +93,7 @@ def extract(rev: str, folder: Path) -> Path:
     return folder
 
 
-def run(code_path: Path, args: list[str], cache: str, *, driver: bool = True) -> dict:
+def run_process(code_path: Path, args: list[str], cache: str, *, driver: bool = True) -> dict:
     """One fresh process of the package at ``code_path``: wall time, output, counts."""
     env = {**os.environ, "PYTHONPATH": str(code_path), "PDEINV_COMPILATION_CACHE": cache}
     env.pop("PDEINV_CPU_DEVICES", None)
@@ -149,9 +149,9 @@ def main(argv=None):
         for version, path in versions.items():
             cache = str(Path(tmp) / f"cache-{version}")
             for phase in ("cold", "warm"):
-                fit_rows.append(fit_row(version, phase, run(path, FIT + ["--json", "--quiet"], cache)))
+                fit_rows.append(fit_row(version, phase, run_process(path, FIT + ["--json", "--quiet"], cache)))
                 print(fit_rows[-1], flush=True)
-            walls = [run(path, ["--help"], "off", driver=False)["wall"] for _ in range(3)]
+            walls = [run_process(path, ["--help"], "off", driver=False)["wall"] for _ in range(3)]
             help_rows.append({"version": version, "pdeinv --help (s)": round(min(walls), 3)})
             env = {**os.environ, "PYTHONPATH": str(path), "PDEINV_COMPILATION_CACHE": "off", "PDEINV_CPU_DEVICES": "1"}
             solve = json.loads(subprocess.run([sys.executable, "-c", SOLVE], env=env, capture_output=True, text=True,
@@ -161,7 +161,7 @@ def main(argv=None):
                                "ratio": round(solve["random"] / solve["uniform"], 2)})
             print(help_rows[-1], solve_rows[-1], flush=True)
             for name, (equation, init) in EXAMPLES.items():
-                out = run(path, ["fit", equation, "--obs", str(REPO / "data" / name), "--init", init, "--json",
+                out = run_process(path, ["fit", equation, "--obs", str(REPO / "data" / name), "--init", init, "--json",
                                  "--quiet"], cache)
                 result = json.loads(out["stdout"])
                 (unknown, value), = result["params"].items()
@@ -195,6 +195,11 @@ def main(argv=None):
     ])
     write_results("walltime", {"load_average": load, "baseline": args.baseline, "fit": fit_rows, "help": help_rows,
                                "solve": solve_rows, "examples": example_rows, "checks": checks}, table)
+
+
+def run(quick: bool = False):
+    """For ``python -m benchmarks``: one mode only (the run is short either way)."""
+    main([])
 
 
 if __name__ == "__main__":
