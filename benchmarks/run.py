@@ -27,6 +27,7 @@ SCRIPTS = [
     ("import_grid", "Importers: the periodic endpoint of published grids, on KdV data"),
     ("multiparam", "Several unknowns from far starts: the global phase with and without time windows"),
     ("uncertainty", "How sure the answer is: interval coverage, robust losses, profile cost"),
+    ("regularization", "Regularization rules over many noise draws: the chosen weight against the oracle"),
     ("distributed", "Many fits and clusters: parallel efficiency, fit-many speed-up, scheduler overhead"),
     ("walltime", "A fit in seconds: end-to-end wall time, compilations, --help, many observation times"),
 ]
