@@ -2,6 +2,7 @@
 
     python -m benchmarks [--quick | --full] [--only NAME ...]
     python -m benchmarks --check      # which results are older than the code they measure
+    python -m benchmarks --report     # render REPORT.md from the results files, running nothing
 
 --quick (default) finishes in about an hour on 2 cores; --full runs every grid, every start
 (the ZO gradient method: 3), 200 noise replicates per coverage row and the paper preset's 5000
@@ -40,9 +41,13 @@ def main(argv=None):
     mode.add_argument("--full", action="store_true", help="everything, long")
     parser.add_argument("--only", nargs="*", help="run only these scripts")
     parser.add_argument("--check", action="store_true", help="list results older than the code they measure")
+    parser.add_argument("--report", action="store_true", help="render REPORT.md from the results files, running nothing")
     args = parser.parse_args(argv)
     if args.check:
         return check()
+    if args.report:
+        render(not args.full, {})
+        return 0
     quick = not args.full
     timings = {}
     for name, _ in SCRIPTS:
@@ -65,23 +70,23 @@ def check() -> int:
     for name, _ in SCRIPTS:
         path = RESULTS / f"{name}.json"
         if not path.exists():
-            print(f"{name:12s} missing")
+            print(f"{name:14s} missing")
             stale += 1
             continue
         commit = str(json.loads(path.read_text()).get("machine", {}).get("commit", ""))
         base = commit.split("+")[0]
         if not base or commit.endswith("+uncommitted"):
-            print(f"{name:12s} measured at {commit or 'an unknown commit'}: stale (not a committed state)")
+            print(f"{name:14s} measured at {commit or 'an unknown commit'}: stale (not a committed state)")
             stale += 1
             continue
         changed = subprocess.run(["git", "diff", "--name-only", base, "HEAD", "--", "pdeinv", f"benchmarks/{name}.py",
                                   "benchmarks/common.py"], capture_output=True, text=True, cwd=repo)
         if changed.returncode != 0:
-            print(f"{name:12s} measured at {commit}: unknown commit here")
+            print(f"{name:14s} measured at {commit}: unknown commit here")
             stale += 1
             continue
         files = changed.stdout.split()
-        print(f"{name:12s} measured at {commit}: " + (f"stale ({len(files)} files changed since)" if files else "current"))
+        print(f"{name:14s} measured at {commit}: " + (f"stale ({len(files)} files changed since)" if files else "current"))
         stale += bool(files)
     return 1 if stale else 0
 
