@@ -22,6 +22,8 @@ oracle (the weight whose c(w) has the smallest field error, knowing the truth):
 
 The model's oracle stands in for fits at every weight; on the first draw of each case (full mode)
 it is set beside the oracle of actual fits over a sweep of weights (one per half decade).
+pdeinv's rules are also run as a user runs them ("(fit)": the field fitted with the weight the
+rule chose, re-chosen at the estimate), their field error over the model oracle's.
 
     python -m benchmarks.regularization [--quick]
 """
@@ -124,12 +126,18 @@ def run(quick: bool):
             # whose error is within 1.2x of the oracle's says how sharp the choice must be.
             band = weights[errors <= 1.2 * errors[oracle]] / weights[oracle]
             row = {"case": case, "seed": first + i, "oracle_weight": float(weights[oracle]),
-                   "oracle_error": float(errors[oracle]), "band (1.2x error)": f"{band.min():.2g} ... {band.max():.2g}",
-                   "discrepancy_fit_error": field_error(
-                       problem, obs, field, truth, problem.to_z(estimate.params))}
+                   "oracle_error": float(errors[oracle]), "band (1.2x error)": f"{band.min():.2g} ... {band.max():.2g}"}
             for rule in RULES:
                 row[f"{rule}: weight / oracle"] = float(weights[index[rule]] / weights[oracle])
                 row[f"{rule}: error / oracle"] = float(errors[index[rule]] / errors[oracle])
+            # pdeinv's own rules as a user runs them: the fit with the chosen weight (re-chosen at
+            # the estimate), its field error against the model's oracle.
+            fits = {"discrepancy": estimate,
+                    "gcv": fit(problem, auto_grid=False, regularization="gcv", intervals="none")}
+            for rule, result in fits.items():
+                row[f"{rule} (fit): weight / oracle"] = result.settings["regularization"]["weight"] / weights[oracle]
+                row[f"{rule} (fit): error / oracle"] = field_error(
+                    problem, obs, field, truth, problem.to_z(result.params)) / errors[oracle]
             if i == 0 and not quick:
                 w, e = sweep_oracle(problem, obs, field, truth)
                 checks.append({"case": case, "seed": first, "model oracle weight": float(weights[oracle]),
@@ -141,7 +149,7 @@ def run(quick: bool):
     summary = []
     for case in FIRST_SEED:
         mine = [r for r in rows if r["case"] == case]
-        for rule in RULES:
+        for rule in RULES + ("discrepancy (fit)", "gcv (fit)"):
             ratio = np.array([r[f"{rule}: error / oracle"] for r in mine])
             weight = np.array([r[f"{rule}: weight / oracle"] for r in mine])
             summary.append({"case": case, "rule": rule, "draws": len(mine),
@@ -155,7 +163,7 @@ def run(quick: bool):
     table += ("\n\nEach draw: error / oracle of each rule; the band is the weights (over the oracle's) whose "
               "error is within 1.2x of the oracle's\n\n"
               + markdown_table(rows, ["case", "seed", "oracle_weight", "oracle_error", "band (1.2x error)"]
-                               + [f"{rule}: error / oracle" for rule in RULES]))
+                               + [f"{rule}: error / oracle" for rule in RULES + ("discrepancy (fit)", "gcv (fit)")]))
     if checks:
         table += ("\n\nThe model's oracle beside the oracle of actual fits (first draw)\n\n"
                   + markdown_table(checks, list(checks[0])))
