@@ -25,6 +25,10 @@ it is set beside the oracle of actual fits over a sweep of weights (one per half
 pdeinv's rules are also run as a user runs them ("(fit)": the field fitted with the weight the
 rule chose, re-chosen at the estimate), their field error over the model oracle's.
 
+The same model with a second-derivative penalty w |k^2 c|^2 (not a pdeinv option yet) gives
+two more rows, both over today's oracle: its own oracle's error (below 1: the penalty itself
+fits these fields better) and its evidence weight's.
+
     python -m benchmarks.regularization [--quick]
 """
 
@@ -98,7 +102,24 @@ def model_choices(problem, obs, field, truth):
     index.update(upre=int(np.argmin(upre)), evidence=int(np.argmin(evidence)),
                  evidence_s=int(np.argmin(evidence_s)))
     index["evidence-s"] = index.pop("evidence_s")
-    return weights, np.array(errors), index, estimate
+    return weights, np.array(errors), index, estimate, second_derivative_penalty(problem, obs, field, truth, r, J, z)
+
+
+def second_derivative_penalty(problem, obs, field, truth, r, J, z):
+    """The same model with the penalty w |k^2 c|^2 in place of w |k c|^2: the field error of
+    its own oracle weight and of its evidence weight."""
+    D = np.zeros(problem.dim)
+    D[problem.field_index] = np.asarray(problem.field.wavenumber, float) ** 2
+    D2, penalized = D**2, D > 0
+    H, g = J.T @ J, J.T @ r
+    errors, evidence = [], []
+    for w in choose_weight(J, r, D, "gcv", z)[1]["weights"]:
+        A = H + w * np.diag(D2)
+        c = z + np.linalg.solve(A, -g - w * D2 * z)
+        errors.append(field_error(problem, obs, field, truth, c))
+        Q = float(np.sum((r + J @ (c - z)) ** 2)) + w * float(np.sum(D2 * c**2))
+        evidence.append(Q + np.linalg.slogdet(A)[1] - float(np.sum(np.log(w * D2[penalized]))))
+    return min(errors), errors[int(np.argmin(evidence))]
 
 
 def sweep_oracle(problem, obs, field, truth):
@@ -120,7 +141,7 @@ def run(quick: bool):
             obs, field, modes, n = draw(case, first + i)
             problem = InverseProblem(obs, (field,), modes=modes, n=n)
             truth = true_field(obs, field, 512)
-            weights, errors, index, estimate = model_choices(problem, obs, field, truth)
+            weights, errors, index, estimate, (oracle2, evidence2) = model_choices(problem, obs, field, truth)
             oracle = int(np.argmin(errors))
             # Where the error curve is flat the oracle weight is one of many: the band of weights
             # whose error is within 1.2x of the oracle's says how sharp the choice must be.
@@ -130,6 +151,8 @@ def run(quick: bool):
             for rule in RULES:
                 row[f"{rule}: weight / oracle"] = float(weights[index[rule]] / weights[oracle])
                 row[f"{rule}: error / oracle"] = float(errors[index[rule]] / errors[oracle])
+            row["oracle, k^2 penalty: error / oracle"] = oracle2 / errors[oracle]
+            row["evidence, k^2 penalty: error / oracle"] = evidence2 / errors[oracle]
             # pdeinv's own rules as a user runs them: the fit with the chosen weight (re-chosen at
             # the estimate), its field error against the model's oracle.
             fits = {"discrepancy": estimate,
@@ -149,13 +172,15 @@ def run(quick: bool):
     summary = []
     for case in FIRST_SEED:
         mine = [r for r in rows if r["case"] == case]
-        for rule in RULES + ("discrepancy (fit)", "gcv (fit)"):
+        for rule in RULES + ("discrepancy (fit)", "gcv (fit)", "oracle, k^2 penalty", "evidence, k^2 penalty"):
             ratio = np.array([r[f"{rule}: error / oracle"] for r in mine])
-            weight = np.array([r[f"{rule}: weight / oracle"] for r in mine])
+            weight = np.array([r.get(f"{rule}: weight / oracle", np.nan) for r in mine])
             summary.append({"case": case, "rule": rule, "draws": len(mine),
                             "median error / oracle": float(np.median(ratio)), "worst": float(np.max(ratio)),
                             "error within 1.2x": int(np.sum(ratio <= 1.2)),
-                            "weight within 2x": int(np.sum((weight >= 0.5) & (weight <= 2.0)))})
+                            # the k^2 penalty's weights are on another scale: no weight ratio
+                            "weight within 2x": int(np.sum((weight >= 0.5) & (weight <= 2.0)))
+                            if "k^2" not in rule else "-"})
     table = ("Field error of each rule's weight over the oracle's (the Gauss-Newton model at the "
              "discrepancy fit; targets: weight within 2x, error within 1.2x)\n\n"
              + markdown_table(summary, ["case", "rule", "draws", "median error / oracle", "worst",
@@ -163,7 +188,9 @@ def run(quick: bool):
     table += ("\n\nEach draw: error / oracle of each rule; the band is the weights (over the oracle's) whose "
               "error is within 1.2x of the oracle's\n\n"
               + markdown_table(rows, ["case", "seed", "oracle_weight", "oracle_error", "band (1.2x error)"]
-                               + [f"{rule}: error / oracle" for rule in RULES + ("discrepancy (fit)", "gcv (fit)")]))
+                               + [f"{rule}: error / oracle" for rule in RULES + ("discrepancy (fit)", "gcv (fit)",
+                                                                            "oracle, k^2 penalty",
+                                                                            "evidence, k^2 penalty")]))
     if checks:
         table += ("\n\nThe model's oracle beside the oracle of actual fits (first draw)\n\n"
                   + markdown_table(checks, list(checks[0])))
