@@ -73,15 +73,12 @@ def field_error(problem, obs, field, truth, z) -> float:
     return float(np.linalg.norm(samples - truth) / np.linalg.norm(truth))
 
 
-def model_choices(problem, obs, field, truth):
-    """Fit with the discrepancy principle, then every rule's weight and the oracle's from the
-    Gauss-Newton model at that estimate. Returns (weights, errors, {rule: index}, fit)."""
-    estimate = fit(problem, auto_grid=False, regularization="discrepancy", intervals="none")
-    z = problem.to_z(estimate.params)
-    r, J = _data_jacobian(Evaluator(problem), z)
+def model_curve(problem, obs, field, truth, r, J, z, order: int = 1):
+    """The Gauss-Newton model at ``z`` with the penalty w |k^order c|^2, over pdeinv's grid of
+    weights: the weights, each one's field error, and the upre / evidence / evidence-s criteria."""
     P = r.size
     D = np.zeros(problem.dim)
-    D[problem.field_index] = problem.field.wavenumber
+    D[problem.field_index] = np.asarray(problem.field.wavenumber, float) ** order
     D2, penalized = D**2, D > 0
     weights = np.array(choose_weight(J, r, D, "gcv", z)[1]["weights"])
     H, g = J.T @ J, J.T @ r
@@ -97,29 +94,26 @@ def model_choices(problem, obs, field, truth):
         upre.append(misfit + 2 * influence - P)
         evidence.append(Q + logdet)
         evidence_s.append((P - int(np.sum(~penalized))) * np.log(Q) + logdet)
+    return weights, np.array(errors), {"upre": upre, "evidence": evidence, "evidence-s": evidence_s}
+
+
+def model_choices(problem, obs, field, truth):
+    """Fit with the discrepancy principle, then every rule's weight and the oracle's from the
+    Gauss-Newton model at that estimate. Returns (weights, errors, {rule: index}, fit, and the
+    second-derivative penalty's (oracle error, evidence weight's error))."""
+    estimate = fit(problem, auto_grid=False, regularization="discrepancy", intervals="none")
+    z = problem.to_z(estimate.params)
+    r, J = _data_jacobian(Evaluator(problem), z)
+    weights, errors, criteria = model_curve(problem, obs, field, truth, r, J, z)
+    D = np.zeros(problem.dim)
+    D[problem.field_index] = problem.field.wavenumber
     index = {rule: int(np.argmin(np.abs(np.log(weights / choose_weight(J, r, D, rule, z)[0]))))
              for rule in ("discrepancy", "gcv")}
-    index.update(upre=int(np.argmin(upre)), evidence=int(np.argmin(evidence)),
-                 evidence_s=int(np.argmin(evidence_s)))
-    index["evidence-s"] = index.pop("evidence_s")
-    return weights, np.array(errors), index, estimate, second_derivative_penalty(problem, obs, field, truth, r, J, z)
-
-
-def second_derivative_penalty(problem, obs, field, truth, r, J, z):
-    """The same model with the penalty w |k^2 c|^2 in place of w |k c|^2: the field error of
-    its own oracle weight and of its evidence weight."""
-    D = np.zeros(problem.dim)
-    D[problem.field_index] = np.asarray(problem.field.wavenumber, float) ** 2
-    D2, penalized = D**2, D > 0
-    H, g = J.T @ J, J.T @ r
-    errors, evidence = [], []
-    for w in choose_weight(J, r, D, "gcv", z)[1]["weights"]:
-        A = H + w * np.diag(D2)
-        c = z + np.linalg.solve(A, -g - w * D2 * z)
-        errors.append(field_error(problem, obs, field, truth, c))
-        Q = float(np.sum((r + J @ (c - z)) ** 2)) + w * float(np.sum(D2 * c**2))
-        evidence.append(Q + np.linalg.slogdet(A)[1] - float(np.sum(np.log(w * D2[penalized]))))
-    return min(errors), errors[int(np.argmin(evidence))]
+    index.update({rule: int(np.argmin(values)) for rule, values in criteria.items()})
+    # The same model with the penalty w |k^2 c|^2 in place of w |k c|^2.
+    _, errors2, criteria2 = model_curve(problem, obs, field, truth, r, J, z, order=2)
+    second = (float(errors2.min()), float(errors2[int(np.argmin(criteria2["evidence"]))]))
+    return weights, errors, index, estimate, second
 
 
 def sweep_oracle(problem, obs, field, truth):
