@@ -475,9 +475,9 @@ def pdebench(file, sample, points, seed, output, force):
                    "`pdeinv equations`]; u0 recovers the initial condition, "
                    "'D(x)' the Allen-Cahn diffusion field (through log D).")
 @click.option("--modes", default=16, show_default=True, help="Fourier modes of a fitted field (u0 or D(x)).")
-@click.option("--regularization", default="0", show_default=True, metavar="W|auto|discrepancy|gcv",
-              help="Smoothness penalty weight for a fitted field, or a rule choosing it from the data: auto "
-                   "(discrepancy principle when the file has sigma, GCV otherwise), discrepancy, gcv.")
+@click.option("--regularization", default="0", show_default=True, metavar="W|auto|evidence|discrepancy|gcv",
+              help="Smoothness penalty weight for a fitted field, or a rule choosing it from the data: evidence "
+                   "(marginal likelihood; auto is evidence), discrepancy (needs sigma in the file), gcv.")
 @click.option("--directions", type=int, default=None, help="Random directions per step [zo-gn: min(d, 8); zo: 4].")
 @click.option("--steps", type=int, default=None, help="Maximum local iterations.")
 @click.option("--max-nfev", type=int, default=None, help="Maximum solver calls.")
@@ -569,7 +569,7 @@ def fit_command(equation, obs_paths, method, inits, fit_names, modes, regulariza
     if forward_command is not None and (checkpoint is not None or resume is not None):
         raise UserError("a --forward-command fit keeps no checkpoint on the command line (resume it from Python "
                         "with the same forward map)")
-    rule = regularization if regularization in ("auto", "discrepancy", "gcv") else None
+    rule = regularization if regularization in ("auto", "evidence", "discrepancy", "gcv") else None
     if rule is not None and (checkpoint is not None or resume is not None):
         raise UserError(f"--regularization {rule} runs several fits and keeps no checkpoint; give a number to use "
                         "--checkpoint or --resume")

@@ -28,7 +28,7 @@ def solution(J, r, D, w):
     return np.linalg.solve(J.T @ J + w * np.diag(D**2), -J.T @ r)
 
 
-@pytest.mark.parametrize("rule", ["discrepancy", "gcv"])
+@pytest.mark.parametrize("rule", ["discrepancy", "gcv", "evidence"])
 def test_rules_land_near_the_oracle_weight_on_a_linear_problem(rule):
     ratios = []
     for seed in range(8):
@@ -41,6 +41,29 @@ def test_rules_land_near_the_oracle_weight_on_a_linear_problem(rule):
             i = int(np.nonzero(grid == w)[0][0])
             assert curve["misfit"][i] <= r.size < curve["misfit"][i + 1]
     assert np.median(ratios) <= 1.5, ratios  # near the best error any weight of the grid gives
+
+
+@pytest.mark.parametrize("sigma_known", [True, False])
+def test_evidence_finds_the_weight_of_the_prior_the_field_was_drawn_from(sigma_known):
+    # Coefficients drawn from the prior the penalty stands for, c ~ N(0, (w0 k^2)^-1) (the
+    # constant free), so w0 is the true value of the weight: the marginal likelihood's maximum
+    # must sit near it (over 12 draws, the median within a factor 2), whether sigma is given
+    # or estimated. A rule that ignores the prior (e.g. the discrepancy principle) has no reason to.
+    w0, chosen = 4.0, []
+    for seed in range(12):
+        rng = np.random.default_rng(100 + seed)
+        points, modes, sigma = 80, 16, 0.01
+        j = np.arange(modes)
+        k = (j + 1) // 2 + 0.0
+        x = rng.uniform(-1, 1, points)
+        basis = np.where((j % 2 == 1) | (j == 0), np.cos(np.pi * np.outer(x, k)), np.sin(np.pi * np.outer(x, k)))
+        J = basis * np.exp(-0.02 * k**2) / sigma
+        truth = np.where(k > 0, rng.normal(size=modes) / np.sqrt(w0 * np.maximum(k, 1) ** 2), 0.3)
+        r = -(J @ truth) - rng.normal(size=points)
+        scale = 1.0 if sigma_known else 2.5  # residuals in units of a sigma we do not know
+        w, _ = choose_weight(J * scale, r * scale, k, "evidence", sigma_known=sigma_known)
+        chosen.append(w / scale**2)
+    assert 0.5 <= np.median(chosen) / w0 <= 2.0, np.array(chosen) / w0
 
 
 def test_a_noisy_initial_condition_is_better_with_the_chosen_weight():
@@ -58,8 +81,8 @@ def test_a_noisy_initial_condition_is_better_with_the_chosen_weight():
     plain = fit(problem, auto_grid=False)
     chosen = fit(problem, auto_grid=False, regularization="auto")
     choice = chosen.settings["regularization"]
-    assert choice["rule"] == "discrepancy" and choice["weight"] > 0
-    assert "chosen by discrepancy" in chosen.message
+    assert choice["rule"] == "evidence" and choice["weight"] > 0
+    assert "chosen by evidence" in chosen.message
     assert error(chosen) < 0.8 * error(plain), (error(chosen), error(plain))
     with pytest.raises(ValueError, match="discrepancy principle needs the noise level"):
         fit(InverseProblem(simulate("burgers", {"nu": 0.05}, points=16, n=64, u0=u0, fixed=("nu",)), ("u0",),

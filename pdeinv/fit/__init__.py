@@ -172,8 +172,8 @@ def fit(
         ``"laplace"`` (default; d more solves), ``"profile"`` (profile likelihood, the others
         re-fitted along it; tens of solves per unknown) or ``"none"``; ``level`` 0.95.
     regularization : for a fitted field, the smoothness weight (a number, replacing the
-        problem's) or a rule choosing it from the data: ``"auto"`` (the discrepancy principle
-        when sigma is known, else GCV), ``"discrepancy"``, ``"gcv"`` (see
+        problem's) or a rule choosing it from the data: ``"evidence"`` (the marginal likelihood;
+        ``"auto"`` is this one), ``"discrepancy"`` (sigma known), ``"gcv"`` (see
         ``pdeinv.fit.regularization``); the choice is in ``result.settings["regularization"]``.
     checkpoint, checkpoint_every : save the whole state to this file (atomically) every
         ``checkpoint_every`` iterations, after the search, and when stopped.
@@ -187,7 +187,7 @@ def fit(
     if regularization is not None:
         if isinstance(regularization, str):
             if checkpoint is not None or resume is not None:
-                raise ValueError("a regularization weight chosen from the data (auto, discrepancy, gcv) runs several "
+                raise ValueError("a regularization weight chosen from the data (auto, discrepancy, gcv, evidence) runs several "
                                  "fits; checkpoints are not supported there: give a number")
             from .regularization import fit_with_chosen_weight
 
