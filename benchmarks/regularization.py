@@ -150,7 +150,8 @@ def run(quick: bool):
             # pdeinv's own rules as a user runs them: the fit with the chosen weight (re-chosen at
             # the estimate), its field error against the model's oracle.
             fits = {"discrepancy": estimate,
-                    "gcv": fit(problem, auto_grid=False, regularization="gcv", intervals="none")}
+                    "gcv": fit(problem, auto_grid=False, regularization="gcv", intervals="none"),
+                    "evidence": fit(problem, auto_grid=False, regularization="evidence", intervals="none")}
             for rule, result in fits.items():
                 row[f"{rule} (fit): weight / oracle"] = result.settings["regularization"]["weight"] / weights[oracle]
                 row[f"{rule} (fit): error / oracle"] = field_error(
@@ -166,7 +167,8 @@ def run(quick: bool):
     summary = []
     for case in FIRST_SEED:
         mine = [r for r in rows if r["case"] == case]
-        for rule in RULES + ("discrepancy (fit)", "gcv (fit)", "oracle, k^2 penalty", "evidence, k^2 penalty"):
+        for rule in RULES + ("discrepancy (fit)", "gcv (fit)", "evidence (fit)", "oracle, k^2 penalty",
+                             "evidence, k^2 penalty"):
             ratio = np.array([r[f"{rule}: error / oracle"] for r in mine])
             weight = np.array([r.get(f"{rule}: weight / oracle", np.nan) for r in mine])
             summary.append({"case": case, "rule": rule, "draws": len(mine),
@@ -183,7 +185,7 @@ def run(quick: bool):
               "error is within 1.2x of the oracle's\n\n"
               + markdown_table(rows, ["case", "seed", "oracle_weight", "oracle_error", "band (1.2x error)"]
                                + [f"{rule}: error / oracle" for rule in RULES + ("discrepancy (fit)", "gcv (fit)",
-                                                                            "oracle, k^2 penalty",
+                                                                            "evidence (fit)", "oracle, k^2 penalty",
                                                                             "evidence, k^2 penalty")]))
     if checks:
         table += ("\n\nThe model's oracle beside the oracle of actual fits (first draw)\n\n"
