@@ -478,6 +478,9 @@ def pdebench(file, sample, points, seed, output, force):
 @click.option("--regularization", default="0", show_default=True, metavar="W|auto|evidence|discrepancy|gcv",
               help="Smoothness penalty weight for a fitted field, or a rule choosing it from the data: evidence "
                    "(marginal likelihood; auto is evidence), discrepancy (needs sigma in the file), gcv.")
+@click.option("--penalty-order", type=click.Choice(["1", "2"]), default="2", show_default=True,
+              help="Derivative of the field the smoothness penalty weighs: 2 (curvature, w |k^2 c|^2) or 1 "
+                   "(slope, w |k c|^2).")
 @click.option("--directions", type=int, default=None, help="Random directions per step [zo-gn: min(d, 8); zo: 4].")
 @click.option("--steps", type=int, default=None, help="Maximum local iterations.")
 @click.option("--max-nfev", type=int, default=None, help="Maximum solver calls.")
@@ -526,7 +529,7 @@ def pdebench(file, sample, points, seed, output, force):
 @click.option("--force", is_flag=True, help="Overwrite an existing result file.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result summary as JSON.")
-def fit_command(equation, obs_paths, method, inits, fit_names, modes, regularization, directions, steps, max_nfev, max_time,
+def fit_command(equation, obs_paths, method, inits, fit_names, modes, regularization, penalty_order, directions, steps, max_nfev, max_time,
                 seed, preset, n, dt, search, windows, auto_grid, tol, intervals, level, loss, loss_scale,
                 forward_command, forward_timeout, workers, scheduler, output, checkpoint, checkpoint_every, resume, force, quiet,
                 as_json):
@@ -556,9 +559,9 @@ def fit_command(equation, obs_paths, method, inits, fit_names, modes, regulariza
     check_output(output, force, inputs=(obs_path, resume))
     given = _given_options()
     fits_field = unknowns is not None and any(u == "u0" or u.endswith("(x)") for u in unknowns)
-    for option in ("modes", "regularization"):
+    for option in ("modes", "regularization", "penalty_order"):
         if option in given and not fits_field:
-            raise UserError(f"--{option} applies to a fitted field (--fit u0 or --fit 'D(x)'), and none is fitted")
+            raise UserError(f"--{option.replace('_', '-')} applies to a fitted field (--fit u0 or --fit 'D(x)'), and none is fitted")
     if resume is None and (equation is None or obs_path is None):
         raise UserError("give EQUATION and --obs FILE (or --resume CHECKPOINT)")
     if forward_command is None:
@@ -610,7 +613,7 @@ def fit_command(equation, obs_paths, method, inits, fit_names, modes, regulariza
                 if workers is not None or scheduler is not None:
                     executor = stack.enter_context(make_executor(workers, scheduler))
             problem = InverseProblem(obs, unknowns, n=n, dt=dt, modes=modes, regularization=weight,
-                                     loss=loss, loss_scale=loss_scale, forward=forward, executor=executor)
+                                     penalty_order=int(penalty_order), loss=loss, loss_scale=loss_scale, forward=forward, executor=executor)
         status = None if quiet else StatusLine(f"fitting {equation} ({method or preset or 'zo-gn'})")
 
         def progress(info):

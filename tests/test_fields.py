@@ -57,9 +57,15 @@ def test_regularization_adds_penalty_rows(u0_obs):
     R0, _ = plain.residuals(z[None])
     R1, _ = penalized.residuals(z[None])
     assert R1.shape[1] == R0.shape[1] + 8
-    assert np.allclose(R1[0, -8:], 2.0 * FourierField(8).wavenumber)
+    k = FourierField(8).wavenumber  # 0, 1, 1, 2, 2, 3, 3, 4
+    assert np.allclose(R1[0, -8:], 2.0 * k**2)  # default: second derivative, sqrt(w) k^2 c
+    slope = InverseProblem(u0_obs, ("u0",), modes=8, n=64, regularization=4.0, penalty_order=1)
+    assert np.allclose(slope.residuals(z[None])[0][0, -8:], 2.0 * k)
+    assert np.allclose(plain.with_regularization(4.0).residuals(z[None])[0], R1)
     with pytest.raises(ValueError, match="regularization must be"):
         InverseProblem(u0_obs, ("u0",), regularization=-1)
+    with pytest.raises(ValueError, match="penalty_order must be 1"):
+        InverseProblem(u0_obs, ("u0",), penalty_order=3)
 
 
 def test_cli_fits_and_plots_initial_condition(tmp_path, u0_obs):
@@ -238,3 +244,18 @@ def test_true_field_of_a_scalar_diffusion_is_constant():
     obs = simulate("allen-cahn", {"D": 2e-3}, points=4, n=64)
     assert np.array_equal(true_field(obs, "D(x)", 8), np.full(8, 2e-3))
     assert np.allclose(true_field(obs, "u0", 64), obs.u0)
+
+
+def test_a_checkpoint_rebuilds_the_penalty_it_was_fitted_with(u0_obs):
+    from pdeinv.fit import checked_options, resume_problem
+
+    for order in (1, 2):
+        problem = InverseProblem(u0_obs, ("u0",), modes=8, n=64, regularization=4.0, penalty_order=order)
+        options = checked_options(problem, method="zo-gn")
+        rebuilt = resume_problem({"options": options, "observations": u0_obs}, n=64)
+        assert rebuilt.penalty_order == order and rebuilt.regularization == 4.0
+        z = np.ones(8)[None]
+        assert np.array_equal(rebuilt.residuals(z)[0], problem.residuals(z)[0])
+    # a checkpoint written before the order was recorded had the first-derivative penalty
+    del options["problem"]["penalty_order"]
+    assert resume_problem({"options": options, "observations": u0_obs}, n=64).penalty_order == 1

@@ -58,7 +58,7 @@ def resume_problem(state, *, n: int | None = None, dt: float | None = None) -> I
     o = state["options"]
     spec = o.get("problem") or {"unknowns": o["unknowns"], "modes": None, "regularization": 0.0, "bounds": {}}
     return InverseProblem(state["observations"], spec["unknowns"], n=n, dt=dt, modes=spec["modes"] or 16,
-                          regularization=spec["regularization"], bounds={k: tuple(v) for k, v in spec["bounds"].items()},
+                          regularization=spec["regularization"], penalty_order=spec.get("penalty_order", 1), bounds={k: tuple(v) for k, v in spec["bounds"].items()},
                           loss=spec.get("loss", "linear"), loss_scale=spec.get("loss_scale"))
 
 

@@ -127,6 +127,6 @@ def fit_options(problem, init, *, custom_solver: bool = False, **given) -> dict:
     # What rebuilds the problem from a checkpoint (see resume_problem).
     o["problem"] = {"unknowns": list(problem.scalar_unknowns) + ([problem.field_name] if problem.field is not None else []),
                     "modes": None if problem.field is None else problem.field.modes,
-                    "regularization": problem.regularization, "bounds": {k: list(v) for k, v in problem.bounds.items()},
+                    "regularization": problem.regularization, "penalty_order": problem.penalty_order, "bounds": {k: list(v) for k, v in problem.bounds.items()},
                     "loss": problem.loss, "loss_scale": problem.loss_scale}
     return o

@@ -1,12 +1,12 @@
 """Choosing the smoothness weight of a field from the data (``regularization="auto"``).
 
-A field fitted from scattered points needs a penalty ``w |k c|^2`` on its Fourier coefficients
-(modes above what the points resolve would otherwise fit the noise), and the right w depends
+A field fitted from scattered points needs a penalty ``w |k^q c|^2`` on its Fourier coefficients
+(q = the problem's ``penalty_order``; modes above what the points resolve would otherwise fit the noise), and the right w depends
 on the noise and the design. Around an estimate c0 with data residual r0 and data Jacobian J
 (P data rows, measured by forward differences), the Gauss-Newton model gives, for every w
 without a solve,
 
-    c(w) = c0 + (J^T J + w D^2)^-1 (-J^T r0 - w D^2 c0),   D = diag(k_j) (0 for scalars),
+    c(w) = c0 + (J^T J + w D^2)^-1 (-J^T r0 - w D^2 c0),   D = diag(k_j^q) (0 for scalars),
     misfit m(w) = |r0 + J (c(w) - c0)|^2,   influence T(w) = tr(J (J^T J + w D^2)^-1 J^T).
 
 - **discrepancy** (the noise level is known: sigma in the file): the largest w with
@@ -14,7 +14,7 @@ without a solve,
 - **gcv** (unknown noise): w minimizing P m(w) / (P - T(w))^2 (generalized cross-validation).
 - **evidence** (either): w maximizing the marginal likelihood of the data when the penalty is
   read as a Gaussian prior on the coefficients, c ~ N(0, (w D^2)^-1), flat on the unpenalized
-  ones: w minimizing  Q(w) + log det(J^T J + w D^2) - sum log(w k^2)  with
+  ones: w minimizing  Q(w) + log det(J^T J + w D^2) - sum log(w D^2)  with
   Q(w) = m(w) + w |D c(w)|^2 (sigma known), or  (P - p0) log Q(w) + the same determinants
   (sigma estimated: profiled out; p0 unpenalized unknowns).
 
@@ -115,7 +115,7 @@ def fit_with_chosen_weight(problem, init, rule: str, run_fit, rounds: int = 3):
                          "(use gcv, evidence or auto)")
     chosen_rule = "evidence" if rule == "auto" else rule
     D = np.zeros(problem.dim)
-    D[problem.field_index] = problem.field.wavenumber
+    D[problem.field_index] = problem.penalty_scale
     evaluator = Evaluator(problem)
     z = problem.to_z({**problem.default_init(), **problem.expand(init or {})})
     history, result, spent = [], None, 0
