@@ -1,33 +1,32 @@
 """Regularization rules over many noise draws: the weight each rule picks, against the oracle.
 
-One noise draw of a field case says little about a rule: uncertainty.py measures pdeinv's rules
-(discrepancy, gcv) on one draw each of a noisy Burgers u0 and a noisy Allen-Cahn D(x). Here the
-same two designs are drawn with several noise seeds (the first is uncertainty.py's draw):
+One noise draw of a field case says little about a rule, so two designs are drawn with several
+noise seeds:
 
 - Burgers u0, 16 modes, 64 random points, 5 % noise;
 - Allen-Cahn D(x), 8 modes (of log D), a 10 x 24 grid, 2 % noise.
 
-At each draw the field is fitted once with the discrepancy principle. At that estimate the data
-Jacobian (d + 1 solves, as pdeinv's own choice measures it) gives the Gauss-Newton model of the
-fit for every weight w of pdeinv's grid: coefficients c(w), misfit m(w) and influence T(w) (see
-pdeinv/fit/regularization.py). Every rule reads its weight from that one model, and so does the
-oracle (the weight whose c(w) has the smallest field error, knowing the truth):
+At each draw the field is fitted once with the discrepancy principle (first-derivative
+penalty). At that estimate the data Jacobian (d + 1 solves, as pdeinv's own choice measures it)
+gives the Gauss-Newton model of the fit for every weight w of pdeinv's grid and for both
+penalty orders q (``penalty_order``: w |k^q c|^2): coefficients c(w), misfit m(w) and influence
+T(w) (see pdeinv/fit/regularization.py). Every rule reads its weight from that model, and so
+does the oracle of each order (the weight whose c(w) has the smallest field error, knowing the
+truth):
 
-- discrepancy, gcv: pdeinv's rules (``choose_weight``);
-- upre (sigma known): minimizes m(w) + 2 T(w) - P, the unbiased estimate of the prediction error;
-- evidence (sigma known) and evidence-s (sigma estimated): maximize the marginal likelihood of the
-  data with the penalty read as a Gaussian prior on the coefficients (flat on the unpenalized
-  constant), i.e. minimize  Q(w) + log det(J^T J + w D^2) - sum log(w k^2),  Q = m(w) + w |D c(w)|^2
-  (evidence-s: (P - p0) log Q(w) + the same determinants, sigma profiled out).
+- discrepancy, gcv, evidence (sigma known) and evidence-s (sigma estimated): pdeinv's
+  ``choose_weight``;
+- upre (sigma known): minimizes m(w) + 2 T(w) - P, the unbiased estimate of the prediction
+  error (not a pdeinv rule).
 
-The model's oracle stands in for fits at every weight; on the first draw of each case (full mode)
-it is set beside the oracle of actual fits over a sweep of weights (one per half decade).
-pdeinv's rules are also run as a user runs them ("(fit)": the field fitted with the weight the
-rule chose, re-chosen at the estimate), their field error over the model oracle's.
+Each rule's error is set over the oracle of its own order (the target: within 1.2x, the weight
+within 2x) and over the best oracle of either order ("vs best": what the choice of penalty
+costs). pdeinv's rules are also run as a user runs them ("(fit)": the field fitted with the
+weight the rule chose, re-chosen at the estimate); ``auto`` is evidence with q = 2.
 
-The same model with a second-derivative penalty w |k^2 c|^2 (not a pdeinv option yet) gives
-two more rows, both over today's oracle: its own oracle's error (below 1: the penalty itself
-fits these fields better) and its evidence weight's.
+The model's oracle stands in for fits at every weight; on the first draw of each case (full
+mode) it is set beside the oracle of actual fits over a sweep of weights (one per half decade,
+first-derivative penalty).
 
     python -m benchmarks.regularization [--quick]
 """
@@ -46,8 +45,6 @@ from pdeinv.problems.fields import field_samples, true_field
 
 from .common import markdown_table, write_results
 
-RULES = ("discrepancy", "gcv", "upre", "evidence", "evidence-s")
-
 
 def draw(case: str, seed: int):
     """The observations, fitted field, modes and grid of one noise draw of ``case``."""
@@ -63,7 +60,7 @@ def draw(case: str, seed: int):
     return obs, "D(x)", 8, 64
 
 
-#: uncertainty.py's draws are seed 3 (Burgers) and seed 4 (Allen-Cahn); the others follow them.
+#: The first draws (seed 3 for Burgers, 4 for Allen-Cahn) are the single draws measured before; the others follow.
 FIRST_SEED = {"Burgers u0": 3, "Allen-Cahn D(x)": 4}
 
 
@@ -73,47 +70,33 @@ def field_error(problem, obs, field, truth, z) -> float:
     return float(np.linalg.norm(samples - truth) / np.linalg.norm(truth))
 
 
-def model_curve(problem, obs, field, truth, r, J, z, order: int = 1):
-    """The Gauss-Newton model at ``z`` with the penalty w |k^order c|^2, over pdeinv's grid of
-    weights: the weights, each one's field error, and the upre / evidence / evidence-s criteria."""
+ORDERS = (1, 2)
+MODEL_RULES = ("discrepancy", "gcv", "upre", "evidence", "evidence-s")
+FIT_RULES = ("discrepancy", "gcv", "evidence")
+
+
+def model_rules(problem, obs, field, truth, r, J, z, order: int):
+    """The Gauss-Newton model at ``z`` with the penalty w |k^order c|^2 over pdeinv's grid of
+    weights: the weights, each one's field error, and the grid index each rule chooses."""
     P = r.size
     D = np.zeros(problem.dim)
     D[problem.field_index] = np.asarray(problem.field.wavenumber, float) ** order
-    D2, penalized = D**2, D > 0
+    D2 = D**2
     weights = np.array(choose_weight(J, r, D, "gcv", z)[1]["weights"])
     H, g = J.T @ J, J.T @ r
-    errors, upre, evidence, evidence_s = [], [], [], []
+    errors, upre = [], []
     for w in weights:
         A = H + w * np.diag(D2)
         c = z + np.linalg.solve(A, -g - w * D2 * z)
         errors.append(field_error(problem, obs, field, truth, c))
         misfit = float(np.sum((r + J @ (c - z)) ** 2))
-        influence = float(np.trace(J @ np.linalg.solve(A, J.T)))
-        Q = misfit + w * float(np.sum(D2 * c**2))
-        logdet = np.linalg.slogdet(A)[1] - float(np.sum(np.log(w * D2[penalized])))
-        upre.append(misfit + 2 * influence - P)
-        evidence.append(Q + logdet)
-        evidence_s.append((P - int(np.sum(~penalized))) * np.log(Q) + logdet)
-    return weights, np.array(errors), {"upre": upre, "evidence": evidence, "evidence-s": evidence_s}
-
-
-def model_choices(problem, obs, field, truth):
-    """Fit with the discrepancy principle, then every rule's weight and the oracle's from the
-    Gauss-Newton model at that estimate. Returns (weights, errors, {rule: index}, fit, and the
-    second-derivative penalty's (oracle error, evidence weight's error))."""
-    estimate = fit(problem, auto_grid=False, regularization="discrepancy", intervals="none")
-    z = problem.to_z(estimate.params)
-    r, J = _data_jacobian(Evaluator(problem), z)
-    weights, errors, criteria = model_curve(problem, obs, field, truth, r, J, z)
-    D = np.zeros(problem.dim)
-    D[problem.field_index] = problem.field.wavenumber
-    index = {rule: int(np.argmin(np.abs(np.log(weights / choose_weight(J, r, D, rule, z)[0]))))
-             for rule in ("discrepancy", "gcv")}
-    index.update({rule: int(np.argmin(values)) for rule, values in criteria.items()})
-    # The same model with the penalty w |k^2 c|^2 in place of w |k c|^2.
-    _, errors2, criteria2 = model_curve(problem, obs, field, truth, r, J, z, order=2)
-    second = (float(errors2.min()), float(errors2[int(np.argmin(criteria2["evidence"]))]))
-    return weights, errors, index, estimate, second
+        upre.append(misfit + 2 * float(np.trace(J @ np.linalg.solve(A, J.T))) - P)
+    index = {"upre": int(np.argmin(upre))}
+    for rule in MODEL_RULES:
+        if rule != "upre":
+            w = choose_weight(J, r, D, rule.removesuffix("-s"), z, sigma_known=not rule.endswith("-s"))[0]
+            index[rule] = int(np.argmin(np.abs(np.log(weights / w))))
+    return weights, np.array(errors), index
 
 
 def sweep_oracle(problem, obs, field, truth):
@@ -126,69 +109,98 @@ def sweep_oracle(problem, obs, field, truth):
     return best, errors[best]
 
 
+def one_draw(case: str, seed: int, check: bool):
+    """Every rule of both orders on one noise draw: the row of ratios (and the model check)."""
+    obs, field, modes, n = draw(case, seed)
+    problems = {q: InverseProblem(obs, (field,), modes=modes, n=n, penalty_order=q) for q in ORDERS}
+    truth = true_field(obs, field, 512)
+    estimate = fit(problems[1], auto_grid=False, regularization="discrepancy", intervals="none")
+    z = problems[1].to_z(estimate.params)
+    r, J = _data_jacobian(Evaluator(problems[1]), z)
+    model = {q: model_rules(problems[q], obs, field, truth, r, J, z, q) for q in ORDERS}
+    oracle = {q: int(np.argmin(model[q][1])) for q in ORDERS}
+    best = min(model[q][1][oracle[q]] for q in ORDERS)
+    row = {"case": case, "seed": seed}
+    for q in ORDERS:
+        weights, errors, index = model[q]
+        o = oracle[q]
+        # Where the error curve is flat the oracle weight is one of many: the band of weights
+        # whose error is within 1.2x of the oracle's says how sharp the choice must be.
+        band = weights[errors <= 1.2 * errors[o]] / weights[o]
+        row.update({f"q{q} oracle_weight": float(weights[o]), f"q{q} oracle_error": float(errors[o]),
+                    f"q{q} band (1.2x error)": f"{band.min():.2g} ... {band.max():.2g}"})
+        for rule, i in index.items():
+            row[f"{rule} q{q}: weight / oracle"] = float(weights[i] / weights[o])
+            row[f"{rule} q{q}: error / oracle"] = float(errors[i] / errors[o])
+            row[f"{rule} q{q}: error / best"] = float(errors[i] / best)
+        # pdeinv's rules as a user runs them (the discrepancy fit of order 1 is the model's
+        # linearization point): the field error of the fit with the chosen weight.
+        for rule in FIT_RULES:
+            result = estimate if (q, rule) == (1, "discrepancy") else fit(
+                problems[q], auto_grid=False, regularization=rule, intervals="none")
+            error = field_error(problems[q], obs, field, truth, problems[q].to_z(result.params))
+            row[f"{rule} q{q} (fit): weight / oracle"] = result.settings["regularization"]["weight"] / weights[o]
+            row[f"{rule} q{q} (fit): error / oracle"] = error / errors[o]
+            row[f"{rule} q{q} (fit): error / best"] = error / best
+    row["q2 oracle / q1 oracle"] = float(model[2][1][oracle[2]] / model[1][1][oracle[1]])
+    checked = None
+    if check:
+        w, e = sweep_oracle(problems[1], obs, field, truth)
+        checked = {"case": case, "seed": seed, "model oracle weight": row["q1 oracle_weight"],
+                   "model oracle error": row["q1 oracle_error"], "fits' oracle weight": w, "fits' oracle error": e}
+    return row, checked
+
+
+def summarize(rows):
+    """Per case, penalty order and rule: the error ratios' median and worst, how many draws meet
+    the targets."""
+    summary = []
+    for case in FIRST_SEED:
+        mine = [r for r in rows if r["case"] == case]
+        for q in ORDERS:
+            for rule in MODEL_RULES + tuple(f"{rule} (fit)" for rule in FIT_RULES):
+                key = f"{rule.split(' ')[0]} q{q}" + (" (fit)" if rule.endswith("(fit)") else "")
+                ratio = np.array([r[f"{key}: error / oracle"] for r in mine])
+                vs_best = np.array([r[f"{key}: error / best"] for r in mine])
+                weight = np.array([r[f"{key}: weight / oracle"] for r in mine])
+                summary.append({"case": case, "penalty": f"q = {q}", "rule": rule, "draws": len(mine),
+                                "median error / oracle": float(np.median(ratio)), "worst": float(np.max(ratio)),
+                                "error within 1.2x": int(np.sum(ratio <= 1.2)),
+                                "weight within 2x": int(np.sum((weight >= 0.5) & (weight <= 2.0))),
+                                "median vs best": float(np.median(vs_best)), "worst vs best": float(np.max(vs_best)),
+                                "within 1.2x of best": int(np.sum(vs_best <= 1.2))})
+    return summary
+
+
 def run(quick: bool):
     draws = 3 if quick else 10
     rows, checks = [], []
     for case, first in FIRST_SEED.items():
         for i in range(draws):
             t0 = time.perf_counter()
-            obs, field, modes, n = draw(case, first + i)
-            problem = InverseProblem(obs, (field,), modes=modes, n=n)
-            truth = true_field(obs, field, 512)
-            weights, errors, index, estimate, (oracle2, evidence2) = model_choices(problem, obs, field, truth)
-            oracle = int(np.argmin(errors))
-            # Where the error curve is flat the oracle weight is one of many: the band of weights
-            # whose error is within 1.2x of the oracle's says how sharp the choice must be.
-            band = weights[errors <= 1.2 * errors[oracle]] / weights[oracle]
-            row = {"case": case, "seed": first + i, "oracle_weight": float(weights[oracle]),
-                   "oracle_error": float(errors[oracle]), "band (1.2x error)": f"{band.min():.2g} ... {band.max():.2g}"}
-            for rule in RULES:
-                row[f"{rule}: weight / oracle"] = float(weights[index[rule]] / weights[oracle])
-                row[f"{rule}: error / oracle"] = float(errors[index[rule]] / errors[oracle])
-            row["oracle, k^2 penalty: error / oracle"] = oracle2 / errors[oracle]
-            row["evidence, k^2 penalty: error / oracle"] = evidence2 / errors[oracle]
-            # pdeinv's own rules as a user runs them: the fit with the chosen weight (re-chosen at
-            # the estimate), its field error against the model's oracle.
-            fits = {"discrepancy": estimate,
-                    "gcv": fit(problem, auto_grid=False, regularization="gcv", intervals="none"),
-                    "evidence": fit(problem, auto_grid=False, regularization="evidence", intervals="none")}
-            for rule, result in fits.items():
-                row[f"{rule} (fit): weight / oracle"] = result.settings["regularization"]["weight"] / weights[oracle]
-                row[f"{rule} (fit): error / oracle"] = field_error(
-                    problem, obs, field, truth, problem.to_z(result.params)) / errors[oracle]
-            if i == 0 and not quick:
-                w, e = sweep_oracle(problem, obs, field, truth)
-                checks.append({"case": case, "seed": first, "model oracle weight": float(weights[oracle]),
-                               "model oracle error": float(errors[oracle]), "fits' oracle weight": w,
-                               "fits' oracle error": e})
+            row, checked = one_draw(case, first + i, check=i == 0 and not quick)
+            if checked:
+                checks.append(checked)
             row["wall_s"] = time.perf_counter() - t0
             rows.append(row)
             print({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}, flush=True)
-    summary = []
-    for case in FIRST_SEED:
-        mine = [r for r in rows if r["case"] == case]
-        for rule in RULES + ("discrepancy (fit)", "gcv (fit)", "evidence (fit)", "oracle, k^2 penalty",
-                             "evidence, k^2 penalty"):
-            ratio = np.array([r[f"{rule}: error / oracle"] for r in mine])
-            weight = np.array([r.get(f"{rule}: weight / oracle", np.nan) for r in mine])
-            summary.append({"case": case, "rule": rule, "draws": len(mine),
-                            "median error / oracle": float(np.median(ratio)), "worst": float(np.max(ratio)),
-                            "error within 1.2x": int(np.sum(ratio <= 1.2)),
-                            # the k^2 penalty's weights are on another scale: no weight ratio
-                            "weight within 2x": int(np.sum((weight >= 0.5) & (weight <= 2.0)))
-                            if "k^2" not in rule else "-"})
-    table = ("Field error of each rule's weight over the oracle's (the Gauss-Newton model at the "
-             "discrepancy fit; targets: weight within 2x, error within 1.2x)\n\n"
-             + markdown_table(summary, ["case", "rule", "draws", "median error / oracle", "worst",
-                                        "error within 1.2x", "weight within 2x"]))
-    table += ("\n\nEach draw: error / oracle of each rule; the band is the weights (over the oracle's) whose "
-              "error is within 1.2x of the oracle's\n\n"
-              + markdown_table(rows, ["case", "seed", "oracle_weight", "oracle_error", "band (1.2x error)"]
-                               + [f"{rule}: error / oracle" for rule in RULES + ("discrepancy (fit)", "gcv (fit)",
-                                                                            "evidence (fit)", "oracle, k^2 penalty",
-                                                                            "evidence, k^2 penalty")]))
+    summary = summarize(rows)
+    table = ("Field error of each rule's weight over the oracle's, with penalty w |k^q c|^2 (the Gauss-Newton "
+             "model at the discrepancy fit; '(fit)': the rule run as a user runs it). Targets: error within "
+             "1.2x of the oracle of the same q, weight within 2x. 'vs best': over the better of the two orders' "
+             "oracles.\n\n"
+             + markdown_table(summary, ["case", "penalty", "rule", "draws", "median error / oracle", "worst",
+                                        "error within 1.2x", "weight within 2x", "median vs best", "worst vs best",
+                                        "within 1.2x of best"]))
+    columns = ["case", "seed"] + [f"q{q} {c}" for q in ORDERS for c in ("oracle_weight", "oracle_error",
+                                                                        "band (1.2x error)")]
+    table += ("\n\nEach draw: each order's oracle, the band of weights (over the oracle's) whose error is within "
+              "1.2x of the oracle's, the better order's oracle error over the first's, and the error / oracle "
+              "of the rules run as fits\n\n"
+              + markdown_table(rows, columns + ["q2 oracle / q1 oracle"]
+                               + [f"{rule} q{q} (fit): error / oracle" for q in ORDERS for rule in FIT_RULES]))
     if checks:
-        table += ("\n\nThe model's oracle beside the oracle of actual fits (first draw)\n\n"
+        table += ("\n\nThe model's oracle beside the oracle of actual fits (first draw, q = 1)\n\n"
                   + markdown_table(checks, list(checks[0])))
     write_results("regularization", {"quick": quick, "draws": draws, "rows": rows, "summary": summary,
                                      "model_check": checks}, table)

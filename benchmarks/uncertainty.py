@@ -12,10 +12,9 @@
   error of least squares, Huber and Cauchy beside the clean-data error (target: robust <= 2x
   clean).
 - Profile cost: its solver calls over the fit's.
-- Regularization of fields: the weight chosen by the discrepancy principle and by GCV against
-  the oracle weight (smallest field error over a grid of weights, knowing the truth), on a
-  noisy Burgers u0 and a noisy Allen-Cahn D(x) (targets: within 2x of the oracle weight, field
-  error <= 1.2x the oracle's).
+
+The regularization weight of fitted fields, chosen from the data, is measured over many noise
+draws in regularization.py.
 
     python -m benchmarks.uncertainty [--quick] [--replicates N]
 """
@@ -143,51 +142,7 @@ def outliers(datasets):
              "median / clean": float(np.median(v) / clean)} for k, v in rows.items()]
 
 
-def regularization_cases():
-    """A noisy Burgers initial condition (16 modes, 64 random points, 5 % noise) and a noisy
-    Allen-Cahn D(x) (8 modes, 10 x 24 grid, 2 % noise)."""
-    x = np.linspace(-1, 1, 512, endpoint=False)
-    u0 = 0.6 * np.sin(np.pi * x) + 0.3 * np.cos(2 * np.pi * x) - 0.2 * np.sin(3 * np.pi * x)
-    burgers = simulate("burgers", {"nu": 0.05}, points=64, layout="random", n=128, dt=5e-4, u0=u0, fixed=("nu",),
-                       noise=0.05, seed=3)
-    log_d = lambda x: np.log(0.01) + 0.5 * np.sin(np.pi * x) - 0.3 * np.cos(np.pi * x)  # noqa: E731
-    ac = simulate("allen-cahn", {"D": lambda x: np.exp(log_d(x)), "r": 1.0}, grid=(10, 24), n=128, dt=5e-4,
-                  u0=lambda x: np.cos(np.pi * x) + 0.5 * np.sin(3 * np.pi * x), noise=0.02, seed=4)
-    return {"Burgers u0 (16 modes)": (burgers, "u0", 16, 64), "Allen-Cahn D(x) (8 modes)": (ac, "D(x)", 8, 64)}
-
-
-def regularization_choice(quick: bool):
-    """The weight chosen by each rule against the oracle (the weight of a grid with the smallest
-    field error, chosen knowing the truth)."""
-    from pdeinv.problems.fields import field_samples, true_field
-
-    rows = []
-    for name, (obs, field, modes, n) in regularization_cases().items():
-        problem = InverseProblem(obs, (field,), modes=modes, n=n)
-        truth = true_field(obs, field, 512)
-
-        def error(result):
-            c = problem.field_coefficients(result.params)
-            return float(np.linalg.norm(field_samples(field, c, obs.domain, 512, obs.equation_class) - truth)
-                         / np.linalg.norm(truth))
-
-        sweep = {}
-        for w in 10.0 ** np.arange(-6, 3, 1.0 if quick else 0.5):
-            sweep[w] = error(fit(problem, auto_grid=False, regularization=float(w), intervals="none"))
-        oracle = min(sweep, key=sweep.get)
-        for rule in ("discrepancy", "gcv"):
-            t0 = time.perf_counter()
-            result = fit(problem, auto_grid=False, regularization=rule, intervals="none")
-            chosen = result.settings["regularization"]["weight"]
-            rows.append({"case": name, "rule": rule, "chosen_weight": chosen, "oracle_weight": oracle,
-                         "weight / oracle": chosen / oracle, "error": error(result), "oracle_error": sweep[oracle],
-                         "error / oracle": error(result) / sweep[oracle], "unregularized_error": sweep[min(sweep)],
-                         "nfev": result.nfev, "wall_s": time.perf_counter() - t0})
-            print(rows[-1], flush=True)
-    return rows
-
-
-def render(replicates, processes, quick, rows, ten, choice, bad) -> str:
+def render(replicates, processes, quick, rows, ten, bad) -> str:
     """The markdown of the sections measured so far (None: not yet)."""
     parts = []
     if rows:
@@ -200,12 +155,6 @@ def render(replicates, processes, quick, rows, ten, choice, bad) -> str:
             + f"\n\nReplicates ran in {processes} processes at once, one device each; median_wall_s is one fit "
             "with its profile in one of them. no_interval: replicates whose fit gave no interval (counted as "
             "misses).")
-    if choice is not None:
-        parts.append(
-            "### Regularization weight chosen from the data against the oracle (the weight of a grid, "
-            f"{'every decade' if quick else 'every half decade'}, with the smallest field error)\n\n"
-            + markdown_table(choice, ["case", "rule", "chosen_weight", "oracle_weight", "weight / oracle", "error",
-                                      "oracle_error", "error / oracle", "unregularized_error", "nfev", "wall_s"]))
     if ten is not None:
         parts.append(
             "### Burgers nu, 64 points, 10 % noise (published PINN: 6.39 % error with 2000 points)\n\n"
@@ -221,18 +170,16 @@ def render(replicates, processes, quick, rows, ten, choice, bad) -> str:
 def run(quick: bool, replicates: int | None = None, processes: int | None = None):
     replicates = replicates or (20 if quick else 200)
     processes = processes or len(os.sched_getaffinity(0))
-    rows, choice, ten, bad = [], None, None, None
+    rows, ten, bad = [], None, None
 
     def write(complete: bool):
         # Written after every section, so that a long run leaves what it measured.
-        missing = [name for name, part in [("regularization", choice), ("Burgers at 10 %", ten),
-                                           ("outliers", bad)] if part is None]
-        table = render(replicates, processes, quick, rows, ten, choice, bad)
+        missing = [name for name, part in [("Burgers at 10 %", ten), ("outliers", bad)] if part is None]
+        table = render(replicates, processes, quick, rows, ten, bad)
         if not complete:
             table += "\n\nIncomplete run: not yet measured: " + ", ".join(missing) + "."
         write_results("uncertainty", {"quick": quick, "replicates": replicates, "complete": complete,
-                                      "calibration": rows, "burgers_10_percent": ten, "outliers": bad,
-                                      "regularization": choice}, table)
+                                      "calibration": rows, "burgers_10_percent": ten, "outliers": bad}, table)
 
     # Replicates are independent: one process per core, each on one device (its solves are
     # single trial points and profile steps, which a split across devices does not speed up).
@@ -242,8 +189,6 @@ def run(quick: bool, replicates: int | None = None, processes: int | None = None
                 rows.append(calibrate(name, replicates, noise, pool))
                 print(rows[-1], flush=True)
                 write(False)
-    choice = regularization_choice(quick)
-    write(False)
     ten = burgers_ten_percent(3 if quick else 10)
     write(False)
     bad = outliers(3 if quick else 10)
