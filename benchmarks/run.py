@@ -60,8 +60,9 @@ def main(argv=None):
 
 
 def check() -> int:
-    """Print, for each results file, the commit it was measured at and whether pdeinv or its
-    script changed since; returns 1 when any is stale (or was measured on uncommitted code)."""
+    """Print, for each results file, the commit it was measured at and whether the code of
+    pdeinv or of its script changed since (docstrings and comments aside); returns 1 when any is
+    stale (or was measured on uncommitted code)."""
     import json
     import subprocess
 
@@ -85,10 +86,39 @@ def check() -> int:
             print(f"{name:14s} measured at {commit}: unknown commit here")
             stale += 1
             continue
-        files = changed.stdout.split()
+        files = [f for f in changed.stdout.split() if not same_code(repo, base, f)]
         print(f"{name:14s} measured at {commit}: " + (f"stale ({len(files)} files changed since)" if files else "current"))
         stale += bool(files)
     return 1 if stale else 0
+
+
+def _code(source: str) -> str:
+    """The code of a Python source without its docstrings (comments are not in the syntax tree)."""
+    import ast
+
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (isinstance(body, list) and body and isinstance(body[0], ast.Expr)
+                and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str)):
+            node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree)
+
+
+def same_code(repo, base: str, path: str) -> bool:
+    """Whether the Python file ``path`` has the same code at ``base`` as in the working tree:
+    a change to docstrings or comments alone does not change what a benchmark measured."""
+    import subprocess
+
+    if not path.endswith(".py") or not (repo / path).exists():
+        return False
+    old = subprocess.run(["git", "show", f"{base}:{path}"], capture_output=True, text=True, cwd=repo)
+    if old.returncode != 0:
+        return False
+    try:
+        return _code(old.stdout) == _code((repo / path).read_text())
+    except SyntaxError:
+        return False
 
 
 def _mode(name: str) -> str:
