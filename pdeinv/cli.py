@@ -113,6 +113,14 @@ class StatusLine:
             click.echo("", err=True)
 
 
+def _is_zero(text: str) -> bool:
+    """Whether an option's text is the number 0 (e.g. "0", "0.0", "0e0")."""
+    try:
+        return float(text) == 0
+    except ValueError:
+        return False
+
+
 def _given_options() -> set[str]:
     """Names of the current command's options given on the command line (not defaults)."""
     from click.core import ParameterSource
@@ -559,9 +567,16 @@ def fit_command(equation, obs_paths, method, inits, fit_names, modes, regulariza
     check_output(output, force, inputs=(obs_path, resume))
     given = _given_options()
     fits_field = unknowns is not None and any(u == "u0" or u.endswith("(x)") for u in unknowns)
-    for option in ("modes", "regularization", "penalty_order"):
+    field_options = ("modes", "regularization", "penalty_order")
+    if resume is not None and given & set(field_options):
+        raise UserError("--" + "/--".join(o.replace("_", "-") for o in field_options if o in given)
+                        + " cannot change a fit being resumed: the checkpoint's own settings continue it")
+    for option in field_options:
         if option in given and not fits_field:
             raise UserError(f"--{option.replace('_', '-')} applies to a fitted field (--fit u0 or --fit 'D(x)'), and none is fitted")
+    if "penalty_order" in given and _is_zero(regularization):
+        raise UserError("--penalty-order shapes the smoothness penalty, and there is none: give --regularization "
+                        "W (or a rule: auto, evidence, discrepancy, gcv) too")
     if resume is None and (equation is None or obs_path is None):
         raise UserError("give EQUATION and --obs FILE (or --resume CHECKPOINT)")
     if forward_command is None:
@@ -596,7 +611,7 @@ def fit_command(equation, obs_paths, method, inits, fit_names, modes, regulariza
                 try:
                     weight = float(regularization)
                 except ValueError:
-                    raise ValueError(f"--regularization must be a number or auto, discrepancy, gcv; got "
+                    raise ValueError(f"--regularization must be a number or auto, evidence, discrepancy, gcv; got "
                                      f"{regularization!r}") from None
             else:
                 weight = 0.0
@@ -803,6 +818,7 @@ def format_result_table(result, observations=None) -> str:
     import numpy as np
 
     from .problems.fields import field_samples, split_field, true_field
+    from .result import describe_penalty, penalty_settings
 
     truth = result.true_params or {}
     errors = result.relative_errors()
@@ -816,6 +832,9 @@ def format_result_table(result, observations=None) -> str:
             recovered = field_samples(field, coefficients, observations.domain, 1024, cls)
             distance = np.linalg.norm(recovered - reference) / np.linalg.norm(reference)
             line += f"; relative L2 distance from the true {field}: {distance:.2e}"
+        penalty = penalty_settings(result.settings)
+        if penalty is not None:
+            line += f"; {describe_penalty(penalty)}"
         lines.append(line)
     unc = result.uncertainty or {}
     intervals = unc.get("intervals") or {}

@@ -4,7 +4,32 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["FitResult"]
+__all__ = ["FitResult", "penalty_settings"]
+
+
+def penalty_settings(settings: dict) -> dict | None:
+    """The smoothness penalty a field was fitted with, from a fit's (or a checkpoint's)
+    settings: ``{"weight", "penalty_order", "rule"}`` (rule None for a weight given as a
+    number); None when no field was fitted. Files written before the order was recorded had
+    the first-derivative penalty."""
+    spec = settings.get("problem") or {}
+    if not spec.get("modes"):
+        return None
+    chosen = settings.get("regularization")
+    rule = chosen.get("rule") if isinstance(chosen, dict) else None
+    return {"weight": float(spec.get("regularization", 0.0)), "penalty_order": int(spec.get("penalty_order", 1)),
+            "rule": rule}
+
+
+def describe_penalty(penalty: dict | None) -> str:
+    """One phrase for people, e.g. "penalty 3.2 |k^2 c|^2 (weight chosen by evidence)"."""
+    if penalty is None:
+        return ""
+    if penalty["weight"] == 0:
+        return "no smoothness penalty"
+    k = "k" if penalty["penalty_order"] == 1 else f"k^{penalty['penalty_order']}"
+    text = f"smoothness penalty {penalty['weight']:.3g} |{k} c|^2"
+    return text + (f" (weight chosen by {penalty['rule']})" if penalty["rule"] else "")
 
 
 @dataclass
@@ -78,6 +103,7 @@ class FitResult:
             "wall_time": self.wall_time,
             "seed": self.seed,
             "method": self.settings.get("method"),
+            "regularization": penalty_settings(self.settings),
             "intervals": self.intervals,
             "uncertainty": self.uncertainty,
         }

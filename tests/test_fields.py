@@ -72,10 +72,13 @@ def test_cli_fits_and_plots_initial_condition(tmp_path, u0_obs):
     save_observations(u0_obs, tmp_path / "o.h5")
     out = tmp_path / "fit.h5"
     result = CliRunner().invoke(cli, ["fit", "burgers", "--obs", str(tmp_path / "o.h5"), "--fit", "u0", "--modes", "8",
-                                      "--n", "64", "--no-auto-grid", "-o", str(out), "--quiet"])
+                                      "--regularization", "1e-4", "--n", "64", "--no-auto-grid", "-o", str(out),
+                                      "--quiet"])
     assert result.exit_code == 0, result.output
     assert "8 Fourier modes; relative L2 distance from the true u0" in result.output
+    assert "smoothness penalty 0.0001 |k^2 c|^2" in result.output
     saved, _ = load_result(out)
+    assert saved.summary()["regularization"] == {"weight": 1e-4, "penalty_order": 2, "rule": None}
     assert len([k for k in saved.params if k.startswith("u0[")]) == 8
     plotted = CliRunner().invoke(cli, ["plot", str(out), "--n", "64"])
     assert plotted.exit_code == 0 and (tmp_path / "fit.png").stat().st_size > 10_000
@@ -259,3 +262,6 @@ def test_a_checkpoint_rebuilds_the_penalty_it_was_fitted_with(u0_obs):
     # a checkpoint written before the order was recorded had the first-derivative penalty
     del options["problem"]["penalty_order"]
     assert resume_problem({"options": options, "observations": u0_obs}, n=64).penalty_order == 1
+    # a problem built by hand must not continue it with another penalty
+    with pytest.raises(ValueError, match="penalty_order=1; this problem has regularization=4, penalty_order=2"):
+        fit(problem, resume={"options": options, "observations": u0_obs})

@@ -82,7 +82,8 @@ def test_a_noisy_initial_condition_is_better_with_the_chosen_weight():
     chosen = fit(problem, auto_grid=False, regularization="auto")
     choice = chosen.settings["regularization"]
     assert choice["rule"] == "evidence" and choice["weight"] > 0
-    assert "chosen by evidence" in chosen.message
+    assert "chosen by evidence" in chosen.message and "|k^2 c|^2" in chosen.message
+    assert chosen.summary()["regularization"] == {"weight": choice["weight"], "penalty_order": 2, "rule": "evidence"}
     assert error(chosen) < 0.8 * error(plain), (error(chosen), error(plain))
     with pytest.raises(ValueError, match="discrepancy principle needs the noise level"):
         fit(InverseProblem(simulate("burgers", {"nu": 0.05}, points=16, n=64, u0=u0, fixed=("nu",)), ("u0",),

@@ -257,6 +257,10 @@ def test_a_time_step_larger_than_a_tenth_of_the_span_is_refused(obs_file):
      "--grid 4x4 sets the observation points; it cannot be combined with --layout and --points"),
     (["fit", "burgers", "--obs", "{obs}", "--modes", "8"], "--modes applies to a fitted field"),
     (["fit", "burgers", "--obs", "{obs}", "--penalty-order", "1"], "--penalty-order applies to a fitted field"),
+    (["fit", "burgers", "--obs", "{obs}", "--fit", "u0", "--penalty-order", "1"],
+     "--penalty-order shapes the smoothness penalty, and there is none"),
+    (["fit", "--resume", "{tmp}/fit.ckpt.h5", "--regularization", "2", "--penalty-order", "1"],
+     "--regularization/--penalty-order cannot change a fit being resumed"),
     (["fit", "burgers", "--obs", "{obs}", "--max-nfev", "3"], "max_nfev=3 leaves nothing after the global search's 10 solves"),
 ])
 def test_conflicting_options_are_refused_not_resolved_quietly(tmp_path, obs_file, args, message):

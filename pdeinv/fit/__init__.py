@@ -175,6 +175,7 @@ def fit(
         problem's) or a rule choosing it from the data: ``"evidence"`` (the marginal likelihood;
         ``"auto"`` is this one), ``"discrepancy"`` (sigma known), ``"gcv"`` (see
         ``pdeinv.fit.regularization``); the choice is in ``result.settings["regularization"]``.
+        The penalty's form (``w |k^q c|^2``) is the problem's ``penalty_order``.
     checkpoint, checkpoint_every : save the whole state to this file (atomically) every
         ``checkpoint_every`` iterations, after the search, and when stopped.
     resume : a checkpoint file (or a state loaded with ``pdeinv.io.load_checkpoint``) to
@@ -228,6 +229,14 @@ def fit(
         o = dict(state["options"])
         if list(o["unknowns"]) != list(problem.unknowns):
             raise ValueError(f"the checkpoint fits {o['unknowns']}, this problem {list(problem.unknowns)}")
+        if problem.field is not None:
+            spec = o.get("problem") or {}
+            saved = (float(spec.get("regularization", 0.0)), int(spec.get("penalty_order", 1)))
+            if saved != (problem.regularization, problem.penalty_order):
+                raise ValueError(f"the checkpoint's field was fitted with regularization={saved[0]:g}, "
+                                 f"penalty_order={saved[1]}; this problem has regularization="
+                                 f"{problem.regularization:g}, penalty_order={problem.penalty_order} "
+                                 "(pdeinv.fit.resume_problem rebuilds the checkpoint's own problem)")
         if o["method"] == "custom" and solver is None:
             raise ValueError("the checkpoint was made with a custom solver: pass the same solver to resume")
         o.update(checkpoint=checkpoint if checkpoint is not None else o.get("checkpoint"),

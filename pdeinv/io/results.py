@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..problems.observations import ObservationError, Observations
-from ..result import FitResult
+from ..result import FitResult, penalty_settings
 from .h5 import LIBVER, _attr, _read_array, _reading, atomic_path
 from .checkpoints import CHECKPOINT_FORMAT, load_checkpoint
 from .observations import _read, load_observations, write_observations_group
@@ -143,6 +143,7 @@ def checkpoint_summary(state: dict) -> dict:
         "equation": state["observations"].equation,
         "method": o.get("method"),
         "unknowns": list(o.get("unknowns", [])),
+        "regularization": penalty_settings(o),
         "stage": state["stage"],
         "solver_calls": int(state["evaluator"]["nfev"]),
         "iterations": int(state["nit"]),
