@@ -832,10 +832,10 @@ def format_result_table(result, observations=None) -> str:
             recovered = field_samples(field, coefficients, observations.domain, 1024, cls)
             distance = np.linalg.norm(recovered - reference) / np.linalg.norm(reference)
             line += f"; relative L2 distance from the true {field}: {distance:.2e}"
+        lines.append(line)
         penalty = penalty_settings(result.settings)
         if penalty is not None:
-            line += f"; {describe_penalty(penalty)}"
-        lines.append(line)
+            lines.append(f"{'':10s} {describe_penalty(penalty)}")
     unc = result.uncertainty or {}
     intervals = unc.get("intervals") or {}
     if intervals:
