@@ -22,7 +22,7 @@ def penalty_settings(settings: dict) -> dict | None:
 
 
 def describe_penalty(penalty: dict | None) -> str:
-    """One phrase for people, e.g. "penalty 3.2 |k^2 c|^2 (weight chosen by evidence)"."""
+    """One phrase for people, e.g. "smoothness penalty 3.2 |k^2 c|^2 (weight chosen by evidence)"."""
     if penalty is None:
         return ""
     if penalty["weight"] == 0:
