@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["FitResult", "penalty_settings"]
+__all__ = ["FitResult", "describe_penalty", "penalty_settings"]
 
 
 def penalty_settings(settings: dict) -> dict | None:

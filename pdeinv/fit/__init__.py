@@ -24,7 +24,7 @@ from __future__ import annotations
 from typing import Callable, Mapping
 
 from ..problems.inverse import LOSSES, InverseProblem
-from ..result import FitResult
+from ..result import FitResult, penalty_settings
 from .engine import Engine
 from .evaluation import Evaluator
 from .options import fit_options
@@ -57,8 +57,10 @@ def resume_problem(state, *, n: int | None = None, dt: float | None = None) -> I
     state = load_checkpoint(state) if not isinstance(state, dict) else state
     o = state["options"]
     spec = o.get("problem") or {"unknowns": o["unknowns"], "modes": None, "regularization": 0.0, "bounds": {}}
+    penalty = penalty_settings(o) or {"penalty_order": 2}  # no field: the order plays no part
     return InverseProblem(state["observations"], spec["unknowns"], n=n, dt=dt, modes=spec["modes"] or 16,
-                          regularization=spec["regularization"], penalty_order=spec.get("penalty_order", 1), bounds={k: tuple(v) for k, v in spec["bounds"].items()},
+                          regularization=spec["regularization"], penalty_order=penalty["penalty_order"],
+                          bounds={k: tuple(v) for k, v in spec["bounds"].items()},
                           loss=spec.get("loss", "linear"), loss_scale=spec.get("loss_scale"))
 
 
@@ -230,8 +232,8 @@ def fit(
         if list(o["unknowns"]) != list(problem.unknowns):
             raise ValueError(f"the checkpoint fits {o['unknowns']}, this problem {list(problem.unknowns)}")
         if problem.field is not None:
-            spec = o.get("problem") or {}
-            saved = (float(spec.get("regularization", 0.0)), int(spec.get("penalty_order", 1)))
+            penalty = penalty_settings(o) or {"weight": 0.0, "penalty_order": 1}
+            saved = (penalty["weight"], penalty["penalty_order"])
             if saved != (problem.regularization, problem.penalty_order):
                 raise ValueError(f"the checkpoint's field was fitted with regularization={saved[0]:g}, "
                                  f"penalty_order={saved[1]}; this problem has regularization="

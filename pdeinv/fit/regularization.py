@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..result import describe_penalty
+from ..result import describe_penalty, penalty_settings
 from .refine import forward_jacobian
 
 __all__ = ["RULES", "choose_weight", "fit_with_chosen_weight"]
@@ -133,8 +133,6 @@ def fit_with_chosen_weight(problem, init, rule: str, run_fit, rounds: int = 3):
         spent += result.nfev
         z = problem.to_z(result.params)
     result.nfev = spent + evaluator.nfev
-    result.settings["regularization"] = {"rule": chosen_rule, "weight": weight, "penalty_order": problem.penalty_order,
-                                         "choices": history, "curve": curve}
-    result.message += "; " + describe_penalty({"weight": weight, "penalty_order": problem.penalty_order,
-                                               "rule": chosen_rule})
+    result.settings["regularization"] = {"rule": chosen_rule, "weight": weight, "choices": history, "curve": curve}
+    result.message += "; " + describe_penalty(penalty_settings(result.settings))
     return result

@@ -52,7 +52,9 @@ def _to_p(evaluator, i, zi):
 def _describe_direction(names, log_scaled, v) -> str:
     """A null direction of the scaled Jacobian in words."""
     big = np.argsort(-np.abs(v))
-    main = [i for i in big if abs(v[i]) >= 0.2 * abs(v[big[0]])]
+    # in the unknowns' order: the words must not depend on which of two near-equal components
+    # rounding made the larger
+    main = sorted(int(i) for i in big if abs(v[i]) >= 0.2 * abs(v[big[0]]))
     if len(main) == 1:
         return f"{names[main[0]]} is not determined by the data"
     if len(main) == 2 and all(log_scaled[i] for i in main):
