@@ -1,0 +1,112 @@
+"""Which penalty order: the marginal likelihood over orders q = 1 ... 4, against the oracle.
+
+pdeinv's smoothness penalty is w |k^q c|^2 with q = 1 or 2 (``penalty_order``). Read as a
+Gaussian prior on the field's Fourier coefficients, c ~ N(0, (w D^2)^-1) with D = diag(k^q), both
+w and q are hyperparameters, and the evidence (the marginal likelihood of the data) that pdeinv
+already minimizes over w (``choose_weight(..., "evidence")``) can compare orders too: its
+criterion, Q(w) + log det(J^T J + w D^2) - log det(w D^2) with sigma known, is -2 log p(data)
+up to a constant that does not depend on q or w.
+
+On the same draws as benchmarks/regularization.py (Burgers u0, 16 modes, 64 random points, 5 %
+noise; Allen-Cahn D(x), 8 modes, a 10 x 24 grid, 2 % noise), at the same linearization point
+(the discrepancy fit with q = 1 and its data Jacobian), for q = 1 ... 4 over pdeinv's grid of
+weights: the weight the evidence picks, the field error there, the oracle of each order (the
+weight with the smallest field error, knowing the truth), and the order whose best evidence is
+highest. This is a model-level study (no fit per weight); orders 3 and 4 are not pdeinv options.
+
+    python -m benchmarks.penalty_order [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from pdeinv import InverseProblem, fit
+from pdeinv.fit.evaluation import Evaluator
+from pdeinv.fit.regularization import _data_jacobian, choose_weight
+from pdeinv.problems.fields import true_field
+
+from .common import markdown_table, write_results
+from .regularization import FIRST_SEED, draw, field_error
+
+ORDERS = (1, 2, 3, 4)
+
+
+def one_draw(case: str, seed: int) -> dict:
+    """Each order's evidence minimum, the field error there and the order's oracle."""
+    obs, field, modes, n = draw(case, seed)
+    problem = InverseProblem(obs, (field,), modes=modes, n=n, penalty_order=1)
+    truth = true_field(obs, field, 512)
+    estimate = fit(problem, auto_grid=False, regularization="discrepancy", intervals="none")
+    z = problem.to_z(estimate.params)
+    r, J = _data_jacobian(Evaluator(problem), z)
+    H, g = J.T @ J, J.T @ r
+    row = {"case": case, "seed": seed}
+    for q in ORDERS:
+        D = np.zeros(problem.dim)
+        D[problem.field_index] = problem.penalty_scale ** q  # the problem's scale is k (q = 1)
+        _, curve = choose_weight(J, r, D, "evidence", z)
+        weights, criterion = np.array(curve["weights"]), np.array(curve["criterion"])
+        errors = np.array([field_error(problem, obs, field, truth, z + np.linalg.solve(H + w * np.diag(D**2), -g - w * D**2 * z))
+                           for w in weights])
+        chosen, oracle = int(np.argmin(criterion)), int(np.argmin(errors))
+        row.update({f"q{q} evidence": float(criterion[chosen]), f"q{q} error": float(errors[chosen]),
+                    f"q{q} oracle error": float(errors[oracle]), f"q{q} weight / oracle": float(weights[chosen] / weights[oracle])})
+    row["selected q"] = min(ORDERS, key=lambda q: row[f"q{q} evidence"])
+    row["best error (q 1-2)"] = min(row[f"q{q} oracle error"] for q in (1, 2))
+    row["best error (q 1-4)"] = min(row[f"q{q} oracle error"] for q in ORDERS)
+    return row
+
+
+def summarize(rows) -> list[dict]:
+    """Per case and order (and for the order the evidence selects): error ratios and targets."""
+    out = []
+    for case in FIRST_SEED:
+        mine = [r for r in rows if r["case"] == case]
+        best12 = np.array([r["best error (q 1-2)"] for r in mine])
+        best14 = np.array([r["best error (q 1-4)"] for r in mine])
+        for q in (*ORDERS, "selected"):
+            qs = [r["selected q"] if q == "selected" else q for r in mine]
+            error = np.array([r[f"q{k} error"] for r, k in zip(mine, qs)])
+            own = error / np.array([r[f"q{k} oracle error"] for r, k in zip(mine, qs)])
+            weight = np.array([r[f"q{k} weight / oracle"] for r, k in zip(mine, qs)])
+            out.append({"case": case, "order": f"q = {q}" if q != "selected" else "by evidence",
+                        "selected": "".join(str(k) for k in qs) if q == "selected" else sum(k == q for k in
+                                                                                          (r["selected q"] for r in mine)),
+                        "median / own oracle": float(np.median(own)), "worst / own oracle": float(np.max(own)),
+                        "within 1.2x of own oracle": int(np.sum(own <= 1.2)),
+                        "weight within 2x": int(np.sum((weight >= 0.5) & (weight <= 2.0))),
+                        "median / best of q 1-2": float(np.median(error / best12)),
+                        "worst / best of q 1-2": float(np.max(error / best12)),
+                        "median / best of q 1-4": float(np.median(error / best14))})
+    return out
+
+
+def run(quick: bool):
+    draws = 3 if quick else 10
+    rows = []
+    for case, first in FIRST_SEED.items():
+        for i in range(draws):
+            t0 = time.perf_counter()
+            row = one_draw(case, first + i)
+            row["wall_s"] = time.perf_counter() - t0
+            rows.append(row)
+            print({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}, flush=True)
+    summary = summarize(rows)
+    table = ("The evidence's weight for each penalty order q (w |k^q c|^2), and the order whose evidence is "
+             "highest ('by evidence'; 'selected': on how many draws that order won, or the orders chosen draw by "
+             "draw). Field errors over the oracle of the same order, over the best oracle of pdeinv's orders "
+             "(q = 1, 2) and over the best of q = 1 ... 4 (Gauss-Newton model at the discrepancy fit with q = 1).\n\n"
+             + markdown_table(summary, ["case", "order", "selected", "median / own oracle", "worst / own oracle",
+                                        "within 1.2x of own oracle", "weight within 2x", "median / best of q 1-2",
+                                        "worst / best of q 1-2", "median / best of q 1-4"]))
+    write_results("penalty_order", {"quick": quick, "draws": draws, "rows": rows, "summary": summary}, table)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="3 draws per case instead of 10")
+    run(parser.parse_args().quick)
