@@ -20,7 +20,7 @@ without a solve,
 
 ``auto`` is evidence: over 10 noise draws of a Burgers u0 and an Allen-Cahn D(x) (see
 benchmarks/regularization.py), with the default curvature penalty, its field error was 1.32x
-and 1.03x the best weight's (medians; worst 2.09x and 1.69x); the worst draws of the
+and 1.03x the best weight's (medians; worst 2.09x and 1.68x); the worst draws of the
 discrepancy principle were 15x and 10.5x, those of gcv 34x and 2.3x. The weight is chosen at
 the starting point, the field fitted with it, the choice made again at that estimate, and the
 field refitted when the weight moved by more than a factor 2 (at most ``rounds`` times).
