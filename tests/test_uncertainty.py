@@ -159,6 +159,16 @@ def test_robust_loss_arguments_are_checked():
     assert (problem.with_loss("huber", 0.2).loss_scale, problem.loss) == (0.2, "linear")
 
 
+@pytest.mark.parametrize("v", [(0.7071, -0.7072), (0.7072, -0.7071), (-0.7072, 0.7071), (0.7071, 0.7072)])
+def test_a_pair_is_named_in_the_unknowns_order_whichever_component_is_larger(v):
+    # Which of two near-equal components comes out larger is rounding: the words must not follow it.
+    from pdeinv.fit.uncertainty import _describe_direction
+
+    text = _describe_direction(["a", "b"], [True, True], np.array(v))
+    kept = "a*b" if v[0] * v[1] < 0 else "a/b"
+    assert text == f"only {kept} is determined: a and b are not determined separately"
+
+
 def test_with_data_keeps_the_problem_and_changes_the_values():
     obs, forward = replicate(5)
     problem = InverseProblem(obs, ["nu"], forward=forward)
