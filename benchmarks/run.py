@@ -29,6 +29,7 @@ SCRIPTS = [
     ("multiparam", "Several unknowns from far starts: the global phase with and without time windows"),
     ("uncertainty", "How sure the answer is: interval coverage, robust losses, profile cost"),
     ("regularization", "Regularization rules over many noise draws: the chosen weight against the oracle"),
+    ("undetermined", "A field the data determine only in part: how each local method reaches the minimum"),
     ("penalty_order", "Which penalty order: the marginal likelihood over orders 1 to 4, against the oracle"),
     ("distributed", "Many fits and clusters: parallel efficiency, fit-many speed-up, scheduler overhead"),
     ("walltime", "A fit in seconds: end-to-end wall time, compilations, --help, many observation times"),
