@@ -20,38 +20,29 @@ highest. This is a model-level study (no fit per weight); orders 3 and 4 are not
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 
-from pdeinv import InverseProblem, fit
-from pdeinv.fit.evaluation import Evaluator
-from pdeinv.fit.regularization import _data_jacobian, choose_weight
-from pdeinv.problems.fields import true_field
+from pdeinv.fit.regularization import choose_weight
 
 from .common import markdown_table, write_results
-from .regularization import FIRST_SEED, draw, field_error
+from .regularization import FIRST_SEED, field_error, linearization, model_coefficients, over_draws
 
 ORDERS = (1, 2, 3, 4)
 
 
 def one_draw(case: str, seed: int) -> dict:
     """Each order's evidence minimum, the field error there and the order's oracle."""
-    obs, field, modes, n = draw(case, seed)
-    problem = InverseProblem(obs, (field,), modes=modes, n=n, penalty_order=1)
-    truth = true_field(obs, field, 512)
-    estimate = fit(problem, auto_grid=False, regularization="discrepancy", intervals="none")
-    z = problem.to_z(estimate.params)
-    r, J = _data_jacobian(Evaluator(problem), z)
-    H, g = J.T @ J, J.T @ r
+    at = linearization(case, seed)
+    problem, z, r, J = at["problem"], at["z"], at["r"], at["J"]
     row = {"case": case, "seed": seed}
     for q in ORDERS:
         D = np.zeros(problem.dim)
         D[problem.field_index] = problem.penalty_scale ** q  # the problem's scale is k (q = 1)
         _, curve = choose_weight(J, r, D, "evidence", z)
         weights, criterion = np.array(curve["weights"]), np.array(curve["criterion"])
-        errors = np.array([field_error(problem, obs, field, truth, z + np.linalg.solve(H + w * np.diag(D**2), -g - w * D**2 * z))
-                           for w in weights])
+        errors = np.array([field_error(problem, at["obs"], at["field"], at["truth"], c)
+                           for c in model_coefficients(r, J, z, D, weights)])
         chosen, oracle = int(np.argmin(criterion)), int(np.argmin(errors))
         row.update({f"q{q} evidence": float(criterion[chosen]), f"q{q} error": float(errors[chosen]),
                     f"q{q} oracle error": float(errors[oracle]), f"q{q} weight / oracle": float(weights[chosen] / weights[oracle])})
@@ -87,14 +78,7 @@ def summarize(rows) -> list[dict]:
 
 def run(quick: bool):
     draws = 3 if quick else 10
-    rows = []
-    for case, first in FIRST_SEED.items():
-        for i in range(draws):
-            t0 = time.perf_counter()
-            row = one_draw(case, first + i)
-            row["wall_s"] = time.perf_counter() - t0
-            rows.append(row)
-            print({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}, flush=True)
+    rows = over_draws(quick, lambda case, seed, first: one_draw(case, seed))
     summary = summarize(rows)
     table = ("The evidence's weight for each penalty order q (w |k^q c|^2), and the order whose evidence is "
              "highest ('by evidence'; 'selected': on how many draws that order won, or the orders chosen draw by "

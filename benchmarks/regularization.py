@@ -75,6 +75,39 @@ MODEL_RULES = ("discrepancy", "gcv", "upre", "evidence", "evidence-s")
 FIT_RULES = ("discrepancy", "gcv", "evidence")
 
 
+def model_coefficients(r, J, z, D, weights) -> list[np.ndarray]:
+    """The Gauss-Newton model's coefficients c(w) at ``z`` for each weight, with penalty w |D c|^2."""
+    H, g, D2 = J.T @ J, J.T @ r, D**2
+    return [z + np.linalg.solve(H + w * np.diag(D2), -g - w * D2 * z) for w in weights]
+
+
+def linearization(case: str, seed: int) -> dict:
+    """One noise draw of ``case`` and the point every model is read at: the discrepancy fit with
+    the first-derivative penalty, and the data Jacobian there (d + 1 solves)."""
+    obs, field, modes, n = draw(case, seed)
+    problem = InverseProblem(obs, (field,), modes=modes, n=n, penalty_order=1)
+    truth = true_field(obs, field, 512)
+    estimate = fit(problem, auto_grid=False, regularization="discrepancy", intervals="none")
+    z = problem.to_z(estimate.params)
+    r, J = _data_jacobian(Evaluator(problem), z)
+    return {"obs": obs, "field": field, "modes": modes, "n": n, "problem": problem, "truth": truth,
+            "estimate": estimate, "z": z, "r": r, "J": J}
+
+
+def over_draws(quick: bool, one_row) -> list[dict]:
+    """``one_row(case, seed, first)`` over the draws of every case (3 in quick mode, else 10),
+    each row timed (``wall_s``) and printed as it comes."""
+    rows = []
+    for case, first in FIRST_SEED.items():
+        for i in range(3 if quick else 10):
+            t0 = time.perf_counter()
+            row = one_row(case, first + i, i == 0)
+            row["wall_s"] = time.perf_counter() - t0
+            rows.append(row)
+            print({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}, flush=True)
+    return rows
+
+
 def model_rules(problem, obs, field, truth, r, J, z):
     """The Gauss-Newton model at ``z`` with the problem's penalty w |k^q c|^2 over pdeinv's grid of
     weights: the weights, each one's field error, and the grid index each rule chooses."""
@@ -83,12 +116,12 @@ def model_rules(problem, obs, field, truth, r, J, z):
     D[problem.field_index] = problem.penalty_scale  # k^q, as pdeinv's own penalty rows
     D2 = D**2
     weights = np.array(choose_weight(J, r, D, "gcv", z)[1]["weights"])
-    H, g = J.T @ J, J.T @ r
-    errors, upre = [], []
-    for w in weights:
+    coefficients = model_coefficients(r, J, z, D, weights)
+    errors = np.array([field_error(problem, obs, field, truth, c) for c in coefficients])
+    H = J.T @ J
+    upre = []
+    for w, c in zip(weights, coefficients):
         A = H + w * np.diag(D2)
-        c = z + np.linalg.solve(A, -g - w * D2 * z)
-        errors.append(field_error(problem, obs, field, truth, c))
         misfit = float(np.sum((r + J @ (c - z)) ** 2))
         upre.append(misfit + 2 * float(np.trace(J @ np.linalg.solve(A, J.T))) - P)
     index = {"upre": int(np.argmin(upre))}
@@ -96,7 +129,7 @@ def model_rules(problem, obs, field, truth, r, J, z):
         if rule != "upre":
             w = choose_weight(J, r, D, rule.removesuffix("-s"), z, sigma_known=not rule.endswith("-s"))[0]
             index[rule] = int(np.argmin(np.abs(np.log(weights / w))))
-    return weights, np.array(errors), index
+    return weights, errors, index
 
 
 def sweep_oracle(problem, obs, field, truth):
@@ -111,12 +144,9 @@ def sweep_oracle(problem, obs, field, truth):
 
 def one_draw(case: str, seed: int, check: bool):
     """Every rule of both orders on one noise draw: the row of ratios (and the model check)."""
-    obs, field, modes, n = draw(case, seed)
-    problems = {q: InverseProblem(obs, (field,), modes=modes, n=n, penalty_order=q) for q in ORDERS}
-    truth = true_field(obs, field, 512)
-    estimate = fit(problems[1], auto_grid=False, regularization="discrepancy", intervals="none")
-    z = problems[1].to_z(estimate.params)
-    r, J = _data_jacobian(Evaluator(problems[1]), z)
+    at = linearization(case, seed)
+    obs, field, truth, estimate, z, r, J = (at[k] for k in ("obs", "field", "truth", "estimate", "z", "r", "J"))
+    problems = {1: at["problem"], 2: InverseProblem(obs, (field,), modes=at["modes"], n=at["n"], penalty_order=2)}
     model = {q: model_rules(problems[q], obs, field, truth, r, J, z) for q in ORDERS}
     oracle = {q: int(np.argmin(model[q][1])) for q in ORDERS}
     best = min(model[q][1][oracle[q]] for q in ORDERS)
@@ -174,16 +204,15 @@ def summarize(rows):
 
 def run(quick: bool):
     draws = 3 if quick else 10
-    rows, checks = [], []
-    for case, first in FIRST_SEED.items():
-        for i in range(draws):
-            t0 = time.perf_counter()
-            row, checked = one_draw(case, first + i, check=i == 0 and not quick)
-            if checked:
-                checks.append(checked)
-            row["wall_s"] = time.perf_counter() - t0
-            rows.append(row)
-            print({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}, flush=True)
+    checks = []
+
+    def one_row(case, seed, first):
+        row, checked = one_draw(case, seed, check=first and not quick)
+        if checked:
+            checks.append(checked)
+        return row
+
+    rows = over_draws(quick, one_row)
     summary = summarize(rows)
     table = ("Field error of each rule's weight over the oracle's, with penalty w |k^q c|^2 (the Gauss-Newton "
              "model at the discrepancy fit with q = 1, for both orders; '(fit)': the rule run as a user runs it). Targets: error within "
