@@ -3,7 +3,7 @@
 Allen-Cahn, D(x) = 0.01 exp(0.5 sin(pi x) - 0.3 cos(pi x)), r = 1, u0 = 1 on x > 0 (a stable
 state: u stays flat there, so the data say nothing about D on that half) and
 1 - 0.9 (1 - cos 2 pi x) on x < 0; 8 x 24 observations with 1 % noise, simulated on n = 128
-with dt = 5e-4. Unknowns: 8 Fourier coefficients of log D on n = 64, a fixed smoothness penalty
+with dt = 5e-4 (``pdeinv.examples.flat_half_allen_cahn``). Unknowns: 8 Fourier coefficients of log D on n = 64, a fixed smoothness penalty
 (weight 1e-2) of order 1 and 2. This is the case of the uncertainty tests' flat-half band.
 
 Per local method (no grid refinement, no intervals, at most 400 steps): how the fit ended,
@@ -24,9 +24,8 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
-
-from pdeinv import InverseProblem, fit, simulate
+from pdeinv import InverseProblem, fit
+from pdeinv.examples import flat_half_allen_cahn
 
 from .common import markdown_table, write_results
 
@@ -38,14 +37,8 @@ METHODS = {
 }
 
 
-def observations():
-    log_d = lambda x: np.log(0.01) + 0.5 * np.sin(np.pi * x) - 0.3 * np.cos(np.pi * x)  # noqa: E731
-    return simulate("allen-cahn", {"D": lambda x: np.exp(log_d(x)), "r": 1.0}, grid=(8, 24), n=128, dt=5e-4,
-                    u0=lambda x: 1 - 0.9 * (1 - np.cos(2 * np.pi * x)) * (x < 0), noise=0.01)
-
-
 def run(quick: bool = False):
-    obs = observations()
+    obs = flat_half_allen_cahn()
     points = obs.u.size
     rows = []
     for order in (1, 2):

@@ -125,6 +125,11 @@ class ZOSketch:
                 G = G - avoid @ (avoid.T @ G)
                 G = G - avoid @ (avoid.T @ G)  # twice: keeps orthogonality to round-off
             V, _ = np.linalg.qr(G)
+        return self.along(problem, z, base, V)
+
+    def along(self, problem, z, base, V: np.ndarray) -> Estimate:
+        """``J V`` along given directions (the columns of ``V``): a step rule re-measures the
+        Jacobian where it already has columns, at a new point, before it trusts it."""
         base, columns, ok, nfev = _evaluate(problem, z, V, self.eps, self.scheme, base)
         loss = float(np.mean(base**2))
         return Estimate(loss, base, jac=columns[:, ok], directions=V[:, ok], nfev=nfev)

@@ -12,6 +12,17 @@ __all__ = ["LevenbergMarquardt"]
 #: the columns already measured (relative root-mean-square).
 EXPLORE_TOL = 1e-3
 
+#: An accepted step on a Jacobian not measured at its start point that achieves less than this
+#: fraction of the decrease its Gauss-Newton model predicted makes the next step measure the
+#: Jacobian afresh (a stale Jacobian's steps crawl: small, accepted, each a fraction of the
+#: model's promise).
+STALE_RATIO = 0.25
+
+#: With one unknown, a secant update over a step at most this long (in transformed units) is
+#: as good as a fresh finite-difference measurement (truncation error ~ step x curvature, as
+#: for the central-difference step of ``pdeinv.estimators.zo``): J counts as current.
+SECANT_STEP = 1e-4
+
 
 class LevenbergMarquardt:
     """Damped Gauss-Newton steps with step acceptance.
@@ -21,6 +32,14 @@ class LevenbergMarquardt:
     every trial step by the secant (Broyden) update, so a refresh is needed only when a step
     fails or, for a sketch with fewer directions than unknowns, to explore directions not seen
     yet. ``max_step`` caps the change of a (log-)parameter in one step (a trust region).
+
+    A secant-updated or partly measured ``J`` may be stale along directions the steps did not
+    take, so its steps can shrink, or stop lowering the loss, far from the minimum. No such
+    step ends the fit: before any convergence it measures ``J`` afresh at the current point
+    along every direction measured so far (``verify``; for a full Jacobian, d solves), and
+    converges only if the step from that Jacobian is below ``tol`` (or lowers the loss no
+    further). An accepted step that achieves under a quarter of the decrease its model
+    predicted (a sign of a stale ``J``) triggers the same fresh measurement.
     """
 
     name = "levenberg-marquardt"
@@ -35,18 +54,23 @@ class LevenbergMarquardt:
     def init(self, ctx: Context, z, r) -> dict:
         d = z.size
         return {"z": z, "r": r, "loss": float(np.mean(r**2)), "lam": 1e-3, "J": np.zeros((r.size, d)),
-                "known": np.zeros((d, 0)), "refresh": True, "explore": True}
+                "known": np.zeros((d, 0)), "refresh": True, "explore": True, "verify": False, "fresh": False}
 
     def estimate(self, state, best_z):
         return state["z"]
 
-    def _measure(self, ctx: Context, s: dict) -> Outcome | None:
-        """Refresh J along new directions (all of them for a full Jacobian)."""
+    def _measure(self, ctx: Context, s: dict, verify: bool = False) -> Outcome | None:
+        """Refresh J along new directions (all of them for a full Jacobian); with ``verify``,
+        along every direction measured so far (``s["fresh"]`` then says J is current there)."""
         d = s["z"].size
         J = s["J"]
-        exploring = self.broyden and s["explore"] and 0 < s["known"].shape[1] < d
-        if getattr(ctx.derivative, "explores", False):
-            est = ctx.derivative(ctx.evaluator, s["z"], s["r"], ctx.rng, avoid=s["known"] if exploring else None)
+        known = s["known"]
+        exploring = not verify and s["explore"] and 0 < known.shape[1] < d
+        along = getattr(ctx.derivative, "along", None)
+        if verify and along is not None and known.shape[1] > 0:
+            est = along(ctx.evaluator, s["z"], s["r"], known)
+        elif getattr(ctx.derivative, "explores", False):
+            est = ctx.derivative(ctx.evaluator, s["z"], s["r"], ctx.rng, avoid=known if exploring else None)
         else:
             est = ctx.derivative(ctx.evaluator, s["z"], s["r"], ctx.rng)
         if est.jac is None or est.jac.shape[1] == 0 or not np.all(np.isfinite(est.jac)):
@@ -64,8 +88,13 @@ class LevenbergMarquardt:
             J = est.jac @ np.linalg.pinv(V)
         else:  # exact along span(V), keep the older estimate elsewhere
             J = J + (est.jac - J @ V) @ V.T
-        known = np.linalg.qr(np.concatenate([s["known"], V], axis=1))[0]
-        s["known"] = known[:, : min(d, s["known"].shape[1] + V.shape[1])]
+        covered = V.shape[1] >= d or (known.shape[1] > 0 and V.shape[1] >= known.shape[1] and np.allclose(
+            V @ np.linalg.lstsq(V, known, rcond=None)[0], known, atol=1e-8))
+        # A source that cannot measure given directions (no ``along``) is trusted after one
+        # fresh call at the point, as it cannot do better.
+        s["fresh"] = bool(covered or (verify and along is None))
+        basis = np.linalg.qr(np.concatenate([known, V], axis=1))[0]
+        s["known"] = basis[:, : min(d, known.shape[1] + V.shape[1])]
         s["J"] = J
         return None
 
@@ -73,30 +102,42 @@ class LevenbergMarquardt:
         ev, tol = ctx.evaluator, ctx.tol
         lo, hi = ev.z_bounds()
         d = s["z"].size
-        if s["refresh"] or not self.broyden:
-            failed = self._measure(ctx, s)
+        verify = bool(s.get("verify", False))
+        measured = verify or s["refresh"] or not self.broyden
+        if measured:
+            failed = self._measure(ctx, s, verify=verify)
             if failed is not None:
                 return failed
-        z, r, loss, J = s["z"], s["r"], s["loss"], s["J"]
-        g = J.T @ r
-        H = J.T @ J
+            s["verify"] = False
+        complete = lambda: s["known"].shape[1] == d or not s["explore"]  # noqa: E731
+        z, r, loss = s["z"], s["r"], s["loss"]
+        J = s["J"]
+        g, H = J.T @ r, J.T @ J
+        # J is current at z along every direction that matters: a convergence test may trust it
+        trusted = bool(s.get("fresh", False)) and complete()
+        first = self._damped_step(H, g, s["lam"])
+        if not trusted and complete() and first is not None and np.max(np.abs(first)) < tol:
+            # The step says "converged" on a Jacobian not measured here: measure it, then look again
+            failed = self._measure(ctx, s, verify=True)
+            if failed is not None:
+                return failed
+            J = s["J"]
+            g, H = J.T @ r, J.T @ J
+            trusted, measured = bool(s["fresh"]) and complete(), True
+        model = J
         if loss == 0.0 or not np.any(g):
             return Outcome("converged", "converged: zero residual or zero gradient")
         accepted = False
         for attempt in range(12):
-            scale = np.diag(H).copy()
-            scale[scale <= 0] = max(float(np.max(scale)), 1.0)
-            try:
-                dz = np.linalg.solve(H + s["lam"] * np.diag(scale), -g)
-            except np.linalg.LinAlgError:
-                s["lam"] *= 10
-                continue
-            if not np.all(np.isfinite(dz)):
+            dz = self._damped_step(H, g, s["lam"])
+            if dz is None:
                 s["lam"] *= 10
                 continue
             biggest = np.max(np.abs(dz))
-            if attempt == 0 and biggest < tol and (s["known"].shape[1] == d or not s["explore"]):
-                return Outcome("converged", f"converged: Gauss-Newton step below tol={tol:g}")
+            if attempt == 0 and biggest < tol and complete():
+                if trusted:
+                    return Outcome("converged", f"converged: Gauss-Newton step below tol={tol:g}")
+                return self._verify_next(s)
             if biggest > self.max_step:  # trust region in transformed units (max_step e-folds)
                 dz *= self.max_step / biggest
             z_trial = np.clip(z + dz, lo, hi)
@@ -106,22 +147,32 @@ class LevenbergMarquardt:
             R, finite = ev.residuals(z_trial[None, :])
             trial_loss = float(ev.loss_of_residuals(R)[0]) if finite[0] else np.inf
             ctx.record("local", z_trial, trial_loss, R[0])
+            secant = False
             if finite[0] and self.broyden and np.any(step):
                 J = J + np.outer(R[0] - r - J @ step, step) / (step @ step)
                 s["J"] = J
+                # With one unknown the secant over a short step is a finite-difference derivative
+                secant = d == 1 and abs(float(step[0])) <= SECANT_STEP
             if trial_loss < loss:
                 decrease = loss - trial_loss
-                s.update(z=z_trial, r=R[0], loss=trial_loss, lam=max(s["lam"] / 10, 1e-12))
+                predicted = loss - float(np.mean((r + model @ step) ** 2))
+                s.update(z=z_trial, r=R[0], loss=trial_loss, lam=max(s["lam"] / 10, 1e-12), fresh=secant)
                 accepted = True
-                if np.max(np.abs(step)) < tol:
-                    return Outcome("converged", f"converged: step below tol={tol:g}")
-                if decrease <= tol * loss * 1e-4:
-                    return Outcome("converged", "converged: loss no longer decreases")
+                small = np.max(np.abs(step)) < tol
+                if small or decrease <= tol * loss * 1e-4:
+                    if trusted:  # the step of a current Jacobian: the minimum is reached
+                        return Outcome("converged", f"converged: step below tol={tol:g}" if small
+                                       else "converged: loss no longer decreases")
+                    return self._verify_next(s)
+                if not trusted and decrease < STALE_RATIO * predicted:
+                    return self._verify_next(s)
                 break
             s["lam"] *= 10
-            if self.broyden and not s["refresh"]:
+            if self.broyden and not measured:
                 break  # a stale Jacobian may be to blame: measure it again before shrinking more
-        if not accepted and (s["refresh"] or not self.broyden):
+        if not accepted and measured:
+            if not trusted:
+                return self._verify_next(s)
             from ..refine import misfit_allows_refinement
 
             if misfit_allows_refinement(ev.problem, s["r"]):
@@ -131,4 +182,26 @@ class LevenbergMarquardt:
                                         "loss, but the misfit is large (a local minimum, or directions the data do "
                                         "not determine)")
         s["refresh"] = (not accepted) or (s["known"].shape[1] < d and s["explore"])
+        return None
+
+    @staticmethod
+    def _damped_step(H, g, lam):
+        """The Levenberg-Marquardt step (H + lam diag(H)) dz = -g, or None when singular."""
+        scale = np.diag(H).copy()
+        scale[scale <= 0] = max(float(np.max(scale)), 1.0)
+        try:
+            dz = np.linalg.solve(H + lam * np.diag(scale), -g)
+        except np.linalg.LinAlgError:
+            return None
+        return dz if np.all(np.isfinite(dz)) else None
+
+    @staticmethod
+    def _verify_next(s: dict) -> None:
+        """Before any convergence is declared, the next step measures J afresh at the current
+        point along every direction measured so far (or, while a sketch still explores, along
+        new ones)."""
+        if s["known"].shape[1] < s["z"].size and s["explore"]:
+            s["refresh"] = True
+        else:
+            s["verify"] = True
         return None
