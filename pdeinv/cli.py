@@ -171,9 +171,13 @@ def parse_assignments(values: tuple[str, ...], option: str) -> dict[str, float]:
             if not sep or not name.strip():
                 raise UserError(f"{option} expects NAME=VALUE, got {part!r}")
             try:
-                out[name.strip()] = float(value)
+                number = float(value)
             except ValueError:
                 raise UserError(f"{option} {name.strip()}: {value!r} is not a number") from None
+            key = name.strip()
+            if key in out and out[key] != number:
+                raise UserError(f"{option} gives {key} twice ({out[key]:g} and {number:g}); give it once")
+            out[key] = number
     return out
 
 
@@ -489,7 +493,8 @@ def pdebench(file, sample, points, seed, output, force):
 @click.option("--penalty-order", type=click.Choice(["1", "2"]), default="2", show_default=True,
               help="Derivative of the field the smoothness penalty weighs: 2 (curvature, w |k^2 c|^2) or 1 "
                    "(slope, w |k c|^2).")
-@click.option("--directions", type=int, default=None, help="Random directions per step [zo-gn: min(d, 8); zo: 4].")
+@click.option("--directions", type=int, default=None, help="Directions per step [zo-gn: min(d, 8) random; for a field 4 coordinate directions, lowest "
+                   "wavenumbers first; zo: 4 random].")
 @click.option("--steps", type=int, default=None, help="Maximum local iterations.")
 @click.option("--max-nfev", type=int, default=None, help="Maximum solver calls.")
 @click.option("--max-time", type=float, default=None, metavar="SECONDS",
@@ -631,10 +636,17 @@ def fit_command(equation, obs_paths, method, inits, fit_names, modes, regulariza
                                      penalty_order=int(penalty_order), loss=loss, loss_scale=loss_scale, forward=forward, executor=executor)
         status = None if quiet else StatusLine(f"fitting {equation} ({method or preset or 'zo-gn'})")
 
+        best_scanned: dict = {}
+
         def progress(info):
             # A percentage of the call budget says nothing (fits stop long before it): show the
-            # phase, the calls so far, the loss and the current estimate instead.
+            # phase, the calls so far, the loss and the current estimate instead (for the
+            # global search, whose points arrive at once, its best point so far).
             if status is not None:
+                if info["phase"] == "search" and (not best_scanned or info["loss"] < best_scanned["loss"]):
+                    best_scanned.update(info)
+                if info["phase"] == "search" and best_scanned:
+                    info = best_scanned
                 shown = ", ".join(f"{k}={v:.6g}" for k, v in list(info["params"].items())[:4])
                 unit = "evaluations" if method == "pinn" else "solver calls"
                 status.show(f"{info['phase']}, {info['nfev']} {unit}, loss {info['loss']:.3e}, {shown}")
@@ -850,8 +862,12 @@ def format_result_table(result, observations=None) -> str:
     tail = []
     if unc:
         sigma = unc["sigma"]
-        said = ("sigma per point from the file" if sigma["source"] == "file"
-                else f"sigma {sigma['value']:.3g} estimated from the residuals ({sigma['dof']} degrees of freedom)")
+        if sigma["source"] != "file":
+            said = f"sigma {sigma['value']:.3g} estimated from the residuals ({sigma['dof']} degrees of freedom)"
+        elif sigma.get("value") is not None:
+            said = f"sigma {sigma['value']:.3g} from the file"
+        else:
+            said = "sigma per point from the file ({min:.3g} to {max:.3g})".format(**sigma["per_point"])
         corr = unc.get("correlation") or {}
         names = list(corr)
         pairs = [f"{a}~{b} {corr[a][b]:+.3f}" for i, a in enumerate(names) for b in names[i + 1:]

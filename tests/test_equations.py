@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -206,6 +207,23 @@ def test_entry_point_plugin_in_a_fresh_process(user_module, tmp_path):
     info = subprocess.run([sys.executable, "-m", "pdeinv", "info", str(data)], env=env,
                           capture_output=True, text=True, timeout=120)
     assert info.returncode == 0 and "advdiff" in info.stdout, info.stderr
+
+
+def test_console_script_finds_a_module_in_the_working_directory(tmp_path):
+    """``pdeinv`` (a console script, unlike ``python -m``) does not put the working directory on
+    the path; a ``module:Class`` beside the user is found there all the same."""
+    script = Path(sys.executable).with_name("pdeinv")
+    if not script.exists():
+        pytest.skip("pdeinv is not installed as a console script here")
+    (tmp_path / "beside_eq.py").write_text(ADVDIFF_SOURCE)
+    env = {k: v for k, v in os.environ.items() if k not in ("PDEINV_EQUATIONS", "PYTHONPATH")}
+    done = subprocess.run([str(script), "--plugin", "beside_eq:AdvDiff", "equations", "advdiff"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "u_t + c u_x = kappa u_xx" in done.stdout
+    missing = subprocess.run([str(script), "--plugin", "nowhere_eq:AdvDiff", "equations"], cwd=tmp_path, env=env,
+                             capture_output=True, text=True, timeout=120)
+    assert missing.returncode == 2 and "looked on the Python path and in the working directory" in missing.stderr
 
 
 def test_file_of_an_unavailable_equation_says_where_it_is_defined(user_module, tmp_path):

@@ -209,8 +209,11 @@ def test_bad_fit_arguments(burgers_obs):
     problem = InverseProblem(burgers_obs, n=64)
     with pytest.raises(ValueError, match="method must be one of"):
         fit(problem, method="newton")
-    with pytest.raises(ValueError, match=r"init names \[.D.\], which are not fitted \(unknowns: nu\)"):
+    with pytest.raises(ValueError, match=r"init names \[.D.\], which is not a parameter of burgers \(its parameters: "
+                                         r"nu, lambda1; fitted: nu\)"):
         fit(problem, {"D": 1.0})
+    with pytest.raises(ValueError, match=r"init names \[.lambda1.\], which are not fitted \(unknowns: nu; fit them"):
+        fit(problem, {"lambda1": 1.0})
     with pytest.raises(ValueError, match="must be positive"):
         fit(problem, {"nu": -1.0})
     with pytest.raises(ValueError, match="unknown parameter 'lambda2' to fit"):
@@ -241,7 +244,10 @@ def test_cli_fit_end_to_end(tmp_path, burgers_obs):
         (["fit", "kdv", "--obs", "{obs}"], "holds burgers observations, not kdv"),
         (["fit", "burgers", "--obs", "{tmp}/none.h5"], "no such file"),
         (["fit", "burgers", "--obs", "{obs}", "--init", "nu=abc"], "is not a number"),
-        (["fit", "burgers", "--obs", "{obs}", "--init", "D=1"], "which are not fitted"),
+        (["fit", "burgers", "--obs", "{obs}", "--init", "D=1"], "which is not a parameter of burgers"),
+        (["fit", "burgers", "--obs", "{obs}", "--init", "lambda1=1"], "which are not fitted"),
+        (["fit", "burgers", "--obs", "{obs}", "--init", "nu=0.03", "--init", "nu=0.05"], "gives nu twice"),
+        (["fit", "burger", "--obs", "{obs}"], "did you mean 'burgers'?"),
         (["fit", "burgers", "--obs", "{obs}", "--fit", "lambda2"], "unknown parameter 'lambda2'"),
         (["fit", "burgers", "--obs", "{obs}", "--method", "newton"], "Invalid value"),
         (["fit", "burgers", "--obs", "{obs}", "--steps", "0"], "max_steps must be a positive integer"),
@@ -254,3 +260,10 @@ def test_cli_fit_bad_arguments_exit_2(tmp_path, burgers_obs, args, message):
     result = CliRunner().invoke(cli, [a.format(obs=obs_path, tmp=tmp_path) for a in args] + ["--quiet"])
     assert result.exit_code == 2, result.output
     assert message in result.output and "Traceback" not in result.output
+
+
+def test_failed_solves_are_counted_once(burgers_obs):
+    # Every solve fails (nu = 1e300 overflows); the report of the final loss is not a trial solve.
+    result = fit(InverseProblem(burgers_obs, n=64), {"nu": 1e300})
+    assert result.status == "failed"
+    assert f"; {result.nfev} trial solves failed" in result.message, (result.nfev, result.message)

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from pdeinv import InverseProblem, fit, load_result, save_observations, simulate
 from pdeinv.cli import cli
+from pdeinv.examples import flat_half_allen_cahn, flat_half_log_d
 from pdeinv.problems import Observations
 
 TRUTH = {"nu": 0.05, "lambda1": 0.7}
@@ -55,6 +56,18 @@ def test_intervals_cover_the_truth_at_their_level(sigma_in_file):
         coverage = np.mean(h)
         assert coverage >= 0.85, f"{method}: {coverage:.0%} of 95 % intervals cover the truth"
         assert coverage < 1.0, f"{method}: every interval covers the truth: too wide to be calibrated"
+
+
+def test_the_sigma_used_is_reported_with_its_value():
+    from pdeinv.fit.uncertainty import sigma_used
+
+    obs, _ = replicate(0, noise=0.02)
+    assert sigma_used(obs, 1.0, 62) == {"source": "file", "value": 0.02, "dof": 62}
+    varied = Observations("burgers", obs.t, obs.x, obs.u, u0=obs.u0, sigma=np.linspace(0.01, 0.03, obs.u.size))
+    said = sigma_used(varied, 1.0, 62)
+    assert said["value"] is None and said["per_point"] == pytest.approx({"min": 0.01, "median": 0.02, "max": 0.03})
+    bare, _ = replicate(0, noise=0.02, sigma_in_file=False)
+    assert sigma_used(bare, 0.25, 62) == {"source": "residuals", "value": 0.5, "dof": 62}
 
 
 def test_interval_width_follows_the_noise():
@@ -183,15 +196,12 @@ def test_with_data_keeps_the_problem_and_changes_the_values():
 def test_a_diffusion_field_is_undetermined_where_u_is_flat(tmp_path):
     # u0 = 1 on x > 0 (a stable state of the reaction): u stays flat there and (D u_x)_x = 0,
     # so the data say nothing about D on that half; the band must say so, and only there.
-    log_d = lambda x: np.log(0.01) + 0.5 * np.sin(np.pi * x) - 0.3 * np.cos(np.pi * x)  # noqa: E731
-    obs = simulate("allen-cahn", {"D": lambda x: np.exp(log_d(x)), "r": 1.0}, grid=(8, 24), n=128, dt=5e-4,
-                   u0=lambda x: 1 - 0.9 * (1 - np.cos(2 * np.pi * x)) * (x < 0), noise=0.01)
+    obs = flat_half_allen_cahn()
+    log_d = flat_half_log_d
     # The weight was set for the first-derivative penalty. With the curvature penalty at the same
     # weight the band at x = -1, next (periodically) to the flat half, is 0.501 wide in log D.
-    # With the weak slope penalty the undetermined half makes the fit slow: 100 steps were enough
-    # on one CPU and not on another (176 needed; rounding changes the path), hence 400.
     result = fit(InverseProblem(obs, ("D(x)",), modes=8, n=64, regularization=1e-2, penalty_order=1),
-                 auto_grid=False, max_steps=400)
+                 auto_grid=False)
     assert result.status == "converged", result.message
     unc = result.uncertainty
     notes = [n for n in unc["undetermined"] if n.startswith("D(x) is not determined on x in [")]

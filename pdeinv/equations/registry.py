@@ -15,8 +15,10 @@ Built-in equations are registered exactly the same way (see the sibling modules)
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import os
+import sys
 
 __all__ = ["describe_equation", "equation_names", "get_equation", "is_builtin", "plugin_errors", "register_equation"]
 
@@ -85,6 +87,18 @@ def _import_reference(reference: str) -> type:
         raise ValueError(f"an equation reference must look like module:ClassName, got {reference!r}")
     try:
         module = importlib.import_module(module_name)
+    except ModuleNotFoundError as err:
+        # A console script does not put the working directory on the path (python -m does):
+        # a module beside the user is found there, looked up after everything else.
+        here = os.getcwd()
+        if err.name != module_name.partition(".")[0] or here in sys.path or "" in sys.path:
+            raise ValueError(f"cannot import module {module_name!r} for equation {reference!r}: {err}") from None
+        sys.path.append(here)
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as again:
+            raise ValueError(f"cannot import module {module_name!r} for equation {reference!r} (looked on the "
+                             f"Python path and in the working directory): {again}") from None
     except ImportError as err:
         raise ValueError(f"cannot import module {module_name!r} for equation {reference!r}: {err}") from None
     target = module
@@ -134,8 +148,10 @@ def get_equation(spec) -> type:
         _load_plugins()
         key = _aliases.get(spec, spec)
     if key not in _registry:
+        close = difflib.get_close_matches(spec, equation_names(with_aliases=True), n=1)
+        guess = f" (did you mean {close[0]!r}?)" if close else ""
         hint = "; register it with pdeinv.register_equation, name it as module:ClassName, or list it in PDEINV_EQUATIONS"
-        raise ValueError(f"unknown equation {spec!r}; known: {', '.join(equation_names())}{hint}")
+        raise ValueError(f"unknown equation {spec!r}{guess}; known: {', '.join(equation_names())}{hint}")
     return _registry[key]
 
 

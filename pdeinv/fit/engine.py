@@ -341,8 +341,10 @@ class Engine:
         loss = float("nan")
         uncertainty = None
         if z is not None:
+            failures = dict(ev.failures)
             R, finite = ev.residuals(np.asarray(z)[None, :])
-            ev.nfev -= 1  # reporting the final loss is not part of the fit's cost
+            ev.nfev -= 1  # reporting the final loss is not part of the fit's cost (nor its failure)
+            ev.failures = failures
             loss = float(ev.loss_of_residuals(R)[0])
             method = self.o.get("intervals", "none")
             if method != "none" and outcome.status == "converged" and finite[0]:

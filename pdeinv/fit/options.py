@@ -64,9 +64,14 @@ def fit_options(problem, init, *, custom_solver: bool = False, **given) -> dict:
     init = problem.expand(init or {})
     extra = sorted(set(init) - set(problem.unknowns))
     if extra:
-        shown = [problem.field_name if problem.field is not None and n in problem.unknowns else n
-                 for n in problem.unknowns]
-        raise ValueError(f"init names {extra}, which are not fitted (unknowns: {', '.join(dict.fromkeys(shown))})")
+        shown = ", ".join(dict.fromkeys(problem.field_name if problem.field is not None and n in problem.unknowns
+                                        else n for n in problem.unknowns))
+        cls = problem.equation_class
+        foreign = [n for n in extra if n not in cls.param_names and not n.startswith(f"{problem.field_name}[")]
+        if foreign:
+            raise ValueError(f"init names {foreign}, which {'is not a parameter' if len(foreign) == 1 else 'are not parameters'}"
+                             f" of {cls.name} (its parameters: {', '.join(cls.param_names)}; fitted: {shown})")
+        raise ValueError(f"init names {extra}, which are not fitted (unknowns: {shown}; fit them with --fit / unknowns=)")
     full_init = {**problem.default_init(), **init}
     problem.to_z(full_init)  # validates
     o["init"] = {k: float(v) for k, v in full_init.items()}

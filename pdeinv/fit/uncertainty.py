@@ -45,6 +45,21 @@ def _quantiles(level, dof, known_sigma):
     return float(special.stdtrit(dof, 0.5 + level / 2)), float(special.fdtri(1, dof, level))
 
 
+def sigma_used(observations, s2: float, dof: int) -> dict:
+    """How the noise level was set: ``source`` "file" (the observations' sigma: ``value`` when
+    one number, else ``per_point`` with its min / median / max) or "residuals" (``value`` =
+    sqrt(s2), estimated with ``dof`` degrees of freedom)."""
+    if observations.sigma is None:
+        return {"source": "residuals", "value": float(np.sqrt(s2)), "dof": int(dof)}
+    sigma = np.abs(np.asarray(observations.sigma, dtype=float)).ravel()
+    out = {"source": "file", "value": None, "dof": int(dof)}
+    if sigma.size and np.all(sigma == sigma[0]):
+        out["value"] = float(sigma[0])
+    elif sigma.size:
+        out["per_point"] = {"min": float(sigma.min()), "median": float(np.median(sigma)), "max": float(sigma.max())}
+    return out
+
+
 def _to_p(evaluator, i, zi):
     return float(np.exp(zi)) if evaluator.log_scaled[i] else float(zi)
 
@@ -165,9 +180,7 @@ def assess(evaluator, z, r, *, method: str = "laplace", level: float = 0.95) -> 
     known_sigma = evaluator.observations.sigma is not None
     dof = max(P - d, 1)
     s2 = 1.0 if known_sigma else float(r @ r) / dof
-    out = {"method": method, "level": level,
-           "sigma": {"source": "file" if known_sigma else "residuals",
-                     "value": None if known_sigma else float(np.sqrt(s2)), "dof": int(dof)},
+    out = {"method": method, "level": level, "sigma": sigma_used(evaluator.observations, s2, dof),
            "intervals": {}, "laplace": {}, "std_z": {}, "correlation": {}, "singular_values": [],
            "undetermined": [], "profiles": {}, "nfev": 0}
     data_rms = float(np.sqrt(np.mean(np.abs(evaluator.data * evaluator.weights) ** 2))) if P else 0.0
@@ -265,9 +278,7 @@ def assess_field(evaluator, z, r, *, level: float = 0.95, points: int = 256) -> 
     known_sigma = problem.observations.sigma is not None
     dof = max(P - problem.dim, 1)
     s2 = 1.0 if known_sigma else float(r[:P] @ r[:P]) / dof
-    out = {"method": "laplace", "level": level,
-           "sigma": {"source": "file" if known_sigma else "residuals",
-                     "value": None if known_sigma else float(np.sqrt(s2)), "dof": int(dof)},
+    out = {"method": "laplace", "level": level, "sigma": sigma_used(problem.observations, s2, dof),
            "x": [], "band": [], "intervals": {}, "undetermined": [], "nfev": 0}
     J, ok = forward_jacobian(evaluator, z, r)
     out["nfev"] = int(evaluator.nfev - start)
