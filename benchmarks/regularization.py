@@ -22,7 +22,13 @@ truth):
 Each rule's error is set over the oracle of its own order (the target: within 1.2x, the weight
 within 2x) and over the best oracle of either order ("vs best": what the choice of penalty
 costs). pdeinv's rules are also run as a user runs them ("(fit)": the field fitted with the
-weight the rule chose, re-chosen at the estimate); ``auto`` is evidence with q = 2.
+weight the rule chose, re-chosen at the estimate); ``auto`` is evidence with q = 2. The
+order chosen with the weight by the evidence (``penalty_order="auto"``, q in 1...4) runs as a fit
+too; its error is set over the oracle of the order it chose and over the best of orders 1-2.
+
+A third case has a truth that is not band-limited (the first two are: Burgers u0 has modes 1-3,
+log D(x) mode 1 only, so the strongest smoothing is rewarded): Burgers u0 with 32 modes of
+amplitude 0.6 k^-1.5 (``rough_u0``), fitted with 16, same design and noise as the first case.
 
 The model's oracle stands in for fits at every weight; on the first draw of each case (full
 mode) it is set beside the oracle of actual fits over a sweep of weights (one per half decade,
@@ -48,9 +54,12 @@ from .common import markdown_table, write_results
 
 def draw(case: str, seed: int):
     """The observations, fitted field, modes and grid of one noise draw of ``case``."""
-    if case == "Burgers u0":
+    if case.startswith("Burgers u0"):
         x = np.linspace(-1, 1, 512, endpoint=False)
-        u0 = 0.6 * np.sin(np.pi * x) + 0.3 * np.cos(2 * np.pi * x) - 0.2 * np.sin(3 * np.pi * x)
+        if case == "Burgers u0 (rough)":
+            u0 = rough_u0(x)
+        else:
+            u0 = 0.6 * np.sin(np.pi * x) + 0.3 * np.cos(2 * np.pi * x) - 0.2 * np.sin(3 * np.pi * x)
         obs = simulate("burgers", {"nu": 0.05}, points=64, layout="random", n=128, dt=5e-4, u0=u0, fixed=("nu",),
                        noise=0.05, seed=seed)
         return obs, "u0", 16, 64
@@ -60,8 +69,16 @@ def draw(case: str, seed: int):
     return obs, "D(x)", 8, 64
 
 
+def rough_u0(x):
+    """A truth that is not band-limited: 32 Fourier modes with amplitudes 0.6 k^-1.5 (between the
+    decays the first- and second-derivative penalties expect) and fixed random phases."""
+    k = np.arange(1, 33)
+    phase = np.random.default_rng(7).uniform(0, 2 * np.pi, k.size)
+    return (0.6 * k[:, None] ** -1.5 * np.sin(np.pi * k[:, None] * x[None, :] + phase[:, None])).sum(axis=0)
+
+
 #: The first draws (seed 3 for Burgers, 4 for Allen-Cahn) are the single draws measured before; the others follow.
-FIRST_SEED = {"Burgers u0": 3, "Allen-Cahn D(x)": 4}
+FIRST_SEED = {"Burgers u0": 3, "Allen-Cahn D(x)": 4, "Burgers u0 (rough)": 3}
 
 
 def field_error(problem, obs, field, truth, z) -> float:
@@ -173,6 +190,19 @@ def one_draw(case: str, seed: int, check: bool):
             row[f"{rule} q{q} (fit): error / oracle"] = error / errors[o]
             row[f"{rule} q{q} (fit): error / best"] = error / best
     row["q2 oracle / q1 oracle"] = float(model[2][1][oracle[2]] / model[1][1][oracle[1]])
+    # The order chosen with the weight by the evidence (penalty_order="auto"), as a user runs it;
+    # its own order's oracle (orders 3 and 4 from the same model) and the best of orders 1-2.
+    chosen = fit(InverseProblem(obs, (field,), modes=at["modes"], n=at["n"], penalty_order="auto"), auto_grid=False,
+                 regularization="auto", intervals="none")
+    q = chosen.settings["problem"]["penalty_order"]
+    own = model[q] if q in model else model_rules(InverseProblem(obs, (field,), modes=at["modes"], n=at["n"],
+                                                                 penalty_order=q), obs, field, truth, r, J, z)
+    problem_q = InverseProblem(obs, (field,), modes=at["modes"], n=at["n"], penalty_order=q)
+    error = field_error(problem_q, obs, field, truth, problem_q.to_z(chosen.params))
+    o = int(np.argmin(own[1]))
+    row.update({"auto order (fit): order": q, "auto order (fit): weight / oracle":
+                chosen.settings["regularization"]["weight"] / own[0][o],
+                "auto order (fit): error / oracle": error / own[1][o], "auto order (fit): error / best": error / best})
     checked = None
     if check:
         w, e = sweep_oracle(problems[1], obs, field, truth)
@@ -199,6 +229,18 @@ def summarize(rows):
                                 "weight within 2x": int(np.sum((weight >= 0.5) & (weight <= 2.0))),
                                 "median vs best": float(np.median(vs_best)), "worst vs best": float(np.max(vs_best)),
                                 "within 1.2x of best": int(np.sum(vs_best <= 1.2))})
+        ratio = np.array([r["auto order (fit): error / oracle"] for r in mine])
+        vs_best = np.array([r["auto order (fit): error / best"] for r in mine])
+        weight = np.array([r["auto order (fit): weight / oracle"] for r in mine])
+        orders = [r["auto order (fit): order"] for r in mine]
+        summary.append({"case": case, "penalty": "auto: " + ", ".join(f"q = {q} x{orders.count(q)}"
+                                                                     for q in sorted(set(orders))),
+                        "rule": "evidence (fit)", "draws": len(mine),
+                        "median error / oracle": float(np.median(ratio)), "worst": float(np.max(ratio)),
+                        "error within 1.2x": int(np.sum(ratio <= 1.2)),
+                        "weight within 2x": int(np.sum((weight >= 0.5) & (weight <= 2.0))),
+                        "median vs best": float(np.median(vs_best)), "worst vs best": float(np.max(vs_best)),
+                        "within 1.2x of best": int(np.sum(vs_best <= 1.2))})
     return summary
 
 
@@ -227,7 +269,8 @@ def run(quick: bool):
               "1.2x of the oracle's, the second order's oracle error over the first's, and the error / oracle "
               "of the rules run as fits\n\n"
               + markdown_table(rows, columns + ["q2 oracle / q1 oracle"]
-                               + [f"{rule} q{q} (fit): error / oracle" for q in ORDERS for rule in FIT_RULES]))
+                               + [f"{rule} q{q} (fit): error / oracle" for q in ORDERS for rule in FIT_RULES]
+                               + ["auto order (fit): order", "auto order (fit): error / best"]))
     if checks:
         table += ("\n\nThe model's oracle beside the oracle of actual fits (first draw, q = 1)\n\n"
                   + markdown_table(checks, list(checks[0])))

@@ -490,9 +490,9 @@ def pdebench(file, sample, points, seed, output, force):
 @click.option("--regularization", default="0", show_default=True, metavar="W|auto|evidence|discrepancy|gcv",
               help="Smoothness penalty weight for a fitted field, or a rule choosing it from the data: evidence "
                    "(marginal likelihood; auto is evidence), discrepancy (needs sigma in the file), gcv.")
-@click.option("--penalty-order", type=click.Choice(["1", "2"]), default="2", show_default=True,
-              help="Derivative of the field the smoothness penalty weighs: 2 (curvature, w |k^2 c|^2) or 1 "
-                   "(slope, w |k c|^2).")
+@click.option("--penalty-order", type=click.Choice(["1", "2", "3", "4", "auto"]), default="2", show_default=True,
+              help="Derivative of the field the smoothness penalty weighs: 2 (curvature, w |k^2 c|^2), 1 (slope, "
+                   "w |k c|^2), 3 or 4; auto: chosen with the weight by the evidence (with --regularization auto).")
 @click.option("--directions", type=int, default=None, help="Directions per step [zo-gn: min(d, 8) random; for a field 4 coordinate directions, lowest "
                    "wavenumbers first; zo: 4 random].")
 @click.option("--steps", type=int, default=None, help="Maximum local iterations.")
@@ -633,7 +633,7 @@ def fit_command(equation, obs_paths, method, inits, fit_names, modes, regulariza
                 if workers is not None or scheduler is not None:
                     executor = stack.enter_context(make_executor(workers, scheduler))
             problem = InverseProblem(obs, unknowns, n=n, dt=dt, modes=modes, regularization=weight,
-                                     penalty_order=int(penalty_order), loss=loss, loss_scale=loss_scale, forward=forward, executor=executor)
+                                     penalty_order=penalty_order if penalty_order == "auto" else int(penalty_order), loss=loss, loss_scale=loss_scale, forward=forward, executor=executor)
         status = None if quiet else StatusLine(f"fitting {equation} ({method or preset or 'zo-gn'})")
 
         best_scanned: dict = {}

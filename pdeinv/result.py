@@ -9,16 +9,17 @@ __all__ = ["FitResult", "describe_penalty", "penalty_settings"]
 
 def penalty_settings(settings: dict) -> dict | None:
     """The smoothness penalty a field was fitted with, from a fit's (or a checkpoint's)
-    settings: ``{"weight", "penalty_order", "rule"}`` (rule None for a weight given as a
-    number); None when no field was fitted. Files written before the order was recorded had
-    the first-derivative penalty."""
+    settings: ``{"weight", "penalty_order", "rule", "order_rule"}`` (rule None for a weight
+    given as a number, order_rule None for an order given); None when no field was fitted.
+    Files written before the order was recorded had the first-derivative penalty."""
     spec = settings.get("problem") or {}
     if not spec.get("modes"):
         return None
     chosen = settings.get("regularization")
     rule = chosen.get("rule") if isinstance(chosen, dict) else None
+    order_rule = chosen.get("penalty_order", {}).get("rule") if isinstance(chosen, dict) else None
     return {"weight": float(spec.get("regularization", 0.0)), "penalty_order": int(spec.get("penalty_order", 1)),
-            "rule": rule}
+            "rule": rule, "order_rule": order_rule}
 
 
 def describe_penalty(penalty: dict | None) -> str:
@@ -29,6 +30,8 @@ def describe_penalty(penalty: dict | None) -> str:
         return "no smoothness penalty"
     k = "k" if penalty["penalty_order"] == 1 else f"k^{penalty['penalty_order']}"
     text = f"smoothness penalty {penalty['weight']:.3g} |{k} c|^2"
+    if penalty.get("order_rule"):
+        return text + f" (weight and order chosen by {penalty['rule']})"
     return text + (f" (weight chosen by {penalty['rule']})" if penalty["rule"] else "")
 
 

@@ -64,8 +64,11 @@ def test_regularization_adds_penalty_rows(u0_obs):
     assert np.allclose(plain.with_regularization(4.0).residuals(z[None])[0], R1)
     with pytest.raises(ValueError, match="regularization must be"):
         InverseProblem(u0_obs, ("u0",), regularization=-1)
-    with pytest.raises(ValueError, match="penalty_order must be 1"):
-        InverseProblem(u0_obs, ("u0",), penalty_order=3)
+    quartic = InverseProblem(u0_obs, ("u0",), modes=8, n=64, regularization=4.0, penalty_order=4)
+    assert np.allclose(quartic.residuals(z[None])[0][0, -8:], 2.0 * k**4)
+    for bad in (0, 5, True, "2"):
+        with pytest.raises(ValueError, match="penalty_order must be one of 1, 2, 3, 4"):
+            InverseProblem(u0_obs, ("u0",), penalty_order=bad)
 
 
 def test_cli_fits_and_plots_initial_condition(tmp_path, u0_obs):
@@ -78,7 +81,7 @@ def test_cli_fits_and_plots_initial_condition(tmp_path, u0_obs):
     assert "8 Fourier modes; relative L2 distance from the true u0" in result.output
     assert "smoothness penalty 0.0001 |k^2 c|^2" in result.output
     saved, _ = load_result(out)
-    assert saved.summary()["regularization"] == {"weight": 1e-4, "penalty_order": 2, "rule": None}
+    assert saved.summary()["regularization"] == {"weight": 1e-4, "penalty_order": 2, "rule": None, "order_rule": None}
     assert len([k for k in saved.params if k.startswith("u0[")]) == 8
     plotted = CliRunner().invoke(cli, ["plot", str(out), "--n", "64"])
     assert plotted.exit_code == 0 and (tmp_path / "fit.png").stat().st_size > 10_000

@@ -164,8 +164,9 @@ def fit(
         above 0.9 of the previous one (see ``refine.py``).
     max_step : ``zo-gn``/``exact``: largest change of a (log-)parameter in one step (default 2).
     broyden : ``zo-gn`` keeps its Jacobian estimate up to date with secant updates from the
-        trial steps and measures it again only when a step fails (False: classic
-        finite-difference LM, a fresh J V every iteration). Default: True, except for a
+        trial steps and measures it again when a step fails, when a step falls well short of
+        its model's promise, and at the point where it would declare convergence (False:
+        classic finite-difference LM, a fresh J V every iteration). Default: True, except for a
         field measured with a full Jacobian (``directions >= d``).
     preset : ``"paper"`` reproduces Table F.3 of Shen et al. (1 direction, Adam at the
         equation's paper learning rate, 5000 steps, grid 256 x 512 steps, no global phase).
@@ -177,7 +178,8 @@ def fit(
         problem's) or a rule choosing it from the data: ``"evidence"`` (the marginal likelihood;
         ``"auto"`` is this one), ``"discrepancy"`` (sigma known), ``"gcv"`` (see
         ``pdeinv.fit.regularization``); the choice is in ``result.settings["regularization"]``.
-        The penalty's form (``w |k^q c|^2``) is the problem's ``penalty_order``.
+        The penalty's form (``w |k^q c|^2``) is the problem's ``penalty_order``; with
+        ``penalty_order="auto"`` the evidence chooses q in 1...4 with the weight.
     checkpoint, checkpoint_every : save the whole state to this file (atomically) every
         ``checkpoint_every`` iterations, after the search, and when stopped.
     resume : a checkpoint file (or a state loaded with ``pdeinv.io.load_checkpoint``) to

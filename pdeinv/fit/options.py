@@ -61,6 +61,9 @@ def fit_options(problem, init, *, custom_solver: bool = False, **given) -> dict:
         raise ValueError(f"search_factor must be > 1, got {o['search_factor']!r}")
     if o["max_time"] is not None and not (np.isfinite(o["max_time"]) and o["max_time"] > 0):
         raise ValueError(f"max_time must be a positive number of seconds, got {o['max_time']!r}")
+    if problem.field is not None and problem.penalty_order == "auto":
+        raise ValueError("penalty_order='auto' is chosen with the weight from the data: fit with regularization='auto' "
+                         "(or 'evidence')")
     init = problem.expand(init or {})
     extra = sorted(set(init) - set(problem.unknowns))
     if extra:

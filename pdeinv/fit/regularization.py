@@ -30,10 +30,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..problems.inverse import PENALTY_ORDERS
 from ..result import describe_penalty, penalty_settings
 from .refine import forward_jacobian
 
-__all__ = ["RULES", "choose_weight", "fit_with_chosen_weight"]
+__all__ = ["RULES", "choose_penalty", "choose_weight", "fit_with_chosen_weight"]
 
 RULES = ("auto", "discrepancy", "gcv", "evidence")
 
@@ -116,23 +117,51 @@ def fit_with_chosen_weight(problem, init, rule: str, run_fit, rounds: int = 3):
         raise ValueError("the discrepancy principle needs the noise level: the observations carry no sigma "
                          "(use gcv, evidence or auto)")
     chosen_rule = "evidence" if rule == "auto" else rule
-    D = np.zeros(problem.dim)
-    D[problem.field_index] = problem.penalty_scale
+    orders = PENALTY_ORDERS if problem.penalty_order == "auto" else (problem.penalty_order,)
+    if len(orders) > 1 and chosen_rule != "evidence":
+        raise ValueError(f"penalty_order='auto' is chosen by the evidence; the {chosen_rule} rule cannot compare "
+                         "orders (use regularization='auto' or 'evidence', or give the order)")
+    k = np.asarray(problem.field.wavenumber, float)
     evaluator = Evaluator(problem)
     z = problem.to_z({**problem.default_init(), **problem.expand(init or {})})
     history, result, spent = [], None, 0
-    weight = None
+    weight = order = None
     for _ in range(rounds):
         r, J = _data_jacobian(evaluator, z)
-        new, curve = choose_weight(J, r, D, chosen_rule, z, sigma_known=known_sigma)
-        history.append({"weight": new, "at": "start" if result is None else "estimate"})
-        if weight is not None and 0.5 <= new / weight <= 2.0:
+        new_order, new, curve, by_order = choose_penalty(J, r, k, problem.field_index, orders, chosen_rule, z,
+                                                         sigma_known=known_sigma)
+        history.append({"weight": new, "penalty_order": new_order, "at": "start" if result is None else "estimate"})
+        if len(orders) > 1:
+            history[-1]["evidence_by_order"] = by_order
+        if weight is not None and new_order == order and 0.5 <= new / weight <= 2.0:
             break
-        weight = new
-        result = run_fit(problem.with_regularization(weight), problem.to_params(z))
+        weight, order = new, new_order
+        result = run_fit(problem.with_regularization(weight, order), problem.to_params(z))
         spent += result.nfev
         z = problem.to_z(result.params)
     result.nfev = spent + evaluator.nfev
     result.settings["regularization"] = {"rule": chosen_rule, "weight": weight, "choices": history, "curve": curve}
+    if len(orders) > 1:
+        result.settings["regularization"]["penalty_order"] = {"rule": "evidence", "chosen": order,
+                                                              "among": list(orders)}
     result.message += "; " + describe_penalty(penalty_settings(result.settings))
     return result
+
+
+def choose_penalty(J, r, k, index, orders, rule: str, z=None, sigma_known: bool = True):
+    """The order q among ``orders`` and the weight w of the penalty ``w |k^q c|^2`` on the
+    coefficients ``index`` (wavenumbers ``k``): each order's weight by ``rule``; with several
+    orders, the one whose evidence is best. The evidence criterion is -2 log p(data) up to a
+    constant that depends on neither q nor w, so orders compare directly.
+    Returns ``(q, w, curve of that order, {q: criterion at its weight})``."""
+    chosen = None
+    by_order = {}
+    for q in orders:
+        D = np.zeros(J.shape[1])
+        D[index] = k**q
+        w, curve = choose_weight(J, r, D, rule, z, sigma_known=sigma_known)
+        best = float(curve["criterion"][int(np.argmin(np.abs(np.array(curve["weights"]) - w)))])
+        by_order[int(q)] = best
+        if chosen is None or best < chosen[3]:
+            chosen = (int(q), w, curve, best)
+    return chosen[0], chosen[1], chosen[2], by_order

@@ -89,6 +89,20 @@ class _Restricted:
         return np.asarray(self.forward(params)).ravel()[self.keep]
 
 
+#: Orders of the smoothness penalty w |k^q c|^2 (``"auto"``: chosen by the evidence).
+PENALTY_ORDERS = (1, 2, 3, 4)
+
+
+def check_penalty_order(order):
+    """1 ... 4, or "auto"; a clear error otherwise."""
+    if order == "auto":
+        return "auto"
+    if isinstance(order, bool) or order not in PENALTY_ORDERS:
+        raise ValueError(f"penalty_order must be one of {', '.join(map(str, PENALTY_ORDERS))} (the derivative the "
+                         f"smoothness penalty weighs) or 'auto', got {order!r}")
+    return int(order)
+
+
 class InverseProblem:
     """Recover ``unknowns`` of the equation of ``observations`` from its data.
 
@@ -115,10 +129,11 @@ class InverseProblem:
         ``sqrt(w) k_j^q c_j`` for each coefficient (k_j its wavenumber index, q the
         ``penalty_order``).
     penalty_order : 2 (default) penalizes the field's second derivative, ``w |k^2 c|^2``; 1 its
-        first derivative, ``w |k c|^2``. Over 10 noise draws each of a Burgers u0 and an
-        Allen-Cahn D(x) (benchmarks/regularization.py) the best weight of order 2 left less
-        field error than the best of order 1 on every draw, and the evidence rule's weight
-        came closer to it.
+        first derivative, ``w |k c|^2``; 3 and 4 the higher ones. Over 10 noise draws each of a
+        Burgers u0 and an Allen-Cahn D(x) (benchmarks/regularization.py) the best weight of
+        order 2 left less field error than the best of order 1 on every draw, and the evidence
+        rule's weight came closer to it. ``"auto"``: the order is chosen with the weight by the
+        evidence (``fit(..., regularization="auto")``, see ``pdeinv.fit.regularization``).
     loss, loss_scale : ``"linear"`` (least squares, default), ``"huber"`` or ``"cauchy"``: a
         robust loss for data with outliers. Each weighted residual r becomes
         sign(r) c sqrt(rho((r / c)^2)) (rho(s) = 2 sqrt(s) - 1 beyond 1 for Huber, log(1 + s)
@@ -170,9 +185,7 @@ class InverseProblem:
             raise ValueError(f"u0 of {cls.name} is complex; fitting it as a field is not supported")
         if not (np.isfinite(regularization) and regularization >= 0):
             raise ValueError(f"regularization must be a non-negative number, got {regularization!r}")
-        if penalty_order not in (1, 2) or isinstance(penalty_order, bool):
-            raise ValueError(f"penalty_order must be 1 (first derivative) or 2 (second derivative), got {penalty_order!r}")
-        self.penalty_order = int(penalty_order)
+        self.penalty_order = check_penalty_order(penalty_order)
         self.field = None
         self.field_name = fields[0] if fields else None
         self.field_prefix, self.field_param = field_table[self.field_name] if fields else (None, None)
@@ -239,13 +252,16 @@ class InverseProblem:
         other._build_solvers(n, dt)
         return other
 
-    def with_regularization(self, weight: float) -> "InverseProblem":
-        """The same problem with smoothness weight ``weight`` on its field."""
+    def with_regularization(self, weight: float, penalty_order: int | None = None) -> "InverseProblem":
+        """The same problem with smoothness weight ``weight`` on its field (and penalty order
+        ``penalty_order``, when given)."""
         if self.field is None:
             raise ValueError("a regularization weight applies to a fitted field, and none is fitted")
         if not (np.isfinite(weight) and weight >= 0):
             raise ValueError(f"regularization must be a non-negative number, got {weight!r}")
         other = copy.copy(self)
+        if penalty_order is not None:
+            other.penalty_order = check_penalty_order(penalty_order)
         other.regularization = float(weight)
         other._penalty = other.penalty_rows(other.regularization)
         return other
@@ -255,10 +271,16 @@ class InverseProblem:
         """k_j^q per field coefficient: the penalty is ``w * sum (k_j^q c_j)^2``."""
         if self.field is None:
             raise ValueError("a smoothness penalty applies to a fitted field, and none is fitted")
+        if self.penalty_order == "auto":
+            raise ValueError("penalty_order='auto' is chosen with the weight from the data: fit with "
+                             "regularization='auto' (or 'evidence')")
         return np.asarray(self.field.wavenumber, float) ** self.penalty_order
 
     def penalty_rows(self, weight: float):
         """``sqrt(weight) k_j^q``, the penalty's residual rows per coefficient (None for 0)."""
+        if weight > 0 and self.penalty_order == "auto":
+            raise ValueError("penalty_order='auto' is chosen with the weight by the evidence: give a rule "
+                             "(regularization='auto' in fit), not a weight")
         return np.sqrt(weight) * self.penalty_scale if weight > 0 else None
 
     def with_loss(self, loss: str, loss_scale: float | None = None) -> "InverseProblem":
