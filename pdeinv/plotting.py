@@ -140,8 +140,9 @@ def plot_comparison(t, x, recovered, reference=None, *, observations=None, axes=
         image = _image(axes[2], t, x, diff, -d, d, cmap="PuOr_r")
         axes[2].set_title(f"difference (max {d:.2e})")
         axes[2].set_xlabel("t")
-        axes[2].set_ylabel("x")
         axes[2].figure.colorbar(image, ax=axes[2], label="Δu")
+    for ax in axes[1:]:  # x is shared: one label, so no colorbar label runs into the next panel's
+        ax.set_ylabel("")
     return axes
 
 
