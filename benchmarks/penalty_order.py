@@ -1,18 +1,20 @@
 """Which penalty order: the marginal likelihood over orders q = 1 ... 4, against the oracle.
 
-pdeinv's smoothness penalty is w |k^q c|^2 with q = 1 or 2 (``penalty_order``). Read as a
-Gaussian prior on the field's Fourier coefficients, c ~ N(0, (w D^2)^-1) with D = diag(k^q), both
-w and q are hyperparameters, and the evidence (the marginal likelihood of the data) that pdeinv
-already minimizes over w (``choose_weight(..., "evidence")``) can compare orders too: its
-criterion, Q(w) + log det(J^T J + w D^2) - log det(w D^2) with sigma known, is -2 log p(data)
-up to a constant that does not depend on q or w.
+pdeinv's smoothness penalty is w |k^q c|^2 (``penalty_order``: q = 1 ... 4, or "auto", which
+lets the evidence choose q as below). Read as a Gaussian prior on the field's Fourier
+coefficients, c ~ N(0, (w D^2)^-1) with D = diag(k^q), both w and q are hyperparameters, and the
+evidence (the marginal likelihood of the data) that pdeinv minimizes over w
+(``choose_weight(..., "evidence")``) can compare orders too: its criterion,
+Q(w) + log det(J^T J + w D^2) - log det(w D^2) with sigma known, is -2 log p(data) up to a
+constant that does not depend on q or w.
 
 On the same draws as benchmarks/regularization.py (Burgers u0, 16 modes, 64 random points, 5 %
-noise; Allen-Cahn D(x), 8 modes, a 10 x 24 grid, 2 % noise), at the same linearization point
-(the discrepancy fit with q = 1 and its data Jacobian), for q = 1 ... 4 over pdeinv's grid of
-weights: the weight the evidence picks, the field error there, the oracle of each order (the
-weight with the smallest field error, knowing the truth), and the order whose best evidence is
-highest. This is a model-level study (no fit per weight); orders 3 and 4 are not pdeinv options.
+noise; Allen-Cahn D(x), 8 modes, a 10 x 24 grid, 2 % noise; Burgers u0 with a truth that is not
+band-limited, same design), at the same linearization point (the discrepancy fit with q = 1 and
+its data Jacobian), for q = 1 ... 4 over pdeinv's grid of weights: the weight the evidence picks,
+the field error there, the oracle of each order (the weight with the smallest field error,
+knowing the truth), and the order whose best evidence is highest. This is a model-level study
+(no fit per weight); regularization.py runs ``penalty_order="auto"`` as a fit.
 
     python -m benchmarks.penalty_order [--quick]
 """
