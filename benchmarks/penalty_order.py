@@ -62,6 +62,7 @@ FAMILIES = {**{f"q = {q}": (f"q{q}",) for q in ORDERS},
             "orders 1-4 (penalty_order='auto')": tuple(f"q{q}" for q in ORDERS),
             "squared-exponential": tuple(f"se{a:g}" for a in SQUARED_EXPONENTIAL),
             "exponential": tuple(f"ex{a:g}" for a in EXPONENTIAL)}
+FAMILIES["orders 1-4 and exponential"] = FAMILIES["orders 1-4 (penalty_order='auto')"] + FAMILIES["exponential"]
 FAMILIES["all of the above"] = tuple(dict.fromkeys(n for names in FAMILIES.values() for n in names))
 
 
