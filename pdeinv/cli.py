@@ -17,6 +17,29 @@ __version__ = "0.1.0"
 
 
 
+class PenaltyOrderType(click.ParamType):
+    """A smoothness penalty's form: 1 ... 4, exponential[:RATE] or auto (see InverseProblem)."""
+
+    name = "penalty"
+    forms = ("1", "2", "3", "4", "exponential", "auto")
+
+    def get_metavar(self, param, ctx=None):
+        return "[1|2|3|4|exponential[:RATE]|auto]"
+
+    def convert(self, value, param, ctx):
+        from .problems.inverse import check_penalty_order
+
+        try:
+            return check_penalty_order(int(value) if isinstance(value, str) and value.isdigit() else value)
+        except ValueError as err:
+            self.fail(str(err), param, ctx)
+
+    def shell_complete(self, ctx, param, incomplete):
+        from click.shell_completion import CompletionItem
+
+        return [CompletionItem(f) for f in self.forms if f.startswith(incomplete)]
+
+
 class EquationType(click.ParamType):
     """An equation: a registered name or alias, or ``module:ClassName`` (see ``pdeinv equations``)."""
 
@@ -490,9 +513,12 @@ def pdebench(file, sample, points, seed, output, force):
 @click.option("--regularization", default="0", show_default=True, metavar="W|auto|evidence|discrepancy|gcv",
               help="Smoothness penalty weight for a fitted field, or a rule choosing it from the data: evidence "
                    "(marginal likelihood; auto is evidence), discrepancy (needs sigma in the file), gcv.")
-@click.option("--penalty-order", type=click.Choice(["1", "2", "3", "4", "auto"]), default="2", show_default=True,
-              help="Derivative of the field the smoothness penalty weighs: 2 (curvature, w |k^2 c|^2), 1 (slope, "
-                   "w |k c|^2), 3 or 4; auto: chosen with the weight by the evidence (with --regularization auto).")
+@click.option("--penalty-order", type=PenaltyOrderType(), default="2", show_default=True,
+              help="Form of the smoothness penalty: the derivative it weighs, 2 (curvature, w |k^2 c|^2), 1 (slope, "
+                   "w |k c|^2), 3 or 4; exponential:RATE (w sum e^(RATE m) c_m^2 over mode numbers m, for fields "
+                   "smoother than any power law: nearly band-limited ones); exponential (the rate chosen by the "
+                   "evidence); auto (orders 1-4 and the exponential rates, chosen with the weight by the evidence). "
+                   "The last two need --regularization auto or evidence.")
 @click.option("--directions", type=int, default=None, help="Directions per step [zo-gn: min(d, 8) random; for a field 4 coordinate directions, lowest "
                    "wavenumbers first; zo: 4 random].")
 @click.option("--steps", type=int, default=None, help="Maximum local iterations.")
@@ -633,7 +659,7 @@ def fit_command(equation, obs_paths, method, inits, fit_names, modes, regulariza
                 if workers is not None or scheduler is not None:
                     executor = stack.enter_context(make_executor(workers, scheduler))
             problem = InverseProblem(obs, unknowns, n=n, dt=dt, modes=modes, regularization=weight,
-                                     penalty_order=penalty_order if penalty_order == "auto" else int(penalty_order), loss=loss, loss_scale=loss_scale, forward=forward, executor=executor)
+                                     penalty_order=penalty_order, loss=loss, loss_scale=loss_scale, forward=forward, executor=executor)
         status = None if quiet else StatusLine(f"fitting {equation} ({method or preset or 'zo-gn'})")
 
         best_scanned: dict = {}

@@ -18,20 +18,27 @@ def penalty_settings(settings: dict) -> dict | None:
     chosen = settings.get("regularization")
     rule = chosen.get("rule") if isinstance(chosen, dict) else None
     order_rule = chosen.get("penalty_order", {}).get("rule") if isinstance(chosen, dict) else None
-    return {"weight": float(spec.get("regularization", 0.0)), "penalty_order": int(spec.get("penalty_order", 1)),
-            "rule": rule, "order_rule": order_rule}
+    order = spec.get("penalty_order", 1)
+    return {"weight": float(spec.get("regularization", 0.0)),
+            "penalty_order": order if isinstance(order, str) else int(order), "rule": rule, "order_rule": order_rule}
 
 
 def describe_penalty(penalty: dict | None) -> str:
-    """One phrase for people, e.g. "smoothness penalty 3.2 |k^2 c|^2 (weight chosen by evidence)"."""
+    """One phrase for people, e.g. "smoothness penalty 3.2 |k^2 c|^2 (weight chosen by evidence)"
+    or "smoothness penalty 0.5 sum e^(2 m) c_m^2" (the exponential penalty, m the mode number)."""
     if penalty is None:
         return ""
     if penalty["weight"] == 0:
         return "no smoothness penalty"
-    k = "k" if penalty["penalty_order"] == 1 else f"k^{penalty['penalty_order']}"
-    text = f"smoothness penalty {penalty['weight']:.3g} |{k} c|^2"
+    order = penalty["penalty_order"]
+    if isinstance(order, str) and order.startswith("exponential:"):
+        form = f"sum e^({order.split(':', 1)[1]} m) c_m^2"
+    else:
+        form = "|k c|^2" if order == 1 else f"|k^{order} c|^2"
+    text = f"smoothness penalty {penalty['weight']:.3g} {form}"
     if penalty.get("order_rule"):
-        return text + f" (weight and order chosen by {penalty['rule']})"
+        what = "rate" if isinstance(order, str) else "order"
+        return text + f" (weight and {what} chosen by {penalty['rule']})"
     return text + (f" (weight chosen by {penalty['rule']})" if penalty["rule"] else "")
 
 

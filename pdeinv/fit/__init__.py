@@ -178,8 +178,9 @@ def fit(
         problem's) or a rule choosing it from the data: ``"evidence"`` (the marginal likelihood;
         ``"auto"`` is this one), ``"discrepancy"`` (sigma known), ``"gcv"`` (see
         ``pdeinv.fit.regularization``); the choice is in ``result.settings["regularization"]``.
-        The penalty's form (``w |k^q c|^2``) is the problem's ``penalty_order``; with
-        ``penalty_order="auto"`` the evidence chooses q in 1...4 with the weight.
+        The penalty's form (``w |k^q c|^2``, or the exponential ``w sum e^(a m) c_m^2``) is the
+        problem's ``penalty_order``; with ``penalty_order="exponential"`` the evidence chooses
+        the rate a with the weight, with ``"auto"`` the order q in 1...4 or a rate.
     checkpoint, checkpoint_every : save the whole state to this file (atomically) every
         ``checkpoint_every`` iterations, after the search, and when stopped.
     resume : a checkpoint file (or a state loaded with ``pdeinv.io.load_checkpoint``) to

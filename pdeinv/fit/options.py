@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..problems.inverse import require_concrete_penalty
 from .presets import METHOD_OPTIONS, METHODS, PRESETS
 from .search import scan_points
 
@@ -61,16 +62,15 @@ def fit_options(problem, init, *, custom_solver: bool = False, **given) -> dict:
         raise ValueError(f"search_factor must be > 1, got {o['search_factor']!r}")
     if o["max_time"] is not None and not (np.isfinite(o["max_time"]) and o["max_time"] > 0):
         raise ValueError(f"max_time must be a positive number of seconds, got {o['max_time']!r}")
-    if problem.field is not None and problem.penalty_order == "auto":
-        raise ValueError("penalty_order='auto' is chosen with the weight from the data: fit with regularization='auto' "
-                         "(or 'evidence')")
+    if problem.field is not None:
+        require_concrete_penalty(problem.penalty_order)
     init = problem.expand(init or {})
     extra = sorted(set(init) - set(problem.unknowns))
     if extra:
         shown = ", ".join(dict.fromkeys(problem.field_name if problem.field is not None and n in problem.unknowns
                                         else n for n in problem.unknowns))
         cls = problem.equation_class
-        foreign = [n for n in extra if n not in cls.param_names and not n.startswith(f"{problem.field_name}[")]
+        foreign = [n for n in extra if n not in cls.param_names and not n.startswith(f"{problem.field_prefix}[")]
         if foreign:
             raise ValueError(f"init names {foreign}, which {'is not a parameter' if len(foreign) == 1 else 'are not parameters'}"
                              f" of {cls.name} (its parameters: {', '.join(cls.param_names)}; fitted: {shown})")

@@ -1,12 +1,13 @@
 """Choosing the smoothness weight of a field from the data (``regularization="auto"``).
 
-A field fitted from scattered points needs a penalty ``w |k^q c|^2`` on its Fourier coefficients
-(q = the problem's ``penalty_order``; modes above what the points resolve would otherwise fit the noise), and the right w depends
-on the noise and the design. Around an estimate c0 with data residual r0 and data Jacobian J
+A field fitted from scattered points needs a penalty ``w |D c|^2`` on its Fourier coefficients
+(D = k^q for q = the problem's ``penalty_order``, or e^(a m / 2) for the exponential penalty; modes
+above what the points resolve would otherwise fit the noise), and the right w depends on the
+noise and the design. Around an estimate c0 with data residual r0 and data Jacobian J
 (P data rows, measured by forward differences), the Gauss-Newton model gives, for every w
 without a solve,
 
-    c(w) = c0 + (J^T J + w D^2)^-1 (-J^T r0 - w D^2 c0),   D = diag(k_j^q) (0 for scalars),
+    c(w) = c0 + (J^T J + w D^2)^-1 (-J^T r0 - w D^2 c0),   D = diag(D_j) (0 for scalars),
     misfit m(w) = |r0 + J (c(w) - c0)|^2,   influence T(w) = tr(J (J^T J + w D^2)^-1 J^T).
 
 - **discrepancy** (the noise level is known: sigma in the file): the largest w with
@@ -36,7 +37,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..problems.inverse import PENALTY_ORDERS
+from ..problems.inverse import CHOSEN_FORMS, penalty_candidates, penalty_spectrum
 from ..result import describe_penalty, penalty_settings
 from .refine import forward_jacobian
 
@@ -51,7 +52,8 @@ GRID = 10.0 ** np.linspace(-10, 4, 113)
 
 def choose_weight(J, r, D, rule: str, z=None, sigma_known: bool = True) -> tuple[float, dict]:
     """The weight by ``rule`` ("discrepancy", "gcv" or "evidence") from the linear model at
-    ``z`` (residual rows in units of sigma when ``sigma_known``)."""
+    ``z`` (residual rows in units of sigma when ``sigma_known``), and the curve over the grid of
+    weights (``curve["chosen"]``: the index of the weight chosen)."""
     J, r = np.asarray(J, float), np.asarray(r, float)
     P = r.size
     z = np.zeros(J.shape[1]) if z is None else np.asarray(z, float)
@@ -95,7 +97,7 @@ def choose_weight(J, r, D, rule: str, z=None, sigma_known: bool = True) -> tuple
         criterion[~np.isfinite(criterion)] = np.inf
         best = int(np.argmin(criterion))
     return float(weights[best]), {"weights": weights.tolist(), "misfit": misfits.tolist(),
-                                  "criterion": criterion.tolist(), "influence": traces.tolist()}
+                                  "criterion": criterion.tolist(), "influence": traces.tolist(), "chosen": best}
 
 
 def _data_jacobian(evaluator, z):
@@ -123,10 +125,10 @@ def fit_with_chosen_weight(problem, init, rule: str, run_fit, rounds: int = 3):
         raise ValueError("the discrepancy principle needs the noise level: the observations carry no sigma "
                          "(use gcv, evidence or auto)")
     chosen_rule = "evidence" if rule == "auto" else rule
-    orders = PENALTY_ORDERS if problem.penalty_order == "auto" else (problem.penalty_order,)
-    if len(orders) > 1 and chosen_rule != "evidence":
-        raise ValueError(f"penalty_order='auto' is chosen by the evidence; the {chosen_rule} rule cannot compare "
-                         "orders (use regularization='auto' or 'evidence', or give the order)")
+    orders = penalty_candidates(problem.penalty_order)
+    if problem.penalty_order in CHOSEN_FORMS and chosen_rule != "evidence":
+        raise ValueError(f"penalty_order={problem.penalty_order!r} is chosen by the evidence; the {chosen_rule} rule "
+                         "cannot compare penalties (use regularization='auto' or 'evidence', or give the order)")
     k = np.asarray(problem.field.wavenumber, float)
     evaluator = Evaluator(problem)
     z = problem.to_z({**problem.default_init(), **problem.expand(init or {})})
@@ -155,19 +157,20 @@ def fit_with_chosen_weight(problem, init, rule: str, run_fit, rounds: int = 3):
 
 
 def choose_penalty(J, r, k, index, orders, rule: str, z=None, sigma_known: bool = True):
-    """The order q among ``orders`` and the weight w of the penalty ``w |k^q c|^2`` on the
-    coefficients ``index`` (wavenumbers ``k``): each order's weight by ``rule``; with several
-    orders, the one whose evidence is best. The evidence criterion is -2 log p(data) up to a
-    constant that depends on neither q nor w, so orders compare directly.
-    Returns ``(q, w, curve of that order, {q: criterion at its weight})``."""
+    """The form among ``orders`` (orders q of ``w |k^q c|^2``, or "exponential:a" for
+    ``w sum e^(a k) c^2``) and the weight w of the penalty on the coefficients ``index``
+    (wavenumber indices ``k``): each form's weight by ``rule``; with several forms, the one whose
+    evidence is best. The evidence criterion is -2 log p(data) up to a constant that depends on
+    neither the form nor w, so forms compare directly.
+    Returns ``(form, w, curve of that form, {form: criterion at its weight})``."""
     chosen = None
     by_order = {}
     for q in orders:
         D = np.zeros(J.shape[1])
-        D[index] = k**q
+        D[index] = penalty_spectrum(q, k)
         w, curve = choose_weight(J, r, D, rule, z, sigma_known=sigma_known)
-        best = float(curve["criterion"][int(np.argmin(np.abs(np.array(curve["weights"]) - w)))])
-        by_order[int(q)] = best
+        best = float(curve["criterion"][curve["chosen"]])
+        by_order[q] = best
         if chosen is None or best < chosen[3]:
-            chosen = (int(q), w, curve, best)
+            chosen = (q, w, curve, best)
     return chosen[0], chosen[1], chosen[2], by_order

@@ -92,15 +92,56 @@ class _Restricted:
 #: Orders of the smoothness penalty w |k^q c|^2 (``"auto"``: chosen by the evidence).
 PENALTY_ORDERS = (1, 2, 3, 4)
 
+#: Rates a of the exponential penalty w sum e^(a m) c_m^2 (m the mode number) among which the
+#: evidence chooses (``penalty_order="exponential"``, or with the orders for ``"auto"``).
+EXPONENTIAL_RATES = (0.25, 0.5, 1.0, 2.0, 4.0)
+
+#: Penalty forms whose exact shape the evidence chooses with the weight.
+CHOSEN_FORMS = ("auto", "exponential")
+
+
+def require_concrete_penalty(order) -> None:
+    """A clear error when ``order`` is a form the evidence still has to choose."""
+    if order in CHOSEN_FORMS:
+        raise ValueError(f"penalty_order={order!r} is chosen with the weight from the data by the evidence: fit "
+                         "with regularization='auto' (or 'evidence'), not with a given weight")
+
 
 def check_penalty_order(order):
-    """1 ... 4, or "auto"; a clear error otherwise."""
-    if order == "auto":
-        return "auto"
+    """1 ... 4, "auto", "exponential" or "exponential:a" (a > 0); a clear error otherwise.
+    A given exponential rate comes back as "exponential:<a>"."""
+    if order in CHOSEN_FORMS:
+        return order
+    if isinstance(order, str) and order.startswith("exponential:"):
+        try:
+            rate = float(order.split(":", 1)[1])
+        except ValueError:
+            rate = float("nan")
+        if not (np.isfinite(rate) and rate > 0):
+            raise ValueError(f"the exponential penalty's rate must be a positive number, got {order!r} "
+                             "(e.g. 'exponential:2', or 'exponential' to let the evidence choose it)")
+        return f"exponential:{rate:g}"
     if isinstance(order, bool) or order not in PENALTY_ORDERS:
         raise ValueError(f"penalty_order must be one of {', '.join(map(str, PENALTY_ORDERS))} (the derivative the "
-                         f"smoothness penalty weighs) or 'auto', got {order!r}")
+                         f"smoothness penalty weighs), 'exponential[:rate]' or 'auto', got {order!r}")
     return int(order)
+
+
+def penalty_candidates(order) -> tuple:
+    """The concrete penalty forms a (checked) ``penalty_order`` stands for: itself, or those the
+    evidence chooses among."""
+    exponential = tuple(f"exponential:{a:g}" for a in EXPONENTIAL_RATES)
+    return {"auto": PENALTY_ORDERS + exponential, "exponential": exponential}.get(order, (order,))
+
+
+def penalty_spectrum(order, k) -> np.ndarray:
+    """D per coefficient of wavenumber index ``k``, the penalty being ``w sum (D_j c_j)^2``:
+    k^q for order q, e^(a m / 2) for "exponential:a" (m = k, the mean not penalized)."""
+    k = np.asarray(k, float)
+    if isinstance(order, str) and order.startswith("exponential:"):
+        rate = float(order.split(":", 1)[1])
+        return np.where(k > 0, np.exp(rate * k / 2), 0.0)
+    return k**order
 
 
 class InverseProblem:
@@ -126,14 +167,18 @@ class InverseProblem:
         through its logarithm when P is positive, unknowns ``logD[0]`` ... ``logD[M-1]``
         (``logD[0]`` is the mean of log D), else ``P[j]``; one field at a time.
     regularization : weight w of a smoothness penalty on the field: the residual vector gains
-        ``sqrt(w) k_j^q c_j`` for each coefficient (k_j its wavenumber index, q the
-        ``penalty_order``).
+        ``sqrt(w) D_j c_j`` for each coefficient, D_j = k_j^q (k_j its wavenumber index, q the
+        ``penalty_order``) or e^(a k_j / 2) for the exponential penalty.
     penalty_order : 2 (default) penalizes the field's second derivative, ``w |k^2 c|^2``; 1 its
         first derivative, ``w |k c|^2``; 3 and 4 the higher ones. Over 10 noise draws each of a
         Burgers u0 and an Allen-Cahn D(x) (benchmarks/regularization.py) the best weight of
         order 2 left less field error than the best of order 1 on every draw, and the evidence
-        rule's weight came closer to it. ``"auto"``: the order is chosen with the weight by the
-        evidence (``fit(..., regularization="auto")``, see ``pdeinv.fit.regularization``).
+        rule's weight came closer to it. ``"exponential:a"``: ``w sum e^(a m) c_m^2`` over mode
+        numbers m, a prior for fields whose spectrum falls faster than any power (smooth,
+        nearly band-limited ones); ``"exponential"`` lets the evidence choose the rate a among
+        ``EXPONENTIAL_RATES``. ``"auto"``: the evidence chooses among orders 1-4 and the
+        exponential rates, with the weight (``fit(..., regularization="auto")``, see
+        ``pdeinv.fit.regularization``).
     loss, loss_scale : ``"linear"`` (least squares, default), ``"huber"`` or ``"cauchy"``: a
         robust loss for data with outliers. Each weighted residual r becomes
         sign(r) c sqrt(rho((r / c)^2)) (rho(s) = 2 sqrt(s) - 1 beyond 1 for Huber, log(1 + s)
@@ -159,7 +204,7 @@ class InverseProblem:
         forward: Callable[[dict], np.ndarray] | None = None,
         modes: int = 16,
         regularization: float = 0.0,
-        penalty_order: int = 2,
+        penalty_order: int | str = 2,
         executor=None,
         loss: str = "linear",
         loss_scale: float | None = None,
@@ -194,7 +239,7 @@ class InverseProblem:
         if self.field_param is not None and self.field_param in unknowns:
             raise ValueError(f"{self.field_param} cannot be both a scalar and a field unknown")
         self.regularization = float(regularization)
-        self._penalty = None  # sqrt(w) k_j^q: the smoothness rows per field coefficient
+        self._penalty = None  # sqrt(w) D_j: the smoothness rows per field coefficient
         scalar_unknowns = tuple(u for u in unknowns if u not in field_table)
         if fields:
             self.field = FourierField(modes, obs.domain)
@@ -252,7 +297,7 @@ class InverseProblem:
         other._build_solvers(n, dt)
         return other
 
-    def with_regularization(self, weight: float, penalty_order: int | None = None) -> "InverseProblem":
+    def with_regularization(self, weight: float, penalty_order: int | str | None = None) -> "InverseProblem":
         """The same problem with smoothness weight ``weight`` on its field (and penalty order
         ``penalty_order``, when given)."""
         if self.field is None:
@@ -268,19 +313,14 @@ class InverseProblem:
 
     @property
     def penalty_scale(self) -> np.ndarray:
-        """k_j^q per field coefficient: the penalty is ``w * sum (k_j^q c_j)^2``."""
+        """D_j per field coefficient (k_j^q, or e^(a k_j / 2)): the penalty is ``w * sum (D_j c_j)^2``."""
         if self.field is None:
             raise ValueError("a smoothness penalty applies to a fitted field, and none is fitted")
-        if self.penalty_order == "auto":
-            raise ValueError("penalty_order='auto' is chosen with the weight from the data: fit with "
-                             "regularization='auto' (or 'evidence')")
-        return np.asarray(self.field.wavenumber, float) ** self.penalty_order
+        require_concrete_penalty(self.penalty_order)
+        return penalty_spectrum(self.penalty_order, self.field.wavenumber)
 
     def penalty_rows(self, weight: float):
-        """``sqrt(weight) k_j^q``, the penalty's residual rows per coefficient (None for 0)."""
-        if weight > 0 and self.penalty_order == "auto":
-            raise ValueError("penalty_order='auto' is chosen with the weight by the evidence: give a rule "
-                             "(regularization='auto' in fit), not a weight")
+        """``sqrt(weight) D_j``, the penalty's residual rows per coefficient (None for 0)."""
         return np.sqrt(weight) * self.penalty_scale if weight > 0 else None
 
     def with_loss(self, loss: str, loss_scale: float | None = None) -> "InverseProblem":
