@@ -1,8 +1,9 @@
-"""Which penalty order: the marginal likelihood over orders q = 1 ... 4, against the oracle.
+"""Which penalty: the marginal likelihood over orders q = 1 ... 4 and other priors, against the oracle.
 
-pdeinv's smoothness penalty is w |k^q c|^2 (``penalty_order``: q = 1 ... 4, or "auto", which
-lets the evidence choose q as below). Read as a Gaussian prior on the field's Fourier
-coefficients, c ~ N(0, (w D^2)^-1) with D = diag(k^q), both w and q are hyperparameters, and the
+pdeinv's smoothness penalty is w |k^q c|^2 (``penalty_order``: q = 1 ... 4), or the exponential
+w sum e^(a m) c_m^2 (``"exponential:a"``, m the mode number), or "auto", which lets the evidence
+choose among them as below. Read as a Gaussian prior on the field's Fourier coefficients,
+c ~ N(0, (w D^2)^-1) with D = diag(k^q) (or e^(a m / 2)), both w and the form are hyperparameters, and the
 evidence (the marginal likelihood of the data) that pdeinv minimizes over w
 (``choose_weight(..., "evidence")``) can compare orders too: its criterion,
 Q(w) + log det(J^T J + w D^2) - log det(w D^2) with sigma known, is -2 log p(data) up to a
@@ -17,11 +18,11 @@ knowing the truth), and the order whose best evidence is highest. This is a mode
 (no fit per weight); regularization.py runs ``penalty_order="auto"`` as a fit.
 
 The same evidence compares priors that are not powers of k: two families smoother than any
-order, as Gaussian-process models use them (not pdeinv options), each with a rate a picked by the
-evidence from a grid: squared-exponential, D^2 = exp(a m^2), and exponential, D^2 = exp(a m), m
-the mode number. The question they answer: on a band-limited truth, does a prior whose spectrum
-falls faster than any power let the evidence land nearer the oracle, and what does offering more
-priors cost on a truth that is not band-limited?
+order, as Gaussian-process models use them, each with a rate a picked by the evidence from a
+grid: exponential, D^2 = exp(a m) (pdeinv's ``"exponential"``, a in 0.25 ... 4), and
+squared-exponential, D^2 = exp(a m^2) (not a pdeinv option). The question they answer: on a
+band-limited truth, does a prior whose spectrum falls faster than any power let the evidence land
+nearer the oracle, and what does offering more priors cost on a truth that is not band-limited?
 
     python -m benchmarks.penalty_order [--quick]
 """
@@ -33,36 +34,35 @@ import argparse
 import numpy as np
 
 from pdeinv.fit.regularization import choose_weight
+from pdeinv.problems.inverse import EXPONENTIAL_RATES, penalty_spectrum
 
 from .common import markdown_table, write_results
 from .regularization import FIRST_SEED, field_error, linearization, model_coefficients, over_draws
 
 ORDERS = (1, 2, 3, 4)
 
-#: Priors smoother than any power of k, as Gaussian processes use them (not pdeinv options): a
-#: squared-exponential spectrum, D^2 = exp(a m^2), and an exponential one, D^2 = exp(a m), with m
-#: the mode number (k over the lowest wavenumber). Each family's a is a hyperparameter the
-#: evidence picks from these values, as it picks w.
+#: A squared-exponential spectrum, D^2 = exp(a m^2) (m the mode number), as Gaussian processes
+#: use it (not a pdeinv option); its a is a hyperparameter the evidence picks from these values.
 SQUARED_EXPONENTIAL = (0.02, 0.05, 0.1, 0.2, 0.4, 0.8)
-EXPONENTIAL = (0.25, 0.5, 1.0, 2.0, 4.0)
 
 
 def priors(k) -> dict:
-    """The square root D of each prior's precision spectrum, by name, at wavenumbers ``k``; the
-    mean (k = 0) is not penalized by any of them, as by pdeinv's penalties."""
-    m = k / np.min(k[k > 0])
-    out = {f"q{q}": k**q for q in ORDERS}
-    out.update({f"se{a:g}": np.exp(a * m**2 / 2) for a in SQUARED_EXPONENTIAL})
-    out.update({f"ex{a:g}": np.exp(a * m / 2) for a in EXPONENTIAL})
-    return {name: np.where(k > 0, D, 0.0) for name, D in out.items()}
+    """The square root D of each prior's precision spectrum, by name, at wavenumber indices
+    ``k`` (pdeinv's own for the orders and exponential rates); the mean (k = 0) is not
+    penalized by any of them, as by pdeinv's penalties."""
+    out = {f"q{q}": penalty_spectrum(q, k) for q in ORDERS}
+    out.update({f"ex{a:g}": penalty_spectrum(f"exponential:{a:g}", k) for a in EXPONENTIAL_RATES})
+    out.update({f"se{a:g}": np.where(k > 0, np.exp(a * k**2 / 2), 0.0) for a in SQUARED_EXPONENTIAL})
+    return out
 
 
 #: The choices compared: each order alone, and the evidence choosing among a family's members.
 FAMILIES = {**{f"q = {q}": (f"q{q}",) for q in ORDERS},
-            "orders 1-4 (penalty_order='auto')": tuple(f"q{q}" for q in ORDERS),
-            "squared-exponential": tuple(f"se{a:g}" for a in SQUARED_EXPONENTIAL),
-            "exponential": tuple(f"ex{a:g}" for a in EXPONENTIAL)}
-FAMILIES["orders 1-4 and exponential"] = FAMILIES["orders 1-4 (penalty_order='auto')"] + FAMILIES["exponential"]
+            "orders 1-4": tuple(f"q{q}" for q in ORDERS),
+            "exponential (penalty_order='exponential')": tuple(f"ex{a:g}" for a in EXPONENTIAL_RATES)}
+FAMILIES["orders 1-4 and exponential (penalty_order='auto')"] = (FAMILIES["orders 1-4"]
+                                                                 + FAMILIES["exponential (penalty_order='exponential')"])
+FAMILIES["squared-exponential (not an option)"] = tuple(f"se{a:g}" for a in SQUARED_EXPONENTIAL)
 FAMILIES["all of the above"] = tuple(dict.fromkeys(n for names in FAMILIES.values() for n in names))
 
 
@@ -71,7 +71,7 @@ def one_draw(case: str, seed: int) -> dict:
     at = linearization(case, seed)
     problem, z, r, J = at["problem"], at["z"], at["r"], at["J"]
     row = {"case": case, "seed": seed}
-    k = np.asarray(problem.penalty_scale, float)  # the problem's scale is k (q = 1)
+    k = np.asarray(problem.field.wavenumber, float)
     for name, scale in priors(k).items():
         D = np.zeros(problem.dim)
         D[problem.field_index] = scale
@@ -122,8 +122,8 @@ def run(quick: bool):
     summary = summarize(rows)
     table = ("The evidence's weight for each penalty order q (w |k^q c|^2), and the prior whose evidence is "
              "highest among several ('selected': the members chosen, with how many draws each won): pdeinv's "
-             "orders 1-4 (penalty_order='auto'), and two families smoother than any power of k, squared-"
-             "exponential (D^2 = exp(a m^2)) and exponential (D^2 = exp(a m)), m the mode number, a from a grid. "
+             "orders 1-4, its exponential penalty (D^2 = exp(a m), m the mode number, a from 0.25 ... 4), both "
+             "together (penalty_order='auto'), and the squared-exponential D^2 = exp(a m^2) (a from a grid). "
              "Field errors over the oracle of the prior chosen (its best weight, knowing the truth), over the best "
              "oracle of q = 1, 2 and over the best of q = 1 ... 4 (Gauss-Newton model at the discrepancy fit with "
              "q = 1).\n\n"

@@ -23,8 +23,9 @@ Each rule's error is set over the oracle of its own order (the target: within 1.
 within 2x) and over the best oracle of either order ("vs best": what the choice of penalty
 costs). pdeinv's rules are also run as a user runs them ("(fit)": the field fitted with the
 weight the rule chose, re-chosen at the estimate); ``auto`` is evidence with q = 2. The
-order chosen with the weight by the evidence (``penalty_order="auto"``, q in 1...4) runs as a fit
-too; its error is set over the oracle of the order it chose and over the best of orders 1-2.
+penalty chosen with the weight by the evidence (``penalty_order="auto"``: q in 1...4 or the
+exponential penalty w sum e^(a m) c_m^2 with a in 0.25...4) runs as a fit too; its error is set
+over the oracle of the form it chose and over the best of orders 1-2.
 
 A third case has a truth that is not band-limited (the first two are: Burgers u0 has modes 1-3,
 log D(x) mode 1 only, so the strongest smoothing is rewarded): Burgers u0 with 32 modes of
@@ -195,9 +196,8 @@ def one_draw(case: str, seed: int, check: bool):
     chosen = fit(InverseProblem(obs, (field,), modes=at["modes"], n=at["n"], penalty_order="auto"), auto_grid=False,
                  regularization="auto", intervals="none")
     q = chosen.settings["problem"]["penalty_order"]
-    own = model[q] if q in model else model_rules(InverseProblem(obs, (field,), modes=at["modes"], n=at["n"],
-                                                                 penalty_order=q), obs, field, truth, r, J, z)
-    problem_q = InverseProblem(obs, (field,), modes=at["modes"], n=at["n"], penalty_order=q)
+    problem_q = problems.get(q) or InverseProblem(obs, (field,), modes=at["modes"], n=at["n"], penalty_order=q)
+    own = model[q] if q in model else model_rules(problem_q, obs, field, truth, r, J, z)
     error = field_error(problem_q, obs, field, truth, problem_q.to_z(chosen.params))
     o = int(np.argmin(own[1]))
     row.update({"auto order (fit): order": q, "auto order (fit): weight / oracle":
@@ -209,6 +209,11 @@ def one_draw(case: str, seed: int, check: bool):
         checked = {"case": case, "seed": seed, "model oracle weight": row["q1 oracle_weight"],
                    "model oracle error": row["q1 oracle_error"], "fits' oracle weight": w, "fits' oracle error": e}
     return row, checked
+
+
+def form_label(form) -> str:
+    """"q = 2" for an order, "exp a = 2" for the exponential penalty of rate 2."""
+    return f"exp a = {form.split(':')[1]}" if isinstance(form, str) else f"q = {form}"
 
 
 def summarize(rows):
@@ -233,8 +238,8 @@ def summarize(rows):
         vs_best = np.array([r["auto order (fit): error / best"] for r in mine])
         weight = np.array([r["auto order (fit): weight / oracle"] for r in mine])
         orders = [r["auto order (fit): order"] for r in mine]
-        summary.append({"case": case, "penalty": "auto: " + ", ".join(f"q = {q} x{orders.count(q)}"
-                                                                     for q in sorted(set(orders))),
+        summary.append({"case": case, "penalty": "auto: " + ", ".join(f"{form_label(q)} x{orders.count(q)}"
+                                                                     for q in sorted(set(orders), key=str)),
                         "rule": "evidence (fit)", "draws": len(mine),
                         "median error / oracle": float(np.median(ratio)), "worst": float(np.max(ratio)),
                         "error within 1.2x": int(np.sum(ratio <= 1.2)),
