@@ -23,6 +23,9 @@ grid: exponential, D^2 = exp(a m) (pdeinv's ``"exponential"``, a in 0.25 ... 4),
 squared-exponential, D^2 = exp(a m^2) (not a pdeinv option). The question they answer: on a
 band-limited truth, does a prior whose spectrum falls faster than any power let the evidence land
 nearer the oracle, and what does offering more priors cost on a truth that is not band-limited?
+Each prior's weight is also chosen by the risk rule (``choose_weight(..., "risk")``: the least
+expected field error with the estimate standing in for the truth), with the prior the evidence
+selected: pdeinv's ``regularization="auto"``.
 
     python -m benchmarks.penalty_order [--quick]
 """
@@ -33,7 +36,7 @@ import argparse
 
 import numpy as np
 
-from pdeinv.fit.regularization import choose_weight
+from pdeinv.fit.regularization import choose_weight, field_metric
 from pdeinv.problems.inverse import EXPONENTIAL_RATES, penalty_spectrum
 
 from .common import markdown_table, write_results
@@ -72,6 +75,7 @@ def one_draw(case: str, seed: int) -> dict:
     problem, z, r, J = at["problem"], at["z"], at["r"], at["J"]
     row = {"case": case, "seed": seed}
     k = np.asarray(problem.field.wavenumber, float)
+    metric = field_metric(problem)
     for name, scale in priors(k).items():
         D = np.zeros(problem.dim)
         D[problem.field_index] = scale
@@ -83,6 +87,10 @@ def one_draw(case: str, seed: int) -> dict:
         row.update({f"{name} evidence": float(criterion[chosen]), f"{name} error": float(errors[chosen]),
                     f"{name} oracle error": float(errors[oracle]),
                     f"{name} weight / oracle": float(weights[chosen] / weights[oracle])})
+        # The same prior with the weight of least expected field error (the risk rule).
+        risky = weights.tolist().index(choose_weight(J, r, D, "risk", z, metric=metric)[0])
+        row.update({f"{name} risk error": float(errors[risky]),
+                    f"{name} risk weight / oracle": float(weights[risky] / weights[oracle])})
     for family, names in FAMILIES.items():
         row[f"selected: {family}"] = min(names, key=lambda n: row[f"{n} evidence"])
     row["best error (q 1-2)"] = min(row[f"q{q} oracle error"] for q in (1, 2))
@@ -91,20 +99,22 @@ def one_draw(case: str, seed: int) -> dict:
 
 
 def summarize(rows) -> list[dict]:
-    """Per case and family (one order alone, or the evidence's choice among several priors):
-    error ratios and targets."""
+    """Per case, family (one order alone, or the evidence's choice among several priors) and
+    rule for the weight (the evidence, or the risk rule with the evidence's prior): error ratios
+    and targets."""
     out = []
     for case in FIRST_SEED:
         mine = [r for r in rows if r["case"] == case]
         best12 = np.array([r["best error (q 1-2)"] for r in mine])
         best14 = np.array([r["best error (q 1-4)"] for r in mine])
-        for family, names in FAMILIES.items():
+        for family, rule in ((f, rule) for f in FAMILIES for rule in ("evidence", "risk")):
+            names, key = FAMILIES[family], "" if rule == "evidence" else " risk"
             picked = [r[f"selected: {family}"] for r in mine]
-            error = np.array([r[f"{n} error"] for r, n in zip(mine, picked)])
+            error = np.array([r[f"{n}{key} error"] for r, n in zip(mine, picked)])
             own = error / np.array([r[f"{n} oracle error"] for r, n in zip(mine, picked)])
-            weight = np.array([r[f"{n} weight / oracle"] for r, n in zip(mine, picked)])
+            weight = np.array([r[f"{n}{key} weight / oracle"] for r, n in zip(mine, picked)])
             counts = {n: picked.count(n) for n in dict.fromkeys(picked)}
-            out.append({"case": case, "prior": family,
+            out.append({"case": case, "prior": family, "weight by": rule,
                         "selected": "-" if len(names) == 1 else ", ".join(f"{n} x{c}" for n, c in counts.items()),
                         "median / own oracle": float(np.median(own)), "worst / own oracle": float(np.max(own)),
                         "within 1.2x of own oracle": int(np.sum(own <= 1.2)),
@@ -120,14 +130,16 @@ def run(quick: bool):
     draws = 3 if quick else 10
     rows = over_draws(quick, lambda case, seed, first: one_draw(case, seed))
     summary = summarize(rows)
-    table = ("The evidence's weight for each penalty order q (w |k^q c|^2), and the prior whose evidence is "
+    table = ("The weight for each penalty order q (w |k^q c|^2) by the evidence or by the risk rule ('weight by'), "
+             "and the prior whose evidence is "
              "highest among several ('selected': the members chosen, with how many draws each won): pdeinv's "
              "orders 1-4, its exponential penalty (D^2 = exp(a m), m the mode number, a from 0.25 ... 4), both "
              "together (penalty_order='auto'), and the squared-exponential D^2 = exp(a m^2) (a from a grid). "
              "Field errors over the oracle of the prior chosen (its best weight, knowing the truth), over the best "
              "oracle of q = 1, 2 and over the best of q = 1 ... 4 (Gauss-Newton model at the discrepancy fit with "
              "q = 1).\n\n"
-             + markdown_table(summary, ["case", "prior", "selected", "median / own oracle", "worst / own oracle",
+             + markdown_table(summary, ["case", "prior", "selected", "weight by", "median / own oracle",
+                                        "worst / own oracle",
                                         "within 1.2x of own oracle", "weight within 2x", "median / best of q 1-2",
                                         "worst / best of q 1-2", "within 1.2x of best of q 1-2",
                                         "median / best of q 1-4"]))

@@ -14,18 +14,20 @@ T(w) (see pdeinv/fit/regularization.py). Every rule reads its weight from that m
 does the oracle of each order (the weight whose c(w) has the smallest field error, knowing the
 truth):
 
-- discrepancy, gcv, evidence (sigma known) and evidence-s (sigma estimated): pdeinv's
-  ``choose_weight``;
+- discrepancy, gcv, evidence and risk (sigma known), evidence-s and risk-s (sigma estimated):
+  pdeinv's ``choose_weight`` (risk: the weight of least expected field error, the estimate
+  standing in for the truth, repeated to a fixed point);
 - upre (sigma known): minimizes m(w) + 2 T(w) - P, the unbiased estimate of the prediction
   error (not a pdeinv rule).
 
 Each rule's error is set over the oracle of its own order (the target: within 1.2x, the weight
 within 2x) and over the best oracle of either order ("vs best": what the choice of penalty
 costs). pdeinv's rules are also run as a user runs them ("(fit)": the field fitted with the
-weight the rule chose, re-chosen at the estimate); ``auto`` is evidence with q = 2. The
-penalty chosen with the weight by the evidence (``penalty_order="auto"``: q in 1...4 or the
-exponential penalty w sum e^(a m) c_m^2 with a in 0.25...4) runs as a fit too; its error is set
-over the oracle of the form it chose and over the best of orders 1-2.
+weight the rule chose, re-chosen at the estimate); ``auto`` is risk with q = 2. The penalty
+chosen by the evidence (``penalty_order="auto"``: q in 1...4 or the exponential penalty
+w sum e^(a m) c_m^2 with a in 0.25...4), its weight by the risk rule (``regularization="auto"``),
+runs as a fit too; its error is set over the oracle of the form it chose and over the best of
+orders 1-2.
 
 A third case has a truth that is not band-limited (the first two are: Burgers u0 has modes 1-3,
 log D(x) mode 1 only, so the strongest smoothing is rewarded): Burgers u0 with 32 modes of
@@ -47,8 +49,9 @@ import numpy as np
 
 from pdeinv import InverseProblem, fit, simulate
 from pdeinv.fit.evaluation import Evaluator
-from pdeinv.fit.regularization import _data_jacobian, choose_weight
+from pdeinv.fit.regularization import _data_jacobian, choose_weight, field_metric
 from pdeinv.problems.fields import field_samples, true_field
+from pdeinv.result import exponential_rate
 
 from .common import markdown_table, write_results
 
@@ -89,8 +92,8 @@ def field_error(problem, obs, field, truth, z) -> float:
 
 
 ORDERS = (1, 2)
-MODEL_RULES = ("discrepancy", "gcv", "upre", "evidence", "evidence-s")
-FIT_RULES = ("discrepancy", "gcv", "evidence")
+MODEL_RULES = ("discrepancy", "gcv", "upre", "evidence", "evidence-s", "risk", "risk-s")
+FIT_RULES = ("discrepancy", "gcv", "evidence", "risk")
 
 
 def model_coefficients(r, J, z, D, weights) -> list[np.ndarray]:
@@ -145,7 +148,8 @@ def model_rules(problem, obs, field, truth, r, J, z):
     index = {"upre": int(np.argmin(upre))}
     for rule in MODEL_RULES:
         if rule != "upre":
-            w = choose_weight(J, r, D, rule.removesuffix("-s"), z, sigma_known=not rule.endswith("-s"))[0]
+            w = choose_weight(J, r, D, rule.removesuffix("-s"), z, sigma_known=not rule.endswith("-s"),
+                              metric=field_metric(problem))[0]
             index[rule] = int(np.argmin(np.abs(np.log(weights / w))))
     return weights, errors, index
 
@@ -213,7 +217,8 @@ def one_draw(case: str, seed: int, check: bool):
 
 def form_label(form) -> str:
     """"q = 2" for an order, "exp a = 2" for the exponential penalty of rate 2."""
-    return f"exp a = {form.split(':')[1]}" if isinstance(form, str) else f"q = {form}"
+    rate = exponential_rate(form)
+    return f"exp a = {rate}" if rate is not None else f"q = {form}"
 
 
 def summarize(rows):
@@ -240,7 +245,7 @@ def summarize(rows):
         orders = [r["auto order (fit): order"] for r in mine]
         summary.append({"case": case, "penalty": "auto: " + ", ".join(f"{form_label(q)} x{orders.count(q)}"
                                                                      for q in sorted(set(orders), key=str)),
-                        "rule": "evidence (fit)", "draws": len(mine),
+                        "rule": "risk (fit)", "draws": len(mine),
                         "median error / oracle": float(np.median(ratio)), "worst": float(np.max(ratio)),
                         "error within 1.2x": int(np.sum(ratio <= 1.2)),
                         "weight within 2x": int(np.sum((weight >= 0.5) & (weight <= 2.0))),

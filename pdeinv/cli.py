@@ -17,6 +17,10 @@ __version__ = "0.1.0"
 
 
 
+#: The rules choosing a field's smoothness weight from the data (pdeinv.fit.regularization.RULES).
+RULE_NAMES = ("auto", "risk", "evidence", "discrepancy", "gcv")
+
+
 class PenaltyOrderType(click.ParamType):
     """A smoothness penalty's form: 1 ... 4, exponential[:RATE] or auto (see InverseProblem)."""
 
@@ -510,15 +514,16 @@ def pdebench(file, sample, points, seed, output, force):
                    "`pdeinv equations`]; u0 recovers the initial condition, "
                    "'D(x)' the Allen-Cahn diffusion field (through log D).")
 @click.option("--modes", default=16, show_default=True, help="Fourier modes of a fitted field (u0 or D(x)).")
-@click.option("--regularization", default="0", show_default=True, metavar="W|auto|evidence|discrepancy|gcv",
-              help="Smoothness penalty weight for a fitted field, or a rule choosing it from the data: evidence "
-                   "(marginal likelihood; auto is evidence), discrepancy (needs sigma in the file), gcv.")
+@click.option("--regularization", default="0", show_default=True, metavar="W|auto|risk|evidence|discrepancy|gcv",
+              help="Smoothness penalty weight for a fitted field, or a rule choosing it from the data: risk (least "
+                   "expected field error; auto is risk), evidence (marginal likelihood), discrepancy (needs sigma "
+                   "in the file), gcv.")
 @click.option("--penalty-order", type=PenaltyOrderType(), default="2", show_default=True,
               help="Form of the smoothness penalty: the derivative it weighs, 2 (curvature, w |k^2 c|^2), 1 (slope, "
                    "w |k c|^2), 3 or 4; exponential:RATE (w sum e^(RATE m) c_m^2 over mode numbers m, for fields "
                    "smoother than any power law: nearly band-limited ones); exponential (the rate chosen by the "
-                   "evidence); auto (orders 1-4 and the exponential rates, chosen with the weight by the evidence). "
-                   "The last two need --regularization auto or evidence.")
+                   "evidence); auto (orders 1-4 and the exponential rates, chosen by the evidence). The last two "
+                   "need --regularization auto, risk or evidence.")
 @click.option("--directions", type=int, default=None, help="Directions per step [zo-gn: min(d, 8) random; for a field 4 coordinate directions, lowest "
                    "wavenumbers first; zo: 4 random].")
 @click.option("--steps", type=int, default=None, help="Maximum local iterations.")
@@ -607,7 +612,7 @@ def fit_command(equation, obs_paths, method, inits, fit_names, modes, regulariza
             raise UserError(f"--{option.replace('_', '-')} applies to a fitted field (--fit u0 or --fit 'D(x)'), and none is fitted")
     if "penalty_order" in given and _is_zero(regularization):
         raise UserError("--penalty-order shapes the smoothness penalty, and there is none: give --regularization "
-                        "W (or a rule: auto, evidence, discrepancy, gcv) too")
+                        f"W (or a rule: {', '.join(RULE_NAMES)}) too")
     if resume is None and (equation is None or obs_path is None):
         raise UserError("give EQUATION and --obs FILE (or --resume CHECKPOINT)")
     if forward_command is None:
@@ -618,7 +623,7 @@ def fit_command(equation, obs_paths, method, inits, fit_names, modes, regulariza
     if forward_command is not None and (checkpoint is not None or resume is not None):
         raise UserError("a --forward-command fit keeps no checkpoint on the command line (resume it from Python "
                         "with the same forward map)")
-    rule = regularization if regularization in ("auto", "evidence", "discrepancy", "gcv") else None
+    rule = regularization if regularization in RULE_NAMES else None
     if rule is not None and (checkpoint is not None or resume is not None):
         raise UserError(f"--regularization {rule} runs several fits and keeps no checkpoint; give a number to use "
                         "--checkpoint or --resume")
@@ -642,7 +647,7 @@ def fit_command(equation, obs_paths, method, inits, fit_names, modes, regulariza
                 try:
                     weight = float(regularization)
                 except ValueError:
-                    raise ValueError(f"--regularization must be a number or auto, evidence, discrepancy, gcv; got "
+                    raise ValueError(f"--regularization must be a number or one of {', '.join(RULE_NAMES)}; got "
                                      f"{regularization!r}") from None
             else:
                 weight = 0.0

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["FitResult", "describe_penalty", "penalty_settings"]
+__all__ = ["FitResult", "describe_penalty", "exponential_rate", "penalty_settings"]
+
+
+def exponential_rate(form) -> str | None:
+    """The rate a of the exponential penalty form "exponential:a" as written (e.g. "2"); None
+    for any other form (an order, or a form still to be chosen)."""
+    if isinstance(form, str) and form.startswith("exponential:"):
+        return form.split(":", 1)[1]
+    return None
 
 
 def penalty_settings(settings: dict) -> dict | None:
@@ -23,6 +31,10 @@ def penalty_settings(settings: dict) -> dict | None:
             "penalty_order": order if isinstance(order, str) else int(order), "rule": rule, "order_rule": order_rule}
 
 
+#: How a rule choosing the smoothness weight reads in a result line.
+RULE_WORDS = {"risk": "least expected field error"}
+
+
 def describe_penalty(penalty: dict | None) -> str:
     """One phrase for people, e.g. "smoothness penalty 3.2 |k^2 c|^2 (weight chosen by evidence)"
     or "smoothness penalty 0.5 sum e^(2 m) c_m^2" (the exponential penalty, m the mode number)."""
@@ -31,15 +43,19 @@ def describe_penalty(penalty: dict | None) -> str:
     if penalty["weight"] == 0:
         return "no smoothness penalty"
     order = penalty["penalty_order"]
-    if isinstance(order, str) and order.startswith("exponential:"):
-        form = f"sum e^({order.split(':', 1)[1]} m) c_m^2"
+    rate = exponential_rate(order)
+    if rate is not None:
+        form = f"sum e^({rate} m) c_m^2"
     else:
         form = "|k c|^2" if order == 1 else f"|k^{order} c|^2"
     text = f"smoothness penalty {penalty['weight']:.3g} {form}"
+    rule = RULE_WORDS.get(penalty["rule"], penalty["rule"])
     if penalty.get("order_rule"):
         what = "rate" if isinstance(order, str) else "order"
-        return text + f" (weight and {what} chosen by {penalty['rule']})"
-    return text + (f" (weight chosen by {penalty['rule']})" if penalty["rule"] else "")
+        if penalty["order_rule"] == penalty["rule"]:
+            return text + f" (weight and {what} chosen by {rule})"
+        return text + f" ({what} chosen by {penalty['order_rule']}, weight by {rule})"
+    return text + (f" (weight chosen by {rule})" if rule else "")
 
 
 @dataclass

@@ -175,12 +175,13 @@ def fit(
         ``"laplace"`` (default; d more solves), ``"profile"`` (profile likelihood, the others
         re-fitted along it; tens of solves per unknown) or ``"none"``; ``level`` 0.95.
     regularization : for a fitted field, the smoothness weight (a number, replacing the
-        problem's) or a rule choosing it from the data: ``"evidence"`` (the marginal likelihood;
-        ``"auto"`` is this one), ``"discrepancy"`` (sigma known), ``"gcv"`` (see
-        ``pdeinv.fit.regularization``); the choice is in ``result.settings["regularization"]``.
-        The penalty's form (``w |k^q c|^2``, or the exponential ``w sum e^(a m) c_m^2``) is the
-        problem's ``penalty_order``; with ``penalty_order="exponential"`` the evidence chooses
-        the rate a with the weight, with ``"auto"`` the order q in 1...4 or a rate.
+        problem's) or a rule choosing it from the data: ``"risk"`` (the least expected field
+        error; ``"auto"`` is this one), ``"evidence"`` (the marginal likelihood),
+        ``"discrepancy"`` (sigma known), ``"gcv"`` (see ``pdeinv.fit.regularization``); the choice
+        is in ``result.settings["regularization"]``. The penalty's form (``w |k^q c|^2``, or the
+        exponential ``w sum e^(a m) c_m^2``) is the problem's ``penalty_order``; with
+        ``penalty_order="exponential"`` the evidence chooses the rate a, with ``"auto"`` the order q
+        in 1...4 or a rate (then the rule, risk or evidence, the weight).
     checkpoint, checkpoint_every : save the whole state to this file (atomically) every
         ``checkpoint_every`` iterations, after the search, and when stopped.
     resume : a checkpoint file (or a state loaded with ``pdeinv.io.load_checkpoint``) to
@@ -193,7 +194,7 @@ def fit(
     if regularization is not None:
         if isinstance(regularization, str):
             if checkpoint is not None or resume is not None:
-                raise ValueError("a regularization weight chosen from the data (auto, discrepancy, gcv, evidence) runs several "
+                raise ValueError("a regularization weight chosen from the data (auto, risk, evidence, discrepancy, gcv) runs several "
                                  "fits; checkpoints are not supported there: give a number")
             from .regularization import fit_with_chosen_weight
 

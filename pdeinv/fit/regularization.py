@@ -13,27 +13,28 @@ without a solve,
 - **discrepancy** (the noise level is known: sigma in the file): the largest w with
   m(w) <= P, i.e. the smoothest field that fits the data to the noise (Morozov).
 - **gcv** (unknown noise): w minimizing P m(w) / (P - T(w))^2 (generalized cross-validation).
+- **risk** (either; ``auto``): w minimizing the expected squared field error of c(w) when the
+  truth is the estimate itself: |S M^-1 w D^2 c|^2 + s^2 |S M^-1 J^T|_F^2 with M = J^T J + w D^2
+  (bias and noise of the Gauss-Newton model; S the field's values per unknown, s = 1 with sigma
+  known, else the residual's estimate), started at the evidence's weight and repeated with the
+  new estimate until the choice stays. The evidence fits a prior's spectrum to the field; where
+  the field is not like the prior (e.g. band-limited under a power law) it over- or under-smooths,
+  and the risk rule corrects the weight towards the least error.
 - **evidence** (either): w maximizing the marginal likelihood of the data when the penalty is
   read as a Gaussian prior on the coefficients, c ~ N(0, (w D^2)^-1), flat on the unpenalized
   ones: w minimizing  Q(w) + log det(J^T J + w D^2) - sum log(w D^2)  with
   Q(w) = m(w) + w |D c(w)|^2 (sigma known), or  (P - p0) log Q(w) + the same determinants
   (sigma estimated: profiled out; p0 unpenalized unknowns).
 
-``auto`` is evidence: over 10 noise draws each of a Burgers u0, an Allen-Cahn D(x) and a
-Burgers u0 whose truth is not band-limited (see benchmarks/regularization.py), with the default
-curvature penalty, its field error was 1.31x, 1.04x and 1.08x the best weight's (medians; worst
-2.09x, 1.70x and 1.41x); the worst draws of the discrepancy principle were 15x, 10.5x and 5.0x,
-those of gcv 34x, 2.3x and 9.3x. The weight is chosen at the starting point, the field fitted with
-it, the choice made again at that estimate, and the field refitted when the weight (or, with
-``penalty_order="auto"``, the order) changed by more than a factor 2 (at most ``rounds`` times).
+``auto`` is risk (numbers: benchmarks/results/regularization.md). The weight is chosen at the
+starting point, the field fitted with it, the choice made again at that estimate, and the field
+refitted when the weight (or, with ``penalty_order="auto"``, the order) changed by more than a
+factor 2 (at most ``rounds`` times).
 
-With ``penalty_order="auto"`` the evidence also picks the form: an order q in 1...4 or an
-exponential rate a in 0.25...4 (``w sum e^(a m) c_m^2``; its criterion is -2 log p(data) up to a
-constant that depends on neither the form nor w). On the same draws it took the exponential
-penalty with a = 2 on every Burgers draw (whose truth has modes 1-3 only: field error 0.89x the
-best weight of orders 1 and 2 could give, median; with orders 1-4 alone it had kept q = 2, 1.31x),
-q = 4 on every Allen-Cahn draw (0.80x) and orders 1-2 or rates 1-2 on the rough truth (1.20x; orders
-alone 1.14x). ``penalty_order="exponential"`` lets it choose the rate alone.
+With ``penalty_order="auto"`` the evidence picks the form (an order q in 1...4 or an
+exponential rate a in 0.25...4, ``w sum e^(a m) c_m^2``; its criterion is -2 log p(data) up to a
+constant that depends on neither the form nor w), then the rule (risk or evidence) the weight of
+that form. ``penalty_order="exponential"`` lets it choose the rate alone.
 """
 
 from __future__ import annotations
@@ -44,19 +45,21 @@ from ..problems.inverse import CHOSEN_FORMS, penalty_candidates, penalty_spectru
 from ..result import describe_penalty, penalty_settings
 from .refine import forward_jacobian
 
-__all__ = ["RULES", "choose_penalty", "choose_weight", "fit_with_chosen_weight"]
+__all__ = ["RULES", "choose_penalty", "choose_weight", "field_metric", "fit_with_chosen_weight"]
 
-RULES = ("auto", "discrepancy", "gcv", "evidence")
+RULES = ("auto", "discrepancy", "gcv", "evidence", "risk")
 
 #: The weights tried, relative to trace(J^T J) / trace(D^2) (where the penalty and the data
 #: weigh the same): 10^-10 ... 10^4, 8 per decade.
 GRID = 10.0 ** np.linspace(-10, 4, 113)
 
 
-def choose_weight(J, r, D, rule: str, z=None, sigma_known: bool = True) -> tuple[float, dict]:
-    """The weight by ``rule`` ("discrepancy", "gcv" or "evidence") from the linear model at
-    ``z`` (residual rows in units of sigma when ``sigma_known``), and the curve over the grid of
-    weights (``curve["chosen"]``: the index of the weight chosen)."""
+def choose_weight(J, r, D, rule: str, z=None, sigma_known: bool = True, metric=None) -> tuple[float, dict]:
+    """The weight by ``rule`` ("discrepancy", "gcv", "evidence" or "risk") from the linear model
+    at ``z`` (residual rows in units of sigma when ``sigma_known``), and the curve over the grid
+    of weights (``curve["chosen"]``: the index of the weight chosen). ``metric(c)``, for "risk":
+    the rows S whose |S dc| is the field error of a change dc of the unknowns at c (default: the
+    coefficients themselves)."""
     J, r = np.asarray(J, float), np.asarray(r, float)
     P = r.size
     z = np.zeros(J.shape[1]) if z is None else np.asarray(z, float)
@@ -66,7 +69,7 @@ def choose_weight(J, r, D, rule: str, z=None, sigma_known: bool = True) -> tuple
     H, g = J.T @ J, J.T @ r
     penalized = D2 > 0
     free = int(np.sum(~penalized))
-    misfits, traces, evidence = [], [], []
+    misfits, traces, evidence, coefficients = [], [], [], []
     for w in weights:
         A = H + w * np.diag(D2)
         try:
@@ -76,7 +79,9 @@ def choose_weight(J, r, D, rule: str, z=None, sigma_known: bool = True) -> tuple
             misfits.append(np.inf)
             traces.append(np.nan)
             evidence.append(np.inf)
+            coefficients.append(None)
             continue
+        coefficients.append(z + step)
         misfit = float(np.sum((r + J @ step) ** 2))
         misfits.append(misfit)
         traces.append(float(influence))
@@ -86,9 +91,11 @@ def choose_weight(J, r, D, rule: str, z=None, sigma_known: bool = True) -> tuple
         fit_term = Q if sigma_known else (P - free) * np.log(Q)
         evidence.append(fit_term + logdet if sign > 0 else np.inf)
     misfits, traces = np.array(misfits), np.array(traces)
-    if rule == "evidence":
+    if rule in ("evidence", "risk"):
         criterion = np.array(evidence)
         best = int(np.argmin(criterion))
+        if rule == "risk":
+            best, criterion = _least_risk(J, D2, weights, coefficients, best, misfits, traces, sigma_known, metric)
     elif rule == "discrepancy":
         ok = np.nonzero(misfits <= P)[0]
         # Even the best fit stays above the noise: take the smallest weight (fit as well as possible).
@@ -101,6 +108,39 @@ def choose_weight(J, r, D, rule: str, z=None, sigma_known: bool = True) -> tuple
         best = int(np.argmin(criterion))
     return float(weights[best]), {"weights": weights.tolist(), "misfit": misfits.tolist(),
                                   "criterion": criterion.tolist(), "influence": traces.tolist(), "chosen": best}
+
+
+def _least_risk(J, D2, weights, coefficients, start, misfits, traces, sigma_known, metric, rounds: int = 20):
+    """The "risk" rule: the weight whose expected field error is least when the truth is the
+    current estimate c_i, starting from the evidence's weight and repeated at each new choice
+    until it stays (a fixed point). At weight w, with M = J^T J + w D^2, the Gauss-Newton
+    model's estimate has bias -M^-1 w D^2 c and covariance s^2 M^-1 J^T J M^-1, so the expected
+    squared field error is |S M^-1 w D^2 c_i|^2 + s^2 |S M^-1 J^T|_F^2 (S = metric(c_i); s = 1
+    in units of a known sigma, else the residual's estimate m / (P - T) at c_i).
+    Returns (index chosen, the risk over the weights at the last estimate)."""
+    H = J.T @ J
+    inverses = []
+    for w in weights:
+        try:
+            inverses.append(np.linalg.inv(H + w * np.diag(D2)))
+        except np.linalg.LinAlgError:
+            inverses.append(None)
+    P = J.shape[0]
+    chosen, seen = start, {start}
+    for _ in range(rounds):
+        c = coefficients[chosen]
+        S = np.eye(J.shape[1]) if metric is None else np.asarray(metric(c), float)
+        noise = 1.0 if sigma_known else misfits[chosen] / max(P - traces[chosen], 1.0)
+        risk = np.full(weights.size, np.inf)
+        for i, (w, M) in enumerate(zip(weights, inverses)):
+            if M is not None:
+                risk[i] = float(np.sum((S @ (M @ (w * D2 * c))) ** 2) + noise * np.sum((S @ M @ J.T) ** 2))
+        new = int(np.argmin(risk))
+        if new in seen:
+            return new, risk
+        chosen = new
+        seen.add(new)
+    return chosen, risk
 
 
 def _data_jacobian(evaluator, z):
@@ -127,12 +167,14 @@ def fit_with_chosen_weight(problem, init, rule: str, run_fit, rounds: int = 3):
     if rule == "discrepancy" and not known_sigma:
         raise ValueError("the discrepancy principle needs the noise level: the observations carry no sigma "
                          "(use gcv, evidence or auto)")
-    chosen_rule = "evidence" if rule == "auto" else rule
-    orders = penalty_candidates(problem.penalty_order)
-    if problem.penalty_order in CHOSEN_FORMS and chosen_rule != "evidence":
-        raise ValueError(f"penalty_order={problem.penalty_order!r} is chosen by the evidence; the {chosen_rule} rule "
-                         "cannot compare penalties (use regularization='auto' or 'evidence', or give the order)")
+    chosen_rule = "risk" if rule == "auto" else rule
     k = np.asarray(problem.field.wavenumber, float)
+    orders = penalty_candidates(problem.penalty_order, highest=float(k.max()))
+    if problem.penalty_order in CHOSEN_FORMS and chosen_rule not in ("evidence", "risk"):
+        raise ValueError(f"penalty_order={problem.penalty_order!r} is chosen by the evidence; the {chosen_rule} rule "
+                         "cannot compare penalties (use regularization='auto', 'risk' or 'evidence', or give the "
+                         "order)")
+    metric = field_metric(problem)
     evaluator = Evaluator(problem)
     z = problem.to_z({**problem.default_init(), **problem.expand(init or {})})
     history, result, spent = [], None, 0
@@ -140,7 +182,7 @@ def fit_with_chosen_weight(problem, init, rule: str, run_fit, rounds: int = 3):
     for _ in range(rounds):
         r, J = _data_jacobian(evaluator, z)
         new_order, new, curve, by_order = choose_penalty(J, r, k, problem.field_index, orders, chosen_rule, z,
-                                                         sigma_known=known_sigma)
+                                                         sigma_known=known_sigma, metric=metric)
         history.append({"weight": new, "penalty_order": new_order, "at": "start" if result is None else "estimate"})
         if len(orders) > 1:
             history[-1]["evidence_by_order"] = by_order
@@ -159,21 +201,43 @@ def fit_with_chosen_weight(problem, init, rule: str, run_fit, rounds: int = 3):
     return result
 
 
-def choose_penalty(J, r, k, index, orders, rule: str, z=None, sigma_known: bool = True):
+def choose_penalty(J, r, k, index, orders, rule: str, z=None, sigma_known: bool = True, metric=None):
     """The form among ``orders`` (orders q of ``w |k^q c|^2``, or "exponential:a" for
     ``w sum e^(a k) c^2``) and the weight w of the penalty on the coefficients ``index``
-    (wavenumber indices ``k``): each form's weight by ``rule``; with several forms, the one whose
-    evidence is best. The evidence criterion is -2 log p(data) up to a constant that depends on
-    neither the form nor w, so forms compare directly.
-    Returns ``(form, w, curve of that form, {form: criterion at its weight})``."""
-    chosen = None
-    by_order = {}
-    for q in orders:
+    (wavenumber indices ``k``). With several forms, the evidence chooses the form (its criterion
+    is -2 log p(data) up to a constant that depends on neither the form nor w, so forms compare
+    directly), then ``rule`` the weight of that form ("evidence" or "risk").
+    Returns ``(form, w, curve of that form, {form: evidence at its weight})`` (the last empty
+    for one form)."""
+
+    def spectrum(q):
         D = np.zeros(J.shape[1])
         D[index] = penalty_spectrum(q, k)
-        w, curve = choose_weight(J, r, D, rule, z, sigma_known=sigma_known)
-        best = float(curve["criterion"][curve["chosen"]])
-        by_order[q] = best
-        if chosen is None or best < chosen[3]:
-            chosen = (q, w, curve, best)
-    return chosen[0], chosen[1], chosen[2], by_order
+        return D
+
+    by_order = {}
+    if len(orders) > 1:
+        for q in orders:
+            _, curve = choose_weight(J, r, spectrum(q), "evidence", z, sigma_known=sigma_known)
+            by_order[q] = float(curve["criterion"][curve["chosen"]])
+    form = min(by_order, key=by_order.get) if by_order else orders[0]
+    w, curve = choose_weight(J, r, spectrum(form), rule, z, sigma_known=sigma_known, metric=metric)
+    return form, w, curve, by_order
+
+
+def field_metric(problem, n: int | None = None):
+    """``metric(z)`` for the "risk" rule: the rows S (n x unknowns) with |S dz|^2 = the mean
+    squared change of the fitted field on n points (default 4 per mode, at least 64) for a
+    change dz of the unknowns at z (u0: linear; a positive parameter's field exp(series): S
+    scaled by the field at z). Scalar unknowns carry no weight."""
+    modes = len(problem.field_index)
+    n = max(64, 4 * modes) if n is None else n
+    basis = np.stack([problem.field.samples(e, n) for e in np.eye(modes)], axis=1) / np.sqrt(n)
+
+    def metric(z):
+        S = np.zeros((n, problem.dim))
+        series = basis @ np.asarray(z, float)[problem.field_index] * np.sqrt(n)
+        S[:, problem.field_index] = np.exp(series)[:, None] * basis if problem.field_log else basis
+        return S
+
+    return metric

@@ -17,6 +17,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from .._jax import jnp
+from ..result import exponential_rate
 from ..equations import get_equation
 from ..solvers.core import BatchedSolver
 from .external import ForwardTimeout
@@ -96,6 +97,10 @@ PENALTY_ORDERS = (1, 2, 3, 4)
 #: evidence chooses (``penalty_order="exponential"``, or with the orders for ``"auto"``).
 EXPONENTIAL_RATES = (0.25, 0.5, 1.0, 2.0, 4.0)
 
+#: The largest exponent a m of the exponential penalty: its squared spectrum e^(a m) must stay
+#: a float64 (below e^709), with room for sums over modes.
+EXPONENT_LIMIT = 700.0
+
 #: Penalty forms whose exact shape the evidence chooses with the weight.
 CHOSEN_FORMS = ("auto", "exponential")
 
@@ -112,9 +117,10 @@ def check_penalty_order(order):
     A given exponential rate comes back as "exponential:<a>"."""
     if order in CHOSEN_FORMS:
         return order
-    if isinstance(order, str) and order.startswith("exponential:"):
+    text = exponential_rate(order)
+    if text is not None:
         try:
-            rate = float(order.split(":", 1)[1])
+            rate = float(text)
         except ValueError:
             rate = float("nan")
         if not (np.isfinite(rate) and rate > 0):
@@ -127,10 +133,12 @@ def check_penalty_order(order):
     return int(order)
 
 
-def penalty_candidates(order) -> tuple:
+def penalty_candidates(order, highest: float = 0.0) -> tuple:
     """The concrete penalty forms a (checked) ``penalty_order`` stands for: itself, or those the
-    evidence chooses among."""
-    exponential = tuple(f"exponential:{a:g}" for a in EXPONENTIAL_RATES)
+    evidence chooses among (without the exponential rates a whose e^(a m) is beyond float64 at
+    the ``highest`` mode number m; the first rate is always kept, its error says why)."""
+    exponential = tuple(f"exponential:{a:g}" for a in EXPONENTIAL_RATES
+                        if a == EXPONENTIAL_RATES[0] or a * highest <= EXPONENT_LIMIT)
     return {"auto": PENALTY_ORDERS + exponential, "exponential": exponential}.get(order, (order,))
 
 
@@ -138,8 +146,13 @@ def penalty_spectrum(order, k) -> np.ndarray:
     """D per coefficient of wavenumber index ``k``, the penalty being ``w sum (D_j c_j)^2``:
     k^q for order q, e^(a m / 2) for "exponential:a" (m = k, the mean not penalized)."""
     k = np.asarray(k, float)
-    if isinstance(order, str) and order.startswith("exponential:"):
-        rate = float(order.split(":", 1)[1])
+    rate = exponential_rate(order)
+    if rate is not None:
+        rate = float(rate)
+        highest = float(k.max(initial=0.0))
+        if rate * highest > EXPONENT_LIMIT:
+            raise ValueError(f"the exponential penalty e^({rate:g} m) is beyond float64 at mode {highest:g} "
+                             f"(a m must stay below {EXPONENT_LIMIT:g}): use a smaller rate or fewer modes")
         return np.where(k > 0, np.exp(rate * k / 2), 0.0)
     return k**order
 
@@ -246,6 +259,8 @@ class InverseProblem:
             field_names = self.field.names(self.field_prefix)
             self.field_index = np.arange(len(scalar_unknowns), len(scalar_unknowns) + len(field_names))
             unknowns = scalar_unknowns + field_names
+            if self.penalty_order not in CHOSEN_FORMS:
+                penalty_spectrum(self.penalty_order, self.field.wavenumber)  # a form beyond float64 fails here
             self._penalty = self.penalty_rows(self.regularization)
         self.unknowns = unknowns
         self.scalar_unknowns = scalar_unknowns
