@@ -134,7 +134,8 @@ def _least_risk(J, D2, weights, coefficients, start, misfits, traces, sigma_know
         risk = np.full(weights.size, np.inf)
         for i, (w, M) in enumerate(zip(weights, inverses)):
             if M is not None:
-                risk[i] = float(np.sum((S @ (M @ (w * D2 * c))) ** 2) + noise * np.sum((S @ M @ J.T) ** 2))
+                SM = S @ M  # |S M^-1 J^T|_F^2 = tr(S M^-1 H M^-1 S^T): no cost per data row
+                risk[i] = float(np.sum((SM @ (w * D2 * c)) ** 2) + noise * np.sum((SM @ H) * SM))
         new = int(np.argmin(risk))
         if new in seen:
             return new, risk
@@ -166,7 +167,7 @@ def fit_with_chosen_weight(problem, init, rule: str, run_fit, rounds: int = 3):
     known_sigma = problem.observations.sigma is not None
     if rule == "discrepancy" and not known_sigma:
         raise ValueError("the discrepancy principle needs the noise level: the observations carry no sigma "
-                         "(use gcv, evidence or auto)")
+                         "(use gcv, evidence, risk or auto)")
     chosen_rule = "risk" if rule == "auto" else rule
     k = np.asarray(problem.field.wavenumber, float)
     orders = penalty_candidates(problem.penalty_order, highest=float(k.max()))
