@@ -23,10 +23,10 @@ truth):
 Each rule's error is set over the oracle of its own order (the target: within 1.2x, the weight
 within 2x) and over the best oracle of either order ("vs best": what the choice of penalty
 costs). pdeinv's rules are also run as a user runs them ("(fit)": the field fitted with the
-weight the rule chose, re-chosen at the estimate); ``auto`` is risk with q = 2. The penalty
-chosen by the evidence (``penalty_order="auto"``: q in 1...4 or the exponential penalty
-w sum e^(a m) c_m^2 with a in 0.25...4), its weight by the risk rule (``regularization="auto"``),
-runs as a fit too; its error is set over the oracle of the form it chose and over the best of
+weight the rule chose, re-chosen at the estimate). pdeinv's default, ``regularization="auto"``
+with the form not given, lets the evidence choose the penalty (q in 1...4 or the exponential
+penalty w sum e^(a m) c_m^2 with a in 0.25...4) and the risk rule its weight; it runs as a fit
+too ('auto (default)'), its error set over the oracle of the form it chose and over the best of
 orders 1-2.
 
 A third case has a truth that is not band-limited (the first two are: Burgers u0 has modes 1-3,
@@ -195,10 +195,10 @@ def one_draw(case: str, seed: int, check: bool):
             row[f"{rule} q{q} (fit): error / oracle"] = error / errors[o]
             row[f"{rule} q{q} (fit): error / best"] = error / best
     row["q2 oracle / q1 oracle"] = float(model[2][1][oracle[2]] / model[1][1][oracle[1]])
-    # The order chosen with the weight by the evidence (penalty_order="auto"), as a user runs it;
-    # its own order's oracle (orders 3 and 4 from the same model) and the best of orders 1-2.
-    chosen = fit(InverseProblem(obs, (field,), modes=at["modes"], n=at["n"], penalty_order="auto"), auto_grid=False,
-                 regularization="auto", intervals="none")
+    # pdeinv's default: the form chosen by the evidence, the weight by the risk rule, as a user
+    # runs it; its own form's oracle (other forms from the same model) and the best of orders 1-2.
+    chosen = fit(InverseProblem(obs, (field,), modes=at["modes"], n=at["n"]), auto_grid=False, regularization="auto",
+                 intervals="none")
     q = chosen.settings["problem"]["penalty_order"]
     problem_q = problems.get(q) or InverseProblem(obs, (field,), modes=at["modes"], n=at["n"], penalty_order=q)
     own = model[q] if q in model else model_rules(problem_q, obs, field, truth, r, J, z)
@@ -243,7 +243,7 @@ def summarize(rows):
         vs_best = np.array([r["auto order (fit): error / best"] for r in mine])
         weight = np.array([r["auto order (fit): weight / oracle"] for r in mine])
         orders = [r["auto order (fit): order"] for r in mine]
-        summary.append({"case": case, "penalty": "auto: " + ", ".join(f"{form_label(q)} x{orders.count(q)}"
+        summary.append({"case": case, "penalty": "auto (default): " + ", ".join(f"{form_label(q)} x{orders.count(q)}"
                                                                      for q in sorted(set(orders), key=str)),
                         "rule": "risk (fit)", "draws": len(mine),
                         "median error / oracle": float(np.median(ratio)), "worst": float(np.max(ratio)),

@@ -518,7 +518,8 @@ def pdebench(file, sample, points, seed, output, force):
               help="Smoothness penalty weight for a fitted field, or a rule choosing it from the data: risk (least "
                    "expected field error; auto is risk), evidence (marginal likelihood), discrepancy (needs sigma "
                    "in the file), gcv.")
-@click.option("--penalty-order", type=PenaltyOrderType(), default="2", show_default=True,
+@click.option("--penalty-order", type=PenaltyOrderType(), default=None,
+              show_default="auto with a rule (auto, risk, evidence), 2 with a weight W",
               help="Form of the smoothness penalty: the derivative it weighs, 2 (curvature, w |k^2 c|^2), 1 (slope, "
                    "w |k c|^2), 3 or 4; exponential:RATE (w sum e^(RATE m) c_m^2 over mode numbers m, for fields "
                    "smoother than any power law: nearly band-limited ones); exponential (the rate chosen by the "

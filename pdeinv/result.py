@@ -17,7 +17,8 @@ def exponential_rate(form) -> str | None:
 
 def penalty_settings(settings: dict) -> dict | None:
     """The smoothness penalty a field was fitted with, from a fit's (or a checkpoint's)
-    settings: ``{"weight", "penalty_order", "rule", "order_rule"}`` (rule None for a weight
+    settings: ``{"weight", "penalty_order", "rule", "order_rule"}`` (penalty_order None when not
+    given and no weight was applied; rule None for a weight
     given as a number, order_rule None for an order given); None when no field was fitted.
     Files written before the order was recorded had the first-derivative penalty."""
     spec = settings.get("problem") or {}
@@ -28,7 +29,8 @@ def penalty_settings(settings: dict) -> dict | None:
     order_rule = chosen.get("penalty_order", {}).get("rule") if isinstance(chosen, dict) else None
     order = spec.get("penalty_order", 1)
     return {"weight": float(spec.get("regularization", 0.0)),
-            "penalty_order": order if isinstance(order, str) else int(order), "rule": rule, "order_rule": order_rule}
+            "penalty_order": order if order is None or isinstance(order, str) else int(order), "rule": rule,
+            "order_rule": order_rule}
 
 
 #: How a rule choosing the smoothness weight reads in a result line.

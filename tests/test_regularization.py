@@ -144,8 +144,23 @@ def test_a_noisy_initial_condition_is_better_with_the_chosen_weight():
         return np.linalg.norm(recovered - u0) / np.linalg.norm(u0)
 
     plain = fit(problem, auto_grid=False)
+    # The form not given: "auto" lets the evidence choose it and the risk rule the weight; gcv
+    # cannot compare forms and takes the curvature penalty, as a weight given as a number does.
+    chosen = fit(problem, auto_grid=False, regularization="auto")
+    choice, summary = chosen.settings["regularization"], chosen.summary()["regularization"]
+    assert choice["rule"] == "risk" and choice["weight"] > 0 and choice["penalty_order"]["rule"] == "evidence"
+    assert summary == {"weight": choice["weight"], "penalty_order": choice["penalty_order"]["chosen"],
+                       "rule": "risk", "order_rule": "evidence"}
+    assert "chosen by evidence, weight by least expected field error)" in chosen.message
+    assert error(chosen) < 0.8 * error(plain), (error(chosen), error(plain))
+    by_gcv = fit(problem, auto_grid=False, regularization="gcv", intervals="none")
+    assert by_gcv.summary()["regularization"]["penalty_order"] == 2 and "|k^2 c|^2 (weight chosen by gcv)" in by_gcv.message
+    assert problem.with_regularization(1e-3).penalty_order == 2 and problem.penalty_order is None
+    assert InverseProblem(obs, ("u0",), modes=16, n=64, regularization=1e-3).penalty_order == 2
+    # A form given: the evidence (or risk) rule chooses the weight of that form only.
+    curvature = InverseProblem(obs, ("u0",), modes=16, n=64, penalty_order=2)
     for given, rule, words in [("auto", "risk", "least expected field error"), ("evidence", "evidence", "evidence")]:
-        chosen = fit(problem, auto_grid=False, regularization=given)
+        chosen = fit(curvature, auto_grid=False, regularization=given)
         choice = chosen.settings["regularization"]
         assert choice["rule"] == rule and choice["weight"] > 0
         assert f"|k^2 c|^2 (weight chosen by {words})" in chosen.message

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..problems.inverse import CHOSEN_FORMS, penalty_candidates, penalty_spectrum
+from ..problems.inverse import CHOSEN_FORMS, DEFAULT_ORDER, penalty_candidates, penalty_spectrum
 from ..result import describe_penalty, penalty_settings
 from .refine import forward_jacobian
 
@@ -170,7 +170,10 @@ def fit_with_chosen_weight(problem, init, rule: str, run_fit, rounds: int = 3):
                          "(use gcv, evidence, risk or auto)")
     chosen_rule = "risk" if rule == "auto" else rule
     k = np.asarray(problem.field.wavenumber, float)
-    orders = penalty_candidates(problem.penalty_order, highest=float(k.max()))
+    order = problem.penalty_order
+    if order is None:  # not given: chosen with the weight where the rule can compare forms
+        order = "auto" if chosen_rule in ("evidence", "risk") else DEFAULT_ORDER
+    orders = penalty_candidates(order, highest=float(k.max()))
     if problem.penalty_order in CHOSEN_FORMS and chosen_rule not in ("evidence", "risk"):
         raise ValueError(f"penalty_order={problem.penalty_order!r} is chosen by the evidence; the {chosen_rule} rule "
                          "cannot compare penalties (use regularization='auto', 'risk' or 'evidence', or give the "

@@ -104,6 +104,10 @@ EXPONENT_LIMIT = 700.0
 #: Penalty forms whose exact shape the evidence chooses with the weight.
 CHOSEN_FORMS = ("auto", "exponential")
 
+#: The order of a penalty whose form was not given (``penalty_order=None``) when its weight is
+#: given as a number (a weight chosen from the data comes with a form chosen by the evidence).
+DEFAULT_ORDER = 2
+
 
 def require_concrete_penalty(order) -> None:
     """A clear error when ``order`` is a form the evidence still has to choose."""
@@ -113,9 +117,9 @@ def require_concrete_penalty(order) -> None:
 
 
 def check_penalty_order(order):
-    """1 ... 4, "auto", "exponential" or "exponential:a" (a > 0); a clear error otherwise.
-    A given exponential rate comes back as "exponential:<a>"."""
-    if order in CHOSEN_FORMS:
+    """None (not given), 1 ... 4, "auto", "exponential" or "exponential:a" (a > 0); a clear
+    error otherwise. A given exponential rate comes back as "exponential:<a>"."""
+    if order is None or order in CHOSEN_FORMS:
         return order
     text = exponential_rate(order)
     if text is not None:
@@ -182,16 +186,16 @@ class InverseProblem:
     regularization : weight w of a smoothness penalty on the field: the residual vector gains
         ``sqrt(w) D_j c_j`` for each coefficient, D_j = k_j^q (k_j its wavenumber index, q the
         ``penalty_order``) or e^(a k_j / 2) for the exponential penalty.
-    penalty_order : 2 (default) penalizes the field's second derivative, ``w |k^2 c|^2``; 1 its
-        first derivative, ``w |k c|^2``; 3 and 4 the higher ones. Over 10 noise draws each of a
-        Burgers u0 and an Allen-Cahn D(x) (benchmarks/regularization.py) the best weight of
-        order 2 left less field error than the best of order 1 on every draw, and the evidence
-        rule's weight came closer to it. ``"exponential:a"``: ``w sum e^(a m) c_m^2`` over mode
-        numbers m, a prior for fields whose spectrum falls faster than any power (smooth,
-        nearly band-limited ones); ``"exponential"`` lets the evidence choose the rate a among
-        ``EXPONENTIAL_RATES``. ``"auto"``: the evidence chooses among orders 1-4 and the
-        exponential rates, with the weight (``fit(..., regularization="auto")``, see
-        ``pdeinv.fit.regularization``).
+    penalty_order : the form of the smoothness penalty. 2 penalizes the field's second
+        derivative, ``w |k^2 c|^2``; 1 its first derivative, ``w |k c|^2``; 3 and 4 the higher
+        ones. ``"exponential:a"``: ``w sum e^(a m) c_m^2`` over mode numbers m, a prior for
+        fields whose spectrum falls faster than any power (smooth, nearly band-limited ones);
+        ``"exponential"`` lets the evidence choose the rate a among ``EXPONENTIAL_RATES``.
+        ``"auto"``: the evidence chooses among orders 1-4 and the exponential rates (with a weight
+        chosen from the data, ``fit(..., regularization="auto")``; see
+        ``pdeinv.fit.regularization``). None (default): ``"auto"`` when the weight is chosen from
+        the data by the risk or evidence rule, 2 (``DEFAULT_ORDER``) when it is given as a number
+        or chosen by the discrepancy principle or gcv, which cannot compare forms.
     loss, loss_scale : ``"linear"`` (least squares, default), ``"huber"`` or ``"cauchy"``: a
         robust loss for data with outliers. Each weighted residual r becomes
         sign(r) c sqrt(rho((r / c)^2)) (rho(s) = 2 sqrt(s) - 1 beyond 1 for Huber, log(1 + s)
@@ -217,7 +221,7 @@ class InverseProblem:
         forward: Callable[[dict], np.ndarray] | None = None,
         modes: int = 16,
         regularization: float = 0.0,
-        penalty_order: int | str = 2,
+        penalty_order: int | str | None = None,
         executor=None,
         loss: str = "linear",
         loss_scale: float | None = None,
@@ -244,6 +248,8 @@ class InverseProblem:
         if not (np.isfinite(regularization) and regularization >= 0):
             raise ValueError(f"regularization must be a non-negative number, got {regularization!r}")
         self.penalty_order = check_penalty_order(penalty_order)
+        if self.penalty_order is None and regularization > 0:
+            self.penalty_order = DEFAULT_ORDER
         self.field = None
         self.field_name = fields[0] if fields else None
         self.field_prefix, self.field_param = field_table[self.field_name] if fields else (None, None)
@@ -259,7 +265,7 @@ class InverseProblem:
             field_names = self.field.names(self.field_prefix)
             self.field_index = np.arange(len(scalar_unknowns), len(scalar_unknowns) + len(field_names))
             unknowns = scalar_unknowns + field_names
-            if self.penalty_order not in CHOSEN_FORMS:
+            if self.penalty_order is not None and self.penalty_order not in CHOSEN_FORMS:
                 penalty_spectrum(self.penalty_order, self.field.wavenumber)  # a form beyond float64 fails here
             self._penalty = self.penalty_rows(self.regularization)
         self.unknowns = unknowns
@@ -322,17 +328,21 @@ class InverseProblem:
         other = copy.copy(self)
         if penalty_order is not None:
             other.penalty_order = check_penalty_order(penalty_order)
+        elif other.penalty_order is None and weight > 0:
+            other.penalty_order = DEFAULT_ORDER
         other.regularization = float(weight)
         other._penalty = other.penalty_rows(other.regularization)
         return other
 
     @property
     def penalty_scale(self) -> np.ndarray:
-        """D_j per field coefficient (k_j^q, or e^(a k_j / 2)): the penalty is ``w * sum (D_j c_j)^2``."""
+        """D_j per field coefficient (k_j^q, or e^(a k_j / 2)): the penalty is ``w * sum (D_j c_j)^2``
+        (an order not given: ``DEFAULT_ORDER``)."""
         if self.field is None:
             raise ValueError("a smoothness penalty applies to a fitted field, and none is fitted")
         require_concrete_penalty(self.penalty_order)
-        return penalty_spectrum(self.penalty_order, self.field.wavenumber)
+        order = DEFAULT_ORDER if self.penalty_order is None else self.penalty_order
+        return penalty_spectrum(order, self.field.wavenumber)
 
     def penalty_rows(self, weight: float):
         """``sqrt(weight) D_j``, the penalty's residual rows per coefficient (None for 0)."""
