@@ -201,8 +201,9 @@ def test_the_order_chosen_with_the_weight(tmp_path):
         InverseProblem(obs, ("D(x)",), modes=8, n=64, penalty_order=5)
     path = tmp_path / "ac.h5"
     save_observations(obs, path)
+    # The form not given on the command line: chosen by the evidence, as --penalty-order auto would.
     done = CliRunner().invoke(cli, ["fit", "allen-cahn", "--obs", str(path), "--fit", "D(x)", "--modes", "8", "--n", "64",
-                                    "--regularization", "auto", "--penalty-order", "auto", "--no-auto-grid", "--quiet"])
+                                    "--regularization", "risk", "--no-auto-grid", "--quiet"])
     assert done.exit_code == 0, done.output
     form = f"sum e^({q.split(':')[1]} m) c_m^2 (rate" if isinstance(q, str) else f"|k^{q} c|^2 (order"
     assert f"{form} chosen by evidence, weight by least expected field error)" in done.output.replace("|k c|", "|k^1 c|")
@@ -288,3 +289,24 @@ def test_the_exponential_penalty_form_and_its_errors(tmp_path):
     huge = CliRunner().invoke(cli, base[:6] + ["--modes", "400", "--n", "512", "--no-auto-grid", "--quiet",
                                                "--regularization", "1e-3", "--penalty-order", "exponential:4"])
     assert huge.exit_code == 2 and "beyond float64 at mode 200" in huge.output and "Traceback" not in huge.output
+
+
+def test_the_risk_rule_measures_the_error_of_the_field_itself():
+    # metric(z) gives the rows S with |S dz|^2 = the mean squared change of the field's values
+    # for a change dz of the unknowns: linear for u0, scaled by D(x) for a field fitted through
+    # log D. Checked against the values themselves (a central difference for log D).
+    from pdeinv.fit.regularization import field_metric
+
+    rng = np.random.default_rng(0)
+    ac = simulate("allen-cahn", {"D": 0.01, "r": 1.0}, grid=(4, 8), n=64, dt=5e-4)
+    burgers = simulate("burgers", {"nu": 0.05}, points=16, n=64, fixed=("nu",))
+    for obs, name in ((ac, "D(x)"), (burgers, "u0")):
+        problem = InverseProblem(obs, (name,), modes=8, n=64)
+        S = field_metric(problem)(z := rng.normal(size=problem.dim) * 0.3)
+        dz = rng.normal(size=problem.dim) * 1e-5
+
+        def values(v):
+            return problem.field_values(v[problem.field_index], n=S.shape[0])
+
+        change = (values(z + dz) - values(z - dz)) / 2
+        assert np.allclose(S @ dz * np.sqrt(S.shape[0]), change, rtol=1e-6, atol=1e-12 * np.abs(change).max())
