@@ -89,10 +89,10 @@ def test_the_risk_rule_lands_on_the_oracle_where_the_prior_is_wrong(order, sigma
     for seed in range(12):
         J, r, k, truth = band_limited_problem(300 + seed, sigma_known)
         D = k**order
-        grid = np.array(choose_weight(J, r, D, "gcv")[1]["weights"])
-        best = min(np.linalg.norm(solution(J, r, D, v) - truth) for v in grid)
-        oracle = grid[np.argmin([np.linalg.norm(solution(J, r, D, v) - truth) for v in grid])]
-        w, _ = choose_weight(J, r, D, "risk", sigma_known=sigma_known)
+        w, curve = choose_weight(J, r, D, "risk", sigma_known=sigma_known)
+        grid = np.array(curve["weights"])
+        on_grid = [np.linalg.norm(solution(J, r, D, v) - truth) for v in grid]
+        best, oracle = min(on_grid), grid[np.argmin(on_grid)]
         errors.append(np.linalg.norm(solution(J, r, D, w) - truth) / best)
         near += 0.5 <= w / oracle <= 2.0
         w, _ = choose_weight(J, r, D, "evidence", sigma_known=sigma_known)
