@@ -188,3 +188,62 @@ def test_resume_is_bitwise_identical_for_compositions(tmp_path, obs, make):
     resumed = fit(InverseProblem(obs, n=32), resume=checkpoint, solver=make())
     assert resumed.params == whole.params and resumed.history == whole.history
     assert (resumed.nfev, resumed.nit, resumed.status) == (whole.nfev, whole.nit, whole.status)
+
+
+def _kdv_with_dense_first_row(points_at_t0=256):
+    """KdV data (simulated on a finer grid) holding its whole first row at t = 0 as
+    observations, plus 64 scattered points later: noise-free."""
+    import dataclasses
+
+    later = simulate("kdv", points=64, layout="random", seed=1)
+    a, b = later.domain
+    x0 = np.linspace(a, b, later.u0.size, endpoint=False)
+    every = later.u0.size // points_at_t0
+    return dataclasses.replace(later, t=np.concatenate([np.zeros(points_at_t0), later.t]),
+                               x=np.concatenate([x0[::every], later.x]),
+                               u=np.concatenate([later.u0[::every], later.u]), grid_shape=None)
+
+
+@pytest.mark.parametrize("modes", [8, 16])
+def test_a_joint_field_and_scalar_fit_moves_the_scalar(modes):
+    # u0 starts at zero, where the solution is u = 0 whatever lambda2 is: the first Jacobian's
+    # lambda2 column is exactly zero. The fit used to keep that column (secant updates never
+    # move a direction the steps do not take), crawl, and then call a step shrunk by the
+    # damping "below tol": "converged" with lambda2 at its start, 10 % off.
+    problem = InverseProblem(_kdv_with_dense_first_row(), ("u0", "lambda2"), modes=modes)
+    result = fit(problem, {"lambda2": 0.00275}, intervals="none")
+    assert result.status == "converged", result.message
+    assert abs(result.params["lambda2"] / 0.0025 - 1) < 1e-7
+
+
+class RecordingSketch(ZOSketch):
+    """The default sketch, recording every point and direction it measures."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.measured = []
+
+    def along(self, problem, z, base, V):
+        self.measured.append((np.array(z), np.array(V)))
+        return super().along(problem, z, base, V)
+
+
+@pytest.mark.parametrize("case", ["kdv", "diffusive"])
+def test_converged_means_the_jacobian_was_measured_at_the_end_along_every_direction(case):
+    # "diffusive": viscous Burgers erases u0's high modes before the first observation, so the
+    # sketch stops exploring them (their columns are negligible): convergence must still wait for
+    # a Jacobian measured along all of them at the final point.
+    if case == "kdv":
+        problem = InverseProblem(_kdv_with_dense_first_row(128), ("u0", "lambda2"), modes=8)
+        init = {"lambda2": 0.00275}
+    else:
+        data = simulate("burgers", {"nu": 0.5}, points=64, n=128, dt=5e-4,
+                        u0=lambda x: -np.sin(np.pi * x) + 0.3 * np.cos(2 * np.pi * x), fixed=("nu", "lambda1"))
+        problem = InverseProblem(data, ("u0",), modes=32, n=80, regularization=1e-10)
+        init = None
+    sketch = RecordingSketch(directions=4, distribution="ordered")
+    result = fit(problem, init, solver=Solver(sketch, LevenbergMarquardt()), intervals="none", auto_grid=False)
+    assert result.status == "converged", result.message
+    final = problem.to_z(result.params)
+    here = [V for z, V in sketch.measured if np.array_equal(z, final)]
+    assert here and np.linalg.matrix_rank(np.concatenate(here, axis=1)) == problem.dim
