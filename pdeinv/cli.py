@@ -374,7 +374,9 @@ def info(file, as_json):
         return
     click.echo(f"{file}: {kind}")
     for key, value in summary.items():
-        if isinstance(value, dict):
+        if key == "goodness" and isinstance(value, dict) and value.get("verdict") in ("good", "poor"):
+            value = describe_goodness(value)
+        elif isinstance(value, dict):
             value = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in value.items()) or "-"
         elif isinstance(value, list):
             value = " .. ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
@@ -585,8 +587,8 @@ def fit_command(equation, obs_paths, method, inits, fit_names, modes, regulariza
       pdeinv fit burgers --obs data/burgers.h5 --init nu=0.03 -o fit.h5
       pdeinv fit --resume fit.ckpt.h5 -o fit.h5     # after Ctrl-C
 
-    Exit codes: 0 converged, 1 not converged (the status says why: max_steps, max_nfev,
-    max_time, diverged, failed), 2 bad input, 130/143 interrupted by SIGINT/SIGTERM (the
+    Exit codes: 0 converged, 1 not converged or a fit that does not explain its data (the
+    status says why: poor_fit, max_steps, max_nfev, max_time, diverged, failed), 2 bad input, 130/143 interrupted by SIGINT/SIGTERM (the
     checkpoint says where to resume).
     """
     import signal
@@ -854,6 +856,22 @@ def format_interval(value, low, high) -> str:
     return f"± {(high - low) / 2:.2g} [{low:.6g}, {high:.6g}]"
 
 
+def describe_goodness(goodness: dict) -> str:
+    """``good (family p = 0.59; misfit 1.07x the noise level)`` or ``poor (...): reason``."""
+    if not goodness["tests"]:
+        return (f"{goodness['verdict']} (residuals at the solver's precision, {goodness['level']:.2g} of the data's RMS: "
+                "no noise left to test)")
+    said = [f"p = {goodness['p_value']:.2g} over {len(goodness['tests'])} tests"]
+    if goodness.get("misfit_ratio") is not None:
+        said.append(f"misfit {goodness['misfit_ratio']:.2f}x the noise level")
+    if goodness.get("level") is not None:
+        said.append(f"residuals {goodness['level']:.2g} of the data's RMS")
+    if goodness.get("discretization") is not None:
+        said.append("residuals at the discretization level")
+    text = f"{goodness['verdict']} ({'; '.join(said)})"
+    return text + (f": {goodness['reason']}" if goodness["verdict"] == "poor" else "")
+
+
 def format_result_table(result, observations=None) -> str:
     """The end-of-fit table: estimate, truth and relative error per parameter, then the cost.
 
@@ -908,8 +926,13 @@ def format_result_table(result, observations=None) -> str:
                     + f"; {unc['nfev']} more solver calls")
         tail += [f"note: {sentence}" for sentence in unc.get("undetermined") or []]
     grid = result.grid
+    goodness = result.goodness or {}
+    if goodness.get("verdict") in ("good", "poor"):
+        tail.insert(0, "goodness of fit: " + describe_goodness(goodness))
+    headline = result.message if result.success else (
+        f"POOR FIT: {result.message}" if result.status == "poor_fit" else f"NOT converged ({result.status}: {result.message})")
     lines.append(
-        f"{result.message if result.success else f'NOT converged ({result.status}: {result.message})'}\n"
+        f"{headline}\n"
         + (f"outer evaluations {result.evaluations}, " if result.evaluations is not None else f"solver calls {result.nfev}, ")
         + 
         f"iterations {result.nit}, loss {result.loss:.3e}, "

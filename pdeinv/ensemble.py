@@ -319,15 +319,23 @@ def _row(task: dict, result, skipped: bool) -> dict:
             "skipped": skipped, "result": result}
 
 
+def _p_value(result) -> str:
+    """The goodness-of-fit family p-value of a result (small: the fit does not explain its data),
+    or "" when it was not tested."""
+    goodness = getattr(result, "goodness", None) or {}
+    return "" if goodness.get("p_value") is None else f"{goodness['p_value']:.3g}"
+
+
 def write_table(rows: list[dict], output) -> Path:
     """The CSV table of ``fit_many`` rows, written atomically: file, seed, start, the starting
-    value and the estimate of each unknown, status, loss, solver calls, wall time (s), the
-    task's result file. Numbers are written with every digit (they read back bitwise)."""
+    value and the estimate of each unknown, status, the goodness of fit's p-value (see
+    ``pdeinv.fit.goodness``; a poor fit has status poor_fit), loss, solver calls, wall time (s),
+    the task's result file. Numbers are written with every digit (they read back bitwise)."""
     from .io import atomic_path
 
     names = list(rows[0]["params"]) if rows else []
     header = (["file", "seed", "start"] + [f"init_{k}" for k in names] + names
-              + ["status", "loss", "solver_calls", "wall_time", "result_file"])
+              + ["status", "fit_p_value", "loss", "solver_calls", "wall_time", "result_file"])
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(header)
@@ -335,7 +343,8 @@ def write_table(rows: list[dict], output) -> Path:
         result_file = "" if r["result_file"] is None else os.path.relpath(r["result_file"], Path(output).parent)
         writer.writerow([r["file"], r["seed"], r["start"]] + [repr(r["init"][k]) for k in names]
                         + [repr(r["params"][k]) for k in names]
-                        + [r["status"], repr(float(r["loss"])), r["nfev"], f"{r['wall_time']:.3f}", result_file])
+                        + [r["status"], _p_value(r["result"]), repr(float(r["loss"])), r["nfev"],
+                           f"{r['wall_time']:.3f}", result_file])
     output = Path(output)
     with atomic_path(output, overwrite=True) as tmp:
         tmp.write_text(text.getvalue())

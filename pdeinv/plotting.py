@@ -182,9 +182,16 @@ def plot_slices(t, x, fields: Mapping[str, np.ndarray], times: Sequence[float], 
     return ax
 
 
-def plot_residuals(observations, predictions, *, ax=None):
+def _wrap(text: str, width: int = 70) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width))
+
+
+def plot_residuals(observations, predictions, *, ax=None, goodness: dict | None = None):
     """Residuals (prediction - observation) at the observation points, coloured by time,
-    with the noise level as a band when the file has one."""
+    with the noise level as a band when the file has one, and the goodness-of-fit verdict
+    (``result.goodness``) in the title when given."""
     ax = _axes(ax, figsize=(6, 3))
     residuals = np.asarray(predictions) - observations.u
     label = "prediction − observation"
@@ -200,7 +207,14 @@ def plot_residuals(observations, predictions, *, ax=None):
         ax.legend(fontsize="small")
     ax.set_xlabel("x of observation")
     ax.set_ylabel(label)
-    ax.set_title(f"residuals (rms {np.sqrt(np.mean(residuals**2)):.2e})")
+    title = f"residuals (rms {np.sqrt(np.mean(residuals**2)):.2e})"
+    if goodness and goodness.get("verdict") in ("good", "poor"):
+        verdict = "POOR FIT" if goodness["verdict"] == "poor" else "fit explains the data"
+        title += f"\n{verdict}: p = {goodness['p_value']:.2g}"
+        if goodness["verdict"] == "poor":
+            ax.text(0.01, 0.02, _wrap(goodness["reason"]), transform=ax.transAxes, fontsize="x-small", va="bottom",
+                    color="firebrick")
+    ax.set_title(title, fontsize="medium")
     ax.figure.colorbar(points, ax=ax, label="t")
     return ax
 
@@ -305,7 +319,7 @@ def summary_figure(result, observations, *, n: int | None = None):
     fields = {"recovered": recovered} | ({"true": reference} if reference is not None else {})
     plot_slices(t, x, fields, chosen, observations=observations, ax=fig.add_subplot(grid[1, 0]))
     predictions = predictions_at(observations, result.params, n=n)
-    plot_residuals(observations, predictions, ax=fig.add_subplot(grid[1, 1]))
+    plot_residuals(observations, predictions, ax=fig.add_subplot(grid[1, 1]), goodness=result.goodness)
     name, coefficients, _ = split_field(result.params, observations.equation_class)
     if name is not None:  # a recovered field: show it against the true one
         plot_recovered_field(observations, result.params, ax=fig.add_subplot(grid[1, 2]))
@@ -400,7 +414,7 @@ def figure_for_file(path, kind: str = "summary", *, n: int | None = None):
         if kind == "convergence":
             return plot_convergence(result)[0].figure
         if kind == "residuals":
-            return plot_residuals(obs, predictions_at(obs, result.params, n=grid_n)).figure
+            return plot_residuals(obs, predictions_at(obs, result.params, n=grid_n), goodness=result.goodness).figure
         if kind == "uncertainty":
             return plot_uncertainty(result)[0].figure
         t, x, u = field_at(obs, result.params, n=grid_n)

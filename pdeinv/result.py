@@ -65,8 +65,9 @@ class FitResult:
     """Outcome of ``fit``, in scipy.optimize's vocabulary.
 
     ``params`` the estimate of the unknowns; ``status`` how it ended (one of converged,
-    max_steps, max_nfev, max_time, diverged, interrupted, failed), ``success`` whether that is
-    "converged", ``message`` in words; ``nfev`` forward solves (a batched call of B solves
+    poor_fit, max_steps, max_nfev, max_time, diverged, interrupted, failed), ``success`` whether
+    that is "converged", ``message`` in words; ``goodness`` whether the fit explains its data
+    (a stationary point that does not is "poor_fit", see ``pdeinv.fit.goodness``); ``nfev`` forward solves (a batched call of B solves
     counts B; 0 on the PINN path, which reports its outer evaluations as ``evaluations``);
     ``nit`` local iterations;
     ``loss`` the mean squared weighted residual at ``params``; ``history`` per step:
@@ -94,6 +95,9 @@ class FitResult:
     #: intervals, correlations and identifiability at the estimate (``pdeinv.fit.uncertainty``);
     #: None when not assessed (not converged, a field, ``intervals="none"``, the PINN path)
     uncertainty: dict | None = None
+    #: does the fit explain its data (``pdeinv.fit.goodness``): verdict, reason, tests; None
+    #: when not assessed (a fit that did not reach a stationary point, the PINN path)
+    goodness: dict | None = None
 
     def __post_init__(self):
         if not self.status:  # results written before statuses existed
@@ -134,4 +138,5 @@ class FitResult:
             "regularization": penalty_settings(self.settings),
             "intervals": self.intervals,
             "uncertainty": self.uncertainty,
+            "goodness": self.goodness,
         }

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..result import FitResult
 from .evaluation import Evaluator
+from .goodness import assess_goodness, discretization_level
 from .refine import (
     NOISE_SHIFT_FRACTION, STALLED_SHIFT_RATIO, grid_shift_estimate, misfit_allows_refinement, standard_errors,
 )
@@ -339,15 +340,21 @@ class Engine:
     def result(self, outcome: Outcome) -> FitResult:
         ev, z = self.evaluator, self.z
         loss = float("nan")
-        uncertainty = None
+        uncertainty = goodness = None
         if z is not None:
             failures = dict(ev.failures)
             R, finite = ev.residuals(np.asarray(z)[None, :])
             ev.nfev -= 1  # reporting the final loss is not part of the fit's cost (nor its failure)
             ev.failures = failures
             loss = float(ev.loss_of_residuals(R)[0])
+            if outcome.status == "converged" and finite[0]:
+                goodness = assess_goodness(ev.problem, R[0], n_params=ev.dim,
+                                           discretization=lambda: discretization_level(ev.problem, z, R[0]))
+                if goodness["verdict"] == "poor":
+                    outcome = Outcome("poor_fit", f"{outcome.message}; but the fit does not explain its data: "
+                                                  f"{goodness['reason']}")
             method = self.o.get("intervals", "none")
-            if method != "none" and outcome.status == "converged" and finite[0]:
+            if method != "none" and outcome.status in ("converged", "poor_fit") and finite[0]:
                 spent = ev.nfev
                 level = float(self.o.get("level", 0.95))
                 if ev.problem.field is None:
@@ -355,6 +362,10 @@ class Engine:
                 else:  # a field: its pointwise band (profiles of many coefficients would cost too much)
                     uncertainty = assess_field(ev, np.asarray(z, dtype=float), R[0], level=level)
                 ev.nfev = spent  # reported as uncertainty["nfev"], not as the fit's cost
+                if outcome.status == "poor_fit":
+                    uncertainty["calibrated"] = False
+                    uncertainty["undetermined"].insert(0, "not calibrated: these intervals assume a model that "
+                                                          "explains the data, and this fit does not")
         obs = ev.observations
         settings = {k: v for k, v in self.o.items() if v is not None}
         message = outcome.message
@@ -382,4 +393,5 @@ class Engine:
             known_params=dict(ev.known),
             status=outcome.status,
             uncertainty=uncertainty,
+            goodness=goodness,
         )

@@ -53,6 +53,7 @@ def save_result(result, observations: Observations, path, *, overwrite: bool = F
                 "true_params": result.true_params,
                 "known_params": result.known_params,
                 "uncertainty": result.uncertainty,
+                "goodness": result.goodness,
             },
             default=float,
         )
@@ -109,6 +110,7 @@ def load_result(path):
             status=str(data.get("status", "")),
             evaluations=data.get("evaluations"),
             uncertainty=data.get("uncertainty"),
+            goodness=data.get("goodness"),
         )
         return result, observations
 

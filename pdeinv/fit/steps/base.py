@@ -15,8 +15,9 @@ import numpy as np
 
 __all__ = ["Context", "Outcome", "StepRule"]
 
-#: How a fit can end (``FitResult.status``); ``success`` means "converged".
-STATUSES = ("converged", "max_steps", "max_nfev", "max_time", "diverged", "interrupted", "failed")
+#: How a fit can end (``FitResult.status``); ``success`` means "converged". "poor_fit": a
+#: stationary point whose residuals the data's noise does not explain (``pdeinv.fit.goodness``).
+STATUSES = ("converged", "poor_fit", "max_steps", "max_nfev", "max_time", "diverged", "interrupted", "failed")
 
 
 @dataclass
