@@ -271,7 +271,8 @@ def _grid_observations(
         "domain_source": grid.domain_source,
         "initial_condition": initial_note,
     }
-    common = dict(u0=initial, domain=grid.domain, t_span=(start, float(t[-1])), u0_description=described)
+    common = dict(u0=initial, domain=grid.domain, t_span=(start, float(t[-1])), u0_description=described,
+                  u0_measured=u0 is None)
     try:
         if points is None:
             return Observations.from_grid(equation, t[later], grid.x, field[later], metadata=meta, **common)
@@ -292,7 +293,8 @@ def _initial_condition(t, field, grid: PeriodicGrid, u0, t0, where: Path) -> tup
             raise ObservationError(f"{where}: need at least two times (the first is the initial condition)")
         if t0 is not None and t0 != t[0]:
             raise ObservationError(f"{where}: t0 = {t0:g} without u0; the initial condition is the first row, at t = {t[0]:g}")
-        return float(t[0]), field[0], f"samples at t={t[0]:g} from {where.name}", f"first time row (t = {t[0]:g})"
+        return (float(t[0]), field[0], f"samples at t={t[0]:g} from {where.name}",
+                f"first time row (t = {t[0]:g}), measured")
     start = 0.0 if t0 is None else float(t0)
     if start > t[0]:
         raise ObservationError(f"{where}: t0 = {start:g} is after the first time t[0] = {t[0]:g}")
@@ -412,6 +414,7 @@ def import_pdebench(path, *, sample: int = 0, points: int | None = None, seed: i
         t_span=(float(t[0]), float(t_edges[-1])),
         true_params={"nu": nu},
         u0_description=f"PDEBench sample {sample} at t={t[0]:g} (cell centres)",
+        u0_measured=True,
         metadata={"source": f"pdebench:{path.name}", "sample": sample},
     )
     # The stored u0 must be on linspace(a, b, m, endpoint=False); cell centres are shifted by

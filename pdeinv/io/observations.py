@@ -16,9 +16,9 @@ __all__ = ["FORMAT", "READABLE_VERSIONS", "VERSION", "load_observations", "save_
            "write_observations_group"]
 
 FORMAT = "pdeinv-observations"
-VERSION = 2
+VERSION = 3
 #: Observation-file versions this pdeinv reads.
-READABLE_VERSIONS = (1, 2)
+READABLE_VERSIONS = (1, 2, 3)
 
 
 def save_observations(obs: Observations, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
@@ -32,7 +32,7 @@ def save_observations(obs: Observations, path: str | os.PathLike, *, overwrite: 
 
 
 def write_observations_group(f, obs: Observations) -> None:
-    """Write ``obs`` into an open h5py file or group (layout version 2)."""
+    """Write ``obs`` into an open h5py file or group (layout version 3)."""
     f.attrs["format"] = FORMAT
     f.attrs["version"] = VERSION
     f.attrs["equation"] = obs.equation
@@ -42,8 +42,12 @@ def write_observations_group(f, obs: Observations) -> None:
     f.attrs["domain"] = np.asarray(obs.domain)
     f.attrs["t_span"] = np.asarray(obs.t_span)
     ic = f.create_group("initial_condition")
-    _write_real_imag(ic, "u0", obs.u0)
+    if obs.u0 is not None:
+        _write_real_imag(ic, "u0", obs.u0)
     ic.attrs["description"] = obs.u0_description
+    ic.attrs["kind"] = "none" if obs.u0 is None else ("measured" if obs.u0_measured else "exact")
+    if obs.u0_sigma is not None:
+        ic.attrs["sigma"] = obs.u0_sigma
     g = f.create_group("observations")
     g.attrs["observable"] = obs.observable
     if obs.grid_shape is not None:
@@ -130,8 +134,19 @@ def _read(f) -> Observations:
     t_span = np.asarray(_attr(f, "t_span", "/"), dtype=float)
     if "initial_condition" not in f:
         raise ObservationError("missing group /initial_condition")
-    u0 = _read_real_imag(f["initial_condition"], "u0", "/initial_condition", ndim=1)
-    description = str(f["initial_condition"].attrs.get("description", ""))
+    ic = f["initial_condition"]
+    kind = ic.attrs.get("kind", "exact")
+    kind = kind.decode() if isinstance(kind, bytes) else str(kind)
+    if kind not in ("exact", "measured", "none"):
+        raise ObservationError(f"/initial_condition kind must be 'exact', 'measured' or 'none', got {kind!r}")
+    u0 = None if kind == "none" else _read_real_imag(ic, "u0", "/initial_condition", ndim=1)
+    u0_sigma = ic.attrs.get("sigma")
+    if u0_sigma is not None:
+        try:
+            u0_sigma = float(np.asarray(u0_sigma).reshape(()))
+        except (TypeError, ValueError):
+            raise ObservationError("/initial_condition sigma must be a number") from None
+    description = str(ic.attrs.get("description", ""))
     if "observations" not in f:
         raise ObservationError("missing group /observations")
     g = f["observations"]
@@ -140,6 +155,8 @@ def _read(f) -> Observations:
     common = dict(
         observable=observable.decode() if isinstance(observable, bytes) else str(observable),
         u0=u0,
+        u0_measured=kind == "measured",
+        u0_sigma=u0_sigma,
         domain=tuple(domain.ravel()) if domain.size == 2 else domain,
         t_span=tuple(t_span.ravel()) if t_span.size == 2 else t_span,
         fixed_params=_params(f, "fixed") or {},

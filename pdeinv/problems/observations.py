@@ -65,6 +65,12 @@ def _field_dict(values: Mapping[str, np.ndarray] | None, equation: str):
     cls = _equation(equation)
     out = {}
     for key, samples in dict(values).items():
+        if key == "u0":  # the true initial condition behind a noisy snapshot
+            arr = _frozen(samples, "true u0", complex_ok=cls.complex_state)
+            if arr.ndim != 1 or arr.size < 4:
+                raise ObservationError(f"true u0 must be 1-D samples with at least 4 points, got shape {arr.shape}")
+            out[key] = arr
+            continue
         if key not in cls.field_params:
             raise ObservationError(
                 f"{key!r} cannot be a field for {equation}; fields: {list(cls.field_params) or 'none'}"
@@ -101,8 +107,17 @@ class Observations:
     t, x, u : arrays (P,)
         Observation times, positions and values (complex for an equation with a complex
         state, unless ``observable="abs"``).
-    u0 : array (m,)
-        Initial condition sampled on ``linspace(a, b, m, endpoint=False)``.
+    u0 : array (m,) or None
+        Initial condition sampled on ``linspace(a, b, m, endpoint=False)``; None when the data
+        hold no snapshot at the initial time (sensors that start later): a fit then estimates
+        u0 from the later data.
+    u0_measured : bool
+        True when ``u0`` is a measured snapshot (the first time row of the data), with noise like
+        every other measurement, rather than a known truth (default False: exact). A fit then
+        estimates u0 jointly with the parameters when that noise matters (see
+        ``pdeinv.problems.initial``).
+    u0_sigma : float or None
+        Noise standard deviation of a measured snapshot's samples, when known.
     domain, t_span : (float, float)
         Periodic interval and time interval (default: the equation's).
     observable : ``"value"`` (default) or ``"abs"``
@@ -117,6 +132,8 @@ class Observations:
     true_fields : mapping
         Parameters that varied in x when the data were generated (e.g. Allen-Cahn ``D``), as
         samples on ``linspace(a, b, m, endpoint=False)``; such a name is not in ``true_params``.
+        ``"u0"``: the true initial condition, when ``u0`` is a noisy snapshot of it (synthetic
+        data).
     grid_shape : (nt, nx) or None
         Set when the points form a full t-by-x grid (stored as such in files).
     u0_description, metadata : free text and a small dict of provenance.
@@ -137,6 +154,8 @@ class Observations:
     u0_description: str = ""
     metadata: Mapping[str, object] = field(default_factory=dict)
     observable: str = "value"
+    u0_measured: bool = False
+    u0_sigma: float | None = None
 
     def __post_init__(self):
         cls = _equation(self.equation)
@@ -154,10 +173,22 @@ class Observations:
             set_("domain", cls.default_domain)
         if self.t_span is None:
             set_("t_span", cls.default_t_span)
-        u0 = _frozen(self.u0, "u0", complex_ok=cls.complex_state)
-        if u0.ndim != 1 or u0.size < 4:
-            raise ObservationError(f"u0 must be 1-D samples with at least 4 points, got shape {u0.shape}")
-        set_("u0", u0)
+        if self.u0 is not None:
+            u0 = _frozen(self.u0, "u0", complex_ok=cls.complex_state)
+            if u0.ndim != 1 or u0.size < 4:
+                raise ObservationError(f"u0 must be 1-D samples with at least 4 points, got shape {u0.shape}")
+            set_("u0", u0)
+        set_("u0_measured", bool(self.u0_measured) and self.u0 is not None)
+        if self.u0_sigma is not None:
+            try:
+                u0_sigma = float(self.u0_sigma)
+            except (TypeError, ValueError):
+                raise ObservationError(f"u0_sigma must be a number, got {self.u0_sigma!r}") from None
+            if not (np.isfinite(u0_sigma) and u0_sigma >= 0):
+                raise ObservationError(f"u0_sigma must be a non-negative number, got {self.u0_sigma!r}")
+            if not self.u0_measured:
+                raise ObservationError("u0_sigma is the noise of a measured snapshot: give u0_measured=True too")
+            set_("u0_sigma", u0_sigma)
         domain = tuple(_frozen(self.domain, "domain", (2,)).tolist())
         t_span = tuple(_frozen(self.t_span, "t_span", (2,)).tolist())
         if domain[1] <= domain[0]:
@@ -220,6 +251,15 @@ class Observations:
         params.update(self.fixed_params)
         return params
 
+    def _u0_summary(self) -> dict:
+        if self.u0 is None:
+            return {"samples": 0, "description": "none: no snapshot at the initial time (estimated by a fit)"}
+        out = {"samples": int(self.u0.size), "description": self.u0_description,
+               "kind": "measured snapshot" if self.u0_measured else "exact"}
+        if self.u0_sigma is not None:
+            out["sigma"] = self.u0_sigma
+        return out
+
     def summary(self) -> dict:
         """A JSON-friendly description (used by ``pdeinv info``)."""
         out = {
@@ -233,12 +273,12 @@ class Observations:
             "observable": "|u|" if self.observable == "abs" else ("u (complex)" if self.is_complex else "u"),
             "u_range": [float(np.abs(self.u).min()), float(np.abs(self.u).max())] if self.is_complex
             else [float(self.u.min()), float(self.u.max())],
-            "u0": {"samples": int(self.u0.size), "description": self.u0_description},
+            "u0": self._u0_summary(),
             "noise_sigma": None if self.sigma is None else [float(self.sigma.min()), float(self.sigma.max())],
             "fixed_params": dict(self.fixed_params),
             "true_params": None if self.true_params is None else dict(self.true_params),
-            "true_fields": {f"{k}(x)": f"{v.size} samples in [{v.min():.6g}, {v.max():.6g}]"
-                            for k, v in self.true_fields.items()},
+            "true_fields": {(k if k == "u0" else f"{k}(x)"): f"{v.size} samples in [{np.min(np.real(v)):.6g}, "
+                            f"{np.max(np.real(v)):.6g}]" for k, v in self.true_fields.items()},
             "metadata": dict(self.metadata),
         }
         return out

@@ -59,6 +59,12 @@ def observation_layout(
     raise ObservationError(f"layout must be 'grid' or 'random', got {layout!r}")
 
 
+#: What a simulated data set says about its initial condition (see ``simulate``).
+SNAPSHOTS = ("measured", "exact", "none")
+
+#: Samples of a simulated first snapshot (the PINN papers' Burgers grid has 256).
+SNAPSHOT_POINTS = 256
+
 #: Observation points interpolated per call by ``simulate`` (bounds its memory: chunk x n values).
 SAMPLE_CHUNK = 2048
 
@@ -79,6 +85,8 @@ def simulate(
     fixed: tuple[str, ...] | None = None,
     grid: tuple[int, int] | None = None,
     observable: str = "value",
+    snapshot: str | None = None,
+    snapshot_points: int = SNAPSHOT_POINTS,
 ) -> Observations:
     """Solve ``equation`` at ``params`` and sample observations.
 
@@ -93,6 +101,13 @@ def simulate(
     ``equation`` is a registered name, a ``module:ClassName`` reference or an Equation class;
     ``domain`` and ``t_span`` default to the equation's. For a complex state the noise is added
     to the real and imaginary parts alike; ``observable="abs"`` records ``|u|`` only.
+
+    ``snapshot``: what the data say about the initial condition. ``"measured"`` (the default
+    with noise, for a real state): a first snapshot of ``snapshot_points`` uniform samples at t0
+    with the same noise as the other points, recorded as measured (``u0_measured``, its sigma in
+    ``u0_sigma``) with the true u0 beside it (``true_fields["u0"]``), as an experiment gives it.
+    ``"exact"`` (the default without noise): the exact u0 on the simulation grid, as known.
+    ``"none"``: no snapshot (sensors that start later; the true u0 is kept for comparison).
     """
     try:
         cls = get_equation(equation)
@@ -100,6 +115,15 @@ def simulate(
         raise ObservationError(str(err)) from None
     if not np.isfinite(noise) or noise < 0:
         raise ObservationError(f"noise must be a non-negative number, got {noise!r}")
+    if snapshot is None:
+        snapshot = "measured" if noise > 0 and not cls.complex_state else "exact"
+    if snapshot not in SNAPSHOTS:
+        raise ObservationError(f"snapshot must be one of {SNAPSHOTS}, got {snapshot!r}")
+    if snapshot == "measured" and cls.complex_state:
+        raise ObservationError(f"a measured snapshot of {cls.name}'s complex state cannot be fitted yet: use "
+                               "snapshot='exact' (CLI --snapshot exact)")
+    if isinstance(snapshot_points, bool) or int(snapshot_points) != snapshot_points or snapshot_points < 16:
+        raise ObservationError(f"snapshot_points must be an integer >= 16, got {snapshot_points!r}")
     try:
         probe = cls(n=cls.default_n, domain=domain, t_span=t_span, u0=u0)
         n = 2 * cls.default_n if n is None else n
@@ -127,14 +151,26 @@ def simulate(
     if observable == "abs":
         values = np.abs(values)
     sigma = None
+    scale = 0.0
     if noise > 0:
         reference = eq.solve(true, np.linspace(*eq.t_span, 51))
         scale = noise * float(np.std(np.abs(reference) if observable == "abs" else reference))
         draw = np.random.default_rng([seed, 1]).normal(size=values.shape + ((2,) if np.iscomplexobj(values) else ()))
         values = values + scale * (draw[..., 0] + 1j * draw[..., 1] if np.iscomplexobj(values) else draw)
         sigma = np.full(values.shape, scale)
+    initial = {"u0": eq.u0}
+    if snapshot != "exact":
+        from ..solvers import resample_periodic
+
+        samples = resample_periodic(np.asarray(eq.u0), int(snapshot_points))
+        # its own noise stream: the later points' noise is the same with and without a snapshot
+        samples = samples + scale * np.random.default_rng([seed, 2]).standard_normal(samples.shape)
+        initial = {"u0": samples if snapshot == "measured" else None, "u0_measured": snapshot == "measured",
+                   "u0_sigma": scale if snapshot == "measured" else None}
     fixed = tuple(p for p in cls.param_names if p not in cls.default_unknowns) if fixed is None else tuple(fixed)
     fields = {name: np.asarray(v) for name, v in true.items() if np.ndim(v)}
+    if snapshot != "exact":
+        fields["u0"] = np.asarray(eq.u0)
     for name in fixed:
         if name not in cls.param_names:
             raise ObservationError(f"unknown parameter {name!r} to record as known; expected some of {list(cls.param_names)}")
@@ -142,12 +178,16 @@ def simulate(
             raise ObservationError(f"{name} varies in x: it can be simulated and fitted, not recorded as known")
     description = cls.u0_description if u0 is None else (
         getattr(u0, "expression", "custom callable") if callable(u0) else "samples")
+    if snapshot == "measured":
+        description = f"snapshot of {description} at t0: {int(snapshot_points)} samples with noise {scale:.3g}"
+    elif snapshot == "none":
+        description = f"none (the data start after t0; the true u0 is {description})"
     return Observations(
         cls.name,
         t,
         x,
         values,
-        u0=eq.u0,
+        **initial,
         domain=eq.domain,
         t_span=eq.t_span,
         sigma=sigma,
@@ -164,5 +204,6 @@ def simulate(
             "layout": layout,
             "noise": noise,
             "seed": seed,
+            "snapshot": snapshot if snapshot == "exact" else f"{snapshot} ({int(snapshot_points)} points)",
         },
     )
