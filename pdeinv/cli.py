@@ -19,6 +19,9 @@ __version__ = "0.1.0"
 
 #: The rules choosing a field's smoothness weight from the data (pdeinv.fit.regularization.RULES).
 RULE_NAMES = ("auto", "risk", "evidence", "discrepancy", "gcv")
+#: What --u0 may say besides an expression (``pdeinv.problems.initial.U0_CHOICES``, kept here so
+#: that --help imports no numerical module; a test keeps the two equal).
+U0_CHOICES = ("auto", "exact", "fit")
 
 
 class PenaltyOrderType(click.ParamType):
@@ -309,14 +312,22 @@ def equations(name, as_json):
                    "unknowns, e.g. nu / D / lambda2]; give all of them when the fit will recover u0.")
 @click.option("--observe", type=click.Choice(["value", "abs"]), default="value", show_default=True,
               help="What the observations measure: the field, or its modulus |u| (e.g. |h| of nls).")
+@click.option("--snapshot", type=click.Choice(["measured", "exact", "none"]), default=None,
+              help="The initial condition in the file: a first snapshot with the same noise as the other points "
+                   "(measured), the exact u0 (exact), or no snapshot at all (none: sensors that start later) "
+                   "[default: measured with --noise, exact without].")
+@click.option("--snapshot-points", type=int, default=256, show_default=True,
+              help="Samples of a measured first snapshot.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Observation file to write (.h5).")
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
-def simulate(equation, params, fields, u0_text, points, layout, grid_shape, noise, seed, n, dt, known, observe, output,
-             force):
+def simulate(equation, params, fields, u0_text, points, layout, grid_shape, noise, seed, n, dt, known, observe,
+             snapshot, snapshot_points, output, force):
     """Simulate EQUATION with pdeinv's solver and sample observations into an HDF5 file.
 
     The solve runs on a finer grid and step than fits use by default, so a fit on these data
-    sees its own discretization error, as it would on real data.
+    sees its own discretization error, as it would on real data. With --noise the initial
+    condition is recorded as a measured first snapshot with the same noise (a fit then
+    estimates u0 with the parameters); --snapshot exact keeps the exact u0.
     """
     from .io import save_observations
     from .problems import simulate as simulate_obs
@@ -350,12 +361,12 @@ def simulate(equation, params, fields, u0_text, points, layout, grid_shape, nois
         u0 = parse_u0(u0_text)
         obs = simulate_obs(
             equation, values, points=points, layout=layout, grid=grid, u0=u0,
-            noise=noise, seed=seed, n=n, dt=dt, observable=observe,
+            noise=noise, seed=seed, n=n, dt=dt, observable=observe, snapshot=snapshot, snapshot_points=snapshot_points,
             fixed=None if known is None else tuple(k.strip() for k in known.split(",") if k.strip()),
         )
         save_observations(obs, output, overwrite=force)
     truth = ", ".join([f"{k}={v:g}" for k, v in obs.true_params.items()]
-                      + [f"{k}(x) in [{v.min():g}, {v.max():g}]" for k, v in obs.true_fields.items()])
+                      + [f"{k}(x) in [{v.min():g}, {v.max():g}]" for k, v in obs.true_fields.items() if k != "u0"])
     click.echo(f"wrote {output}: {obs.n_points} points of {equation} ({truth}), noise {noise:g}")
 
 
@@ -515,7 +526,14 @@ def pdebench(file, sample, points, seed, output, force):
               help="Comma-separated unknowns [default: the equation's, e.g. nu / D / lambda2; see "
                    "`pdeinv equations`]; u0 recovers the initial condition, "
                    "'D(x)' the Allen-Cahn diffusion field (through log D).")
-@click.option("--modes", default=16, show_default=True, help="Fourier modes of a fitted field (u0 or D(x)).")
+@click.option("--modes", type=int, default=None,
+              help="Fourier modes of a fitted field (u0 or D(x)) [default: for u0 with a measured snapshot, as many "
+                   "as it resolves above its noise; else 16].")
+@click.option("--u0", "u0_text", default="auto", show_default=True, metavar="auto|exact|fit|EXPR",
+              help="The initial condition: auto (a measured first snapshot with noise is fitted with the "
+                   "parameters, its samples becoming data; an exact one is used as it is; none at all is fitted "
+                   "from the later data), exact (take the file's as exact), fit, or a function of x, e.g. "
+                   "'cos(pi*x)' (known exactly).")
 @click.option("--regularization", default="0", show_default=True, metavar="W|auto|risk|evidence|discrepancy|gcv",
               help="Smoothness penalty weight for a fitted field, or a rule choosing it from the data: risk (least "
                    "expected field error; auto is risk), evidence (marginal likelihood), discrepancy (needs sigma "
@@ -576,7 +594,7 @@ def pdebench(file, sample, points, seed, output, force):
 @click.option("--force", is_flag=True, help="Overwrite an existing result file.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result summary as JSON.")
-def fit_command(equation, obs_paths, method, inits, fit_names, modes, regularization, penalty_order, directions, steps, max_nfev, max_time,
+def fit_command(equation, obs_paths, method, inits, fit_names, modes, u0_text, regularization, penalty_order, directions, steps, max_nfev, max_time,
                 seed, preset, n, dt, search, windows, auto_grid, tol, intervals, level, loss, loss_scale,
                 forward_command, forward_timeout, workers, scheduler, output, checkpoint, checkpoint_every, resume, force, quiet,
                 as_json):
@@ -605,17 +623,20 @@ def fit_command(equation, obs_paths, method, inits, fit_names, modes, regulariza
     unknowns = None if fit_names is None else [s.strip() for s in fit_names.split(",") if s.strip()]
     check_output(output, force, inputs=(obs_path, resume))
     given = _given_options()
-    fits_field = unknowns is not None and any(u == "u0" or u.endswith("(x)") for u in unknowns)
+    fits_field = (unknowns is not None and any(u == "u0" or u.endswith("(x)") for u in unknowns)) or u0_text == "fit"
+    if resume is not None and "u0_text" in _given_options():
+        raise UserError("--u0 cannot change a fit being resumed: the checkpoint's own settings continue it")
     field_options = ("modes", "regularization", "penalty_order")
     if resume is not None and given & set(field_options):
         raise UserError("--" + "/--".join(o.replace("_", "-") for o in field_options if o in given)
                         + " cannot change a fit being resumed: the checkpoint's own settings continue it")
     for option in field_options:
-        if option in given and not fits_field:
+        if option in given and not fits_field and u0_text != "auto":
             raise UserError(f"--{option.replace('_', '-')} applies to a fitted field (--fit u0 or --fit 'D(x)'), and none is fitted")
-    if "penalty_order" in given and _is_zero(regularization):
-        raise UserError("--penalty-order shapes the smoothness penalty, and there is none: give --regularization "
-                        f"W (or a rule: {', '.join(RULE_NAMES)}) too")
+    no_penalty = ("--penalty-order shapes the smoothness penalty, and there is none: give --regularization "
+                  f"W (or a rule: {', '.join(RULE_NAMES)}) too")
+    if "penalty_order" in given and _is_zero(regularization) and (fits_field or resume is not None):
+        raise UserError(no_penalty)
     if resume is None and (equation is None or obs_path is None):
         raise UserError("give EQUATION and --obs FILE (or --resume CHECKPOINT)")
     if forward_command is None:
@@ -630,7 +651,9 @@ def fit_command(equation, obs_paths, method, inits, fit_names, modes, regulariza
     if rule is not None and (checkpoint is not None or resume is not None):
         raise UserError(f"--regularization {rule} runs several fits and keeps no checkpoint; give a number to use "
                         "--checkpoint or --resume")
-    if checkpoint is None and output is not None and method != "pinn" and rule is None and forward_command is None:
+    derived_checkpoint = checkpoint is None and output is not None and method != "pinn" and rule is None \
+        and forward_command is None
+    if derived_checkpoint:
         checkpoint = str(Path(output).with_suffix("")) + ".ckpt.h5"
     with user_errors(), contextlib.ExitStack() as stack:
         state = None
@@ -666,8 +689,23 @@ def fit_command(equation, obs_paths, method, inits, fit_names, modes, regulariza
                     check_scheduler_address(scheduler)
                 if workers is not None or scheduler is not None:
                     executor = stack.enter_context(make_executor(workers, scheduler))
-            problem = InverseProblem(obs, unknowns, n=n, dt=dt, modes=modes, regularization=weight,
+            u0 = u0_text if u0_text in U0_CHOICES else parse_u0(u0_text)
+            problem = InverseProblem(obs, unknowns, n=n, dt=dt, modes=modes, regularization=weight, u0=u0,
                                      penalty_order=penalty_order, loss=loss, loss_scale=loss_scale, forward=forward, executor=executor)
+            if problem.initial.source == "none" and problem.initial.mode == "fit" and rule is None and weight == 0 \
+                    and not fits_field:
+                # u0 from the later data alone: its smoothness is the regularization rules' to choose
+                rule = "auto"
+                checkpoint = None if derived_checkpoint else checkpoint
+                if checkpoint is not None:
+                    raise ValueError("u0 fitted from the later data alone chooses its smoothness with several fits, "
+                                     "which keep no checkpoint: drop --checkpoint, or give --regularization W")
+            unused = sorted(option for option in field_options if option in given and problem.field is None)
+            if unused:
+                raise ValueError(f"--{unused[0].replace('_', '-')} applies to a fitted field, and none is fitted here ("
+                                 f"{problem.initial.reason})")
+            if "penalty_order" in given and rule is None and weight == 0:
+                raise ValueError(no_penalty)
         status = None if quiet else StatusLine(f"fitting {equation} ({method or preset or 'zo-gn'})")
 
         best_scanned: dict = {}
@@ -765,6 +803,9 @@ def parse_seeds(text: str) -> list[int]:
                    "and sent to the workers.")
 @click.option("--timeout", "connect_timeout", default=10.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
               metavar="SECONDS", help="How long to wait for the --scheduler to answer.")
+@click.option("--u0", "u0_choice", type=click.Choice(U0_CHOICES), default="auto", show_default=True,
+              help="The initial condition (as for pdeinv fit): auto fits a noisy measured first snapshot with the "
+                   "parameters, exact takes the file's as exact, fit always fits it.")
 @click.option("--auto-grid/--no-auto-grid", default=True, show_default=True,
               help="Refine each fit's grid until it no longer moves the estimate.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
@@ -772,7 +813,7 @@ def parse_seeds(text: str) -> list[int]:
                    "OUTPUT-fits/ beside it. Running again with the same output skips finished tasks.")
 @click.option("--force", is_flag=True, help="Run every task again, replacing earlier results.")
 @click.option("--quiet", is_flag=True, help="No progress line.")
-def fit_many_command(equation, files, fit_names, inits, starts, seeds_text, method, steps, max_nfev, n, dt, workers,
+def fit_many_command(equation, files, fit_names, inits, starts, seeds_text, method, steps, max_nfev, n, dt, u0_choice, workers,
                      scheduler, connect_timeout, auto_grid, output, force, quiet):
     """Fit EQUATION to every FILE, for every seed and starting point, on one machine or a cluster.
 
@@ -838,7 +879,7 @@ def fit_many_command(equation, files, fit_names, inits, starts, seeds_text, meth
     with user_errors():
         try:
             rows = fit_many(inputs, unknowns=unknowns, init=init or None, starts=starts, seeds=seeds,
-                            executor=start_executor, output=output, force=force, n=n, dt=dt, progress=progress,
+                            executor=start_executor, output=output, force=force, n=n, dt=dt, progress=progress, u0=u0_choice,
                             **options)
         finally:
             if status is not None:
@@ -939,6 +980,9 @@ def format_result_table(result, observations=None) -> str:
         + (f"grid n={grid['n']} dt={grid['dt']:.3g}, " if grid.get("n") else "")
         + f"wall {result.wall_time:.1f} s"
     )
+    initial = result.settings.get("initial_condition") or {}
+    if initial and (initial.get("mode") != "exact" or initial.get("source") != "file"):
+        lines.append(f"initial condition: {initial['reason']}")
     assumed = result.settings.get("assumed_params") or {}
     if assumed:
         lines.append("assumed (equation defaults; neither fitted nor known in the file): "

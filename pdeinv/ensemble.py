@@ -82,12 +82,13 @@ def run_fit_task(options: dict, item: tuple) -> "FitResult":  # noqa: F821
     for cls in options.get("equations", ()):  # a user's equation: known here from now on
         register_equation(cls, replace=True)
     # The same data and definition, the same problem (a black box may hold state: only within a run).
-    definition = cloudpickle.dumps((observations, options["unknowns"], options["n"], options["dt"]))
+    u0 = options.get("u0", "auto")
+    definition = cloudpickle.dumps((observations, options["unknowns"], options["n"], options["dt"], u0))
     key = (options["token"] if options["forward"] is not None else "", hashlib.sha256(definition).hexdigest())
     problem = _PROBLEMS.pop(key, None)
     if problem is None:
         problem = InverseProblem(observations, options["unknowns"], n=options["n"], dt=options["dt"],
-                                 forward=options["forward"])
+                                 forward=options["forward"], u0=u0)
     _PROBLEMS[key] = problem
     while len(_PROBLEMS) > _KEPT_PROBLEMS:
         _PROBLEMS.popitem(last=False)
@@ -171,6 +172,7 @@ def fit_many(
     n: int | None = None,
     dt: float | None = None,
     progress: Callable[[int, int, dict], None] | None = None,
+    u0: str = "auto",
     **fit_options,
 ) -> list[dict]:
     """Fit every ``(file, seed, start)`` and return one row per task, in that order.
@@ -180,7 +182,10 @@ def fit_many(
     files : observation files (paths), ``Observations`` objects, or a mapping name -> either;
         a file's name (its stem) labels its tasks and result files.
     unknowns, init : as for ``InverseProblem`` and ``fit`` (default: the equation's unknowns and
-        default values); the same for every file. Scalar unknowns only.
+        default values); the same for every file. Scalar unknowns, and the initial condition
+        where ``u0`` (``"auto"``, ``"exact"`` or ``"fit"``, see ``InverseProblem``) fits it: its
+        coefficients start at the data's snapshot (only the scalars are spread over starts)
+        and are in the result files, not in the table.
     starts, spread : starting points per file and seed (``start_points``).
     seeds : the fit seeds (directions, search); each is a task of its own.
     executor : a ``pdeinv.parallel`` executor (default ``InProcess()``), used and not closed;
@@ -227,19 +232,23 @@ def fit_many(
     tasks = []
     method = fit_options.get("method") or "zo-gn"
     for label, (obs, _) in inputs.items():
-        problem = InverseProblem(obs, unknowns, n=n, dt=dt, forward=forward)
-        if problem.field is not None:
-            raise ValueError("fit_many fits scalar unknowns; fit a field with fit")
-        first = problem.default_init() if init is None else {k: float(v) for k, v in problem.expand(init).items()}
+        problem = InverseProblem(obs, unknowns, n=n, dt=dt, forward=forward, u0=u0)
+        if problem.field is not None and (problem.field_name != "u0" or "u0" in (unknowns or ())):
+            raise ValueError("fit_many fits scalar unknowns (and the initial condition as a nuisance, u0='fit'); fit "
+                             "a field with fit")
+        defaults = problem.default_init()
+        first = {**defaults, **({} if init is None else {k: float(v) for k, v in problem.expand(init).items()})}
         extra = sorted(set(first) - set(problem.unknowns))
         if extra:
             raise ValueError(f"init names {extra}, which are not unknowns ({list(problem.unknowns)})")
         problem.to_z(first)  # names every missing or invalid initial value
-        first = {k: first[k] for k in problem.unknowns}
-        _check_fit_options(problem, first, fit_options)
+        scalars = {k: first[k] for k in problem.scalar_unknowns}
+        field = {k: first[k] for k in problem.unknowns if k not in scalars}
+        _check_fit_options(problem, {**scalars, **field}, fit_options)
         for seed in seeds:
-            for start, point in enumerate(start_points(first, starts, spread)):
-                tasks.append({"file": label, "seed": seed, "start": start, "init": point, "observations": obs})
+            for start, point in enumerate(start_points(scalars, starts, spread)):
+                tasks.append({"file": label, "seed": seed, "start": start, "init": {**point, **field},
+                              "observations": obs})
     rows: list[dict | None] = [None] * len(tasks)
     todo = []
     for i, task in enumerate(tasks):
@@ -256,7 +265,7 @@ def fit_many(
         folder.mkdir(exist_ok=True)
     equations = _user_equations(obs for obs, _ in inputs.values())
     options = {"token": uuid.uuid4().hex, "unknowns": unknowns, "n": n, "dt": dt, "forward": forward,
-               "fit": fit_options, "equations": equations}
+               "fit": fit_options, "equations": equations, "u0": u0}
     run = functools.partial(run_fit_task, options)
     total, finished = len(tasks), len(tasks) - len(todo)
     if progress is not None:
@@ -333,7 +342,7 @@ def write_table(rows: list[dict], output) -> Path:
     the task's result file. Numbers are written with every digit (they read back bitwise)."""
     from .io import atomic_path
 
-    names = list(rows[0]["params"]) if rows else []
+    names = [k for k in rows[0]["params"] if "[" not in k] if rows else []  # a fitted u0's coefficients: in the files
     header = (["file", "seed", "start"] + [f"init_{k}" for k in names] + names
               + ["status", "fit_p_value", "loss", "solver_calls", "wall_time", "result_file"])
     text = io.StringIO()

@@ -41,8 +41,10 @@ def _equation_for(observations, params: Mapping[str, float], n: int | None):
     from .problems.fields import field_samples, field_unknowns, split_field
 
     cls = observations.equation_class
-    name, coefficients, params = split_field(dict(params), cls)
-    u0 = observations.u0
+    params = dict(params)
+    given = params.pop("u0", None)  # samples of a true initial condition (``true_fields["u0"]``)
+    name, coefficients, params = split_field(params, cls)
+    u0 = observations.u0 if given is None else given
     samples = None
     if name is not None:
         samples = field_samples(name, coefficients, observations.domain, max(2 * coefficients.size + 2, 256), cls)

@@ -62,15 +62,17 @@ def test_robust_residuals_are_undone_and_outliers_do_not_fail_a_robust_fit():
 
 @pytest.fixture(scope="module")
 def kdv_noisy_first_row():
-    """KdV, 64 points with 1 % noise (sigma in the file), and the same noise on the initial
-    snapshot that the fit takes as exact."""
+    """KdV, 64 points with 1 % noise (sigma in the file), and the same noise on the measured
+    initial snapshot."""
     obs = simulate("kdv", points=64, layout="random", noise=0.01, seed=0)
-    u0 = obs.u0 + obs.sigma[0] * np.random.default_rng(5).standard_normal(obs.u0.size)
-    return dataclasses.replace(obs, u0=u0)
+    assert obs.u0_measured and obs.u0_sigma == obs.sigma[0]
+    return obs
 
 
 def test_a_noisy_initial_condition_taken_as_exact_is_a_poor_fit(kdv_noisy_first_row, tmp_path):
-    result = fit(InverseProblem(kdv_noisy_first_row), {"lambda2": 0.003})
+    problem = InverseProblem(kdv_noisy_first_row, u0="exact")
+    assert "taken as exact, as asked" in problem.initial.reason
+    result = fit(problem, {"lambda2": 0.003})
     assert result.status == "poor_fit" and not result.success
     assert "the misfit is" in result.message and "noise level" in result.message
     assert result.goodness["misfit_ratio"] > 5
@@ -78,9 +80,10 @@ def test_a_noisy_initial_condition_taken_as_exact_is_a_poor_fit(kdv_noisy_first_
     assert "not calibrated" in result.uncertainty["undetermined"][0]
     path = tmp_path / "obs.h5"
     save_observations(kdv_noisy_first_row, path)
-    run = CliRunner().invoke(cli, ["fit", "kdv", "--obs", str(path), "--init", "lambda2=0.003", "-o",
-                                   str(tmp_path / "fit.h5"), "--quiet"])
+    run = CliRunner().invoke(cli, ["fit", "kdv", "--obs", str(path), "--init", "lambda2=0.003", "--u0", "exact",
+                                   "-o", str(tmp_path / "fit.h5"), "--quiet"])
     assert run.exit_code == 1, run.output
+    assert "initial condition: the measured first snapshot (noise" in run.output
     assert "POOR FIT" in run.output and "goodness of fit: poor" in run.output
     info = CliRunner().invoke(cli, ["info", str(tmp_path / "fit.h5"), "--json"])
     assert json.loads(info.output)["goodness"]["verdict"] == "poor"

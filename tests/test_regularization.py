@@ -135,7 +135,7 @@ def test_a_noisy_initial_condition_is_better_with_the_chosen_weight():
     x = np.linspace(-1, 1, 512, endpoint=False)
     u0 = 0.6 * np.sin(np.pi * x) + 0.3 * np.cos(2 * np.pi * x) - 0.2 * np.sin(3 * np.pi * x)
     obs = simulate("burgers", {"nu": 0.05}, points=64, layout="random", n=128, dt=5e-4, u0=u0, fixed=("nu",),
-                   noise=0.05, seed=3)
+                   noise=0.05, seed=3, snapshot="exact")
     problem = InverseProblem(obs, ("u0",), modes=16, n=64)
     field = FourierField(16)
 

@@ -58,7 +58,8 @@ def resume_problem(state, *, n: int | None = None, dt: float | None = None) -> I
     o = state["options"]
     spec = o.get("problem") or {"unknowns": o["unknowns"], "modes": None, "regularization": 0.0, "bounds": {}}
     penalty = penalty_settings(o) or {"penalty_order": 2}  # no field: the order plays no part
-    return InverseProblem(state["observations"], spec["unknowns"], n=n, dt=dt, modes=spec["modes"] or 16,
+    return InverseProblem(state["observations"], spec["unknowns"], n=n, dt=dt, modes=spec["modes"],
+                          u0="exact" if spec.get("u0") == "exact" else "auto",
                           regularization=spec["regularization"], penalty_order=penalty["penalty_order"],
                           bounds={k: tuple(v) for k, v in spec["bounds"].items()},
                           loss=spec.get("loss", "linear"), loss_scale=spec.get("loss_scale"))
@@ -175,7 +176,8 @@ def fit(
         ``"laplace"`` (default; d more solves), ``"profile"`` (profile likelihood, the others
         re-fitted along it; tens of solves per unknown) or ``"none"``; ``level`` 0.95.
     regularization : for a fitted field, the smoothness weight (a number, replacing the
-        problem's) or a rule choosing it from the data: ``"risk"`` (the least expected field
+        problem's) or a rule choosing it from the data (default: none, except for a u0 fitted
+        from data that hold no snapshot at t0, whose weight ``"auto"`` chooses): ``"risk"`` (the least expected field
         error; ``"auto"`` is this one), ``"evidence"`` (the marginal likelihood),
         ``"discrepancy"`` (sigma known), ``"gcv"`` (see ``pdeinv.fit.regularization``); the choice
         is in ``result.settings["regularization"]``. The penalty's form (``w |k^q c|^2``, or the
@@ -191,6 +193,10 @@ def fit(
         and the fit returns with status "interrupted".
     """
     options = {k: v for k, v in locals().items() if k not in ("problem", "init", "regularization")}
+    initial = getattr(problem, "initial", None)
+    if (regularization is None and initial is not None and initial.mode == "fit" and initial.source == "none"
+            and problem.regularization == 0 and method != "pinn" and checkpoint is None and resume is None):
+        regularization = "auto"  # u0 from the later data alone: the rules choose its smoothness
     if regularization is not None:
         if isinstance(regularization, str):
             if checkpoint is not None or resume is not None:

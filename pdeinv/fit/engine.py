@@ -19,7 +19,7 @@ from .goodness import assess_goodness, discretization_level
 from .refine import (
     NOISE_SHIFT_FRACTION, STALLED_SHIFT_RATIO, grid_shift_estimate, misfit_allows_refinement, standard_errors,
 )
-from .search import global_search, time_windows
+from .search import global_search, searched_unknowns, time_windows
 from .steps.base import Context, Outcome
 from .uncertainty import assess, assess_field
 from .steps.least_squares import Interrupted
@@ -150,7 +150,8 @@ class Engine:
 
     def save(self, snapshot: dict | None = None):
         if self.o.get("checkpoint"):
-            self.save_checkpoint(snapshot or self.snapshot(), self.evaluator.observations, self.o["checkpoint"])
+            self.save_checkpoint(snapshot or self.snapshot(), self.evaluator.problem.source_observations,
+                                 self.o["checkpoint"])
 
     # -- the loop ------------------------------------------------------------------------------
     def run(self) -> FitResult:
@@ -193,7 +194,8 @@ class Engine:
             windows = time_windows(full, self.o.get("windows") or 0)
             if windows:
                 ev.use(full.until(windows[0]))
-            z, r, loss = global_search(ev, z0, self.rng, rec.record, self.o["search_points"], self.o["search_factor"])
+            z, r, loss = global_search(ev, z0, self.rng, rec.record, self.o["search_points"], self.o["search_factor"],
+                                       active=searched_unknowns(full))
             if not np.isfinite(loss):
                 ev.use(full)
                 self.outcome = Outcome("failed", "every point of the global search failed to solve" + self._first_error())
@@ -359,8 +361,8 @@ class Engine:
                 level = float(self.o.get("level", 0.95))
                 if ev.problem.field is None:
                     uncertainty = assess(ev, np.asarray(z, dtype=float), R[0], method=method, level=level)
-                else:  # a field: its pointwise band (profiles of many coefficients would cost too much)
-                    uncertainty = assess_field(ev, np.asarray(z, dtype=float), R[0], level=level)
+                else:  # a field: its pointwise band, and the scalars' intervals (no profile of each coefficient)
+                    uncertainty = assess_field(ev, np.asarray(z, dtype=float), R[0], method=method, level=level)
                 ev.nfev = spent  # reported as uncertainty["nfev"], not as the fit's cost
                 if outcome.status == "poor_fit":
                     uncertainty["calibrated"] = False

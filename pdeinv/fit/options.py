@@ -10,7 +10,7 @@ import numpy as np
 
 from ..problems.inverse import require_concrete_penalty
 from .presets import METHOD_OPTIONS, METHODS, PRESETS
-from .search import scan_points
+from .search import scan_points, searched_unknowns
 
 __all__ = ["fit_options"]
 
@@ -80,10 +80,15 @@ def fit_options(problem, init, *, custom_solver: bool = False, **given) -> dict:
     o["init"] = {k: float(v) for k, v in full_init.items()}
     if method == "exact":
         problem.jax_residual_fn()  # raises early for a custom forward map
-    # A scan over a field's coefficients would be meaningless: fields start local.
-    o["search"] = (method != "lsq" and problem.field is None) if o["search"] is None else bool(o["search"])
+    # A scan over a field's coefficients would be meaningless: fields start local, scalars fitted
+    # with a field (parameters with u0) are scanned with the field at its start.
+    searched = len(searched_unknowns(problem))
+    o["search"] = (method != "lsq" and searched > 0) if o["search"] is None else bool(o["search"])
+    if o["search"] and searched == 0:
+        raise ValueError("the global search scans scalar unknowns, and only a field is fitted: give search=False "
+                         "(--no-search)")
     if o["windows"] is None:
-        o["windows"] = 3 if o["search"] and problem.dim > 1 and problem.field is None else 0
+        o["windows"] = 3 if o["search"] and searched > 1 else 0
     elif isinstance(o["windows"], bool) or not isinstance(o["windows"], (int, np.integer)) or o["windows"] < 0:
         raise ValueError(f"windows must be a non-negative integer, got {o['windows']!r}")
     elif o["windows"] and not o["search"]:
@@ -97,7 +102,7 @@ def fit_options(problem, init, *, custom_solver: bool = False, **given) -> dict:
             4 * o["max_steps"] * (1 + 2 * (o["directions"] or 4)) + 1000
     o["max_nfev"] = _positive_int("max_nfev", o["max_nfev"])
     if o["search"]:
-        scan = 1 + (o["search_points"] or scan_points(problem.dim))
+        scan = 1 + (o["search_points"] or scan_points(searched))
         if o["max_nfev"] <= scan:
             raise ValueError(f"max_nfev={o['max_nfev']} leaves nothing after the global search's {scan} solves; "
                              "raise it or turn the search off (search=False, --no-search)")
@@ -136,5 +141,6 @@ def fit_options(problem, init, *, custom_solver: bool = False, **given) -> dict:
     o["problem"] = {"unknowns": list(problem.scalar_unknowns) + ([problem.field_name] if problem.field is not None else []),
                     "modes": None if problem.field is None else problem.field.modes,
                     "regularization": problem.regularization, "penalty_order": problem.penalty_order, "bounds": {k: list(v) for k, v in problem.bounds.items()},
-                    "loss": problem.loss, "loss_scale": problem.loss_scale}
+                    "loss": problem.loss, "loss_scale": problem.loss_scale, "u0": problem.initial.mode}
+    o["initial_condition"] = problem.initial.as_dict()
     return o

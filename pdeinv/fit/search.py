@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["global_search", "scan_points", "search_box", "time_windows"]
+__all__ = ["global_search", "scan_points", "search_box", "searched_unknowns", "time_windows"]
 
 
 def scan_points(dim: int) -> int:
@@ -39,16 +39,25 @@ def search_box(problem, z0: np.ndarray, factor: float):
     return box_lo, box_hi
 
 
-def global_search(evaluator, z0, rng, record, points: int | None, factor: float):
+def searched_unknowns(problem) -> np.ndarray:
+    """The unknowns the global phase scans: the scalars (a field's coefficients start where
+    they are: from a measured snapshot's projection, or the caller's guess)."""
+    field = set(np.asarray(getattr(problem, "field_index", []), dtype=int).tolist()) if problem.field is not None else set()
+    return np.array([i for i in range(problem.dim) if i not in field], dtype=int)
+
+
+def global_search(evaluator, z0, rng, record, points: int | None, factor: float, active=None):
     """Evaluate the misfit at ``points`` spread over the search box in one batched call.
 
     One unknown: 9 log-spaced values over init x/÷ factor (spacing x2.3; the KdV basin of
     the example data spans x0.5 to x5.9 around the truth, so two points always fall inside).
     Several: scrambled Sobol points, 8 d rounded up to a power of two. The initial guess is always evaluated too.
+    ``active``: the indices of the unknowns scanned (default all; the others stay at ``z0``).
     Returns ``(z, residual, loss)`` of the best point.
     """
-    d = evaluator.dim
-    lo, hi = search_box(evaluator, z0, factor)
+    active = np.arange(evaluator.dim) if active is None else np.asarray(active, dtype=int)
+    d = active.size
+    lo, hi = (bound[active] for bound in search_box(evaluator, z0, factor))
     if points is None:
         points = scan_points(d)
     if d == 1:
@@ -59,7 +68,9 @@ def global_search(evaluator, z0, rng, record, points: int | None, factor: float)
         sampler = qmc.Sobol(d, scramble=True, seed=int(rng.integers(2**31)))
         Z = qmc.scale(sampler.random(points), lo, hi) if points & (points - 1) else \
             qmc.scale(sampler.random_base2(int(np.log2(points))), lo, hi)
-    Z = np.concatenate([z0[None, :], Z])
+    full = np.repeat(z0[None, :], Z.shape[0], axis=0)
+    full[:, active] = Z.reshape(Z.shape[0], d)
+    Z = np.concatenate([z0[None, :], full])
     R, finite = evaluator.residuals(Z)
     losses = evaluator.loss_of_residuals(R)
     losses[~finite] = np.inf

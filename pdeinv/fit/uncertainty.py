@@ -259,16 +259,21 @@ def _ranges(x, mask, step):
     return out
 
 
-def assess_field(evaluator, z, r, *, level: float = 0.95, points: int = 256) -> dict:
+def assess_field(evaluator, z, r, *, method: str = "laplace", level: float = 0.95, points: int = 256) -> dict:
     """A pointwise band for a fitted field and the places the data do not determine it.
 
     The Gauss-Newton covariance of all unknowns comes from a forward-difference Jacobian of the
     whole residual vector at ``z`` (d solves; the smoothness rows included, so it is the
     posterior of the regularized problem), mapped to the field's samples on ``points`` points
-    (u0 itself, or log P for a positive field P(x)). Returns a JSON-able dict: ``method``
-    ("laplace"), ``level``, ``sigma``, ``x``, ``band`` ([low, high] samples of the field),
-    ``intervals`` for the scalar unknowns, ``undetermined`` (sentences) and ``nfev``.
+    (u0 itself, or log P for a positive field P(x)). The scalar unknowns' intervals are of the
+    joint covariance, so they include what the field's uncertainty costs them; with ``method``
+    "profile" each scalar's misfit is followed instead, the field re-fitted with the other
+    unknowns at every step. Returns a JSON-able dict: ``method``, ``level``, ``sigma``, ``x``,
+    ``band`` ([low, high] samples of the field), ``intervals`` for the scalar unknowns,
+    ``profiles``, ``undetermined`` (sentences) and ``nfev``.
     """
+    if method not in INTERVAL_METHODS or method == "none":
+        raise ValueError(f"interval method must be one of {INTERVAL_METHODS[:2]}, got {method!r}")
     from ..problems.fields import FourierField
 
     problem = evaluator.problem
@@ -278,15 +283,15 @@ def assess_field(evaluator, z, r, *, level: float = 0.95, points: int = 256) -> 
     known_sigma = problem.observations.sigma is not None
     dof = max(P - problem.dim, 1)
     s2 = 1.0 if known_sigma else float(r[:P] @ r[:P]) / dof
-    out = {"method": "laplace", "level": level, "sigma": sigma_used(problem.observations, s2, dof),
-           "x": [], "band": [], "intervals": {}, "undetermined": [], "nfev": 0}
+    out = {"method": method, "level": level, "sigma": sigma_used(problem.observations, s2, dof),
+           "x": [], "band": [], "intervals": {}, "laplace": {}, "profiles": {}, "undetermined": [], "nfev": 0}
     J, ok = forward_jacobian(evaluator, z, r)
     out["nfev"] = int(evaluator.nfev - start)
     if not ok:
         out["undetermined"].append("the Jacobian could not be measured at the estimate (a perturbed solve failed)")
         return out
     C = s2 * np.linalg.pinv(J.T @ J, rcond=1e-12)
-    q = _quantiles(level, dof, known_sigma)[0]
+    q, threshold = _quantiles(level, dof, known_sigma)
     field = FourierField(len(problem.field_index), problem.observations.domain)
     basis = np.stack([field.samples(e, points) for e in np.eye(field.modes)], axis=1)  # samples per coefficient
     idx = problem.field_index
@@ -314,6 +319,17 @@ def assess_field(evaluator, z, r, *, level: float = 0.95, points: int = 256) -> 
                                    f"{'a factor 1.65' if problem.field_log else 'half its RMS'} there)")
     scalars = [i for i in range(problem.dim) if i not in set(idx.tolist())]
     for i in scalars:
+        name = problem.unknowns[i]
         sdi = np.sqrt(max(C[i, i], 0.0))
-        out["intervals"][problem.unknowns[i]] = [_to_p(problem, i, z[i] - q * sdi), _to_p(problem, i, z[i] + q * sdi)]
+        out["laplace"][name] = [_to_p(problem, i, z[i] - q * sdi), _to_p(problem, i, z[i] + q * sdi)]
+        out["intervals"][name] = list(out["laplace"][name])
+        if method == "profile":
+            profile, ends = _profile(evaluator, z, r, i, sdi if np.isfinite(sdi) and sdi > 0 else 1.0, s2, threshold)
+            out["profiles"][name] = {"values": [_to_p(evaluator, i, p) for p, _ in profile],
+                                     "delta": [float(dl) for _, dl in profile], "threshold": threshold}
+            out["intervals"][name] = [None if e is None else _to_p(evaluator, i, e) for e in ends]
+            if None in ends:
+                out["undetermined"].append(f"the profile of {name} stays under the {level:.0%} threshold on one "
+                                           "side at least: the data bound it on one side at most")
+    out["nfev"] = int(evaluator.nfev - start)
     return out

@@ -46,6 +46,14 @@ class FourierField:
         """The field on ``linspace(a, b, n, endpoint=False)``."""
         return np.fft.irfft(np.asarray(self.spectrum(c, n)), n=n)
 
+    def basis_at(self, x) -> np.ndarray:
+        """The field's value at points ``x`` per coefficient: ``f(x) = basis_at(x) @ c``."""
+        s = 2 * np.pi / (self.domain[1] - self.domain[0]) * (np.asarray(x, dtype=float).ravel() - self.domain[0])
+        k = self.wavenumber[:, None] * s[None, :]
+        B = np.cos(k).T
+        B[:, 2:-1:2] = np.sin(k[2:-1:2]).T
+        return B
+
     def project(self, samples) -> np.ndarray:
         """The coefficients of the first ``modes`` Fourier modes of periodic samples (m > modes)."""
         samples = np.asarray(samples, dtype=float)
@@ -119,12 +127,18 @@ def field_samples(name: str, coefficients, domain: tuple[float, float], n: int, 
 
 
 def true_field(observations, name: str, n: int) -> np.ndarray | None:
-    """The field ``name`` that generated ``observations`` on ``n`` points, when known: the file's
-    u0, a true coefficient field stored with the data, or a constant one from a true scalar."""
+    """The field ``name`` that generated ``observations`` on ``n`` points, when known: the true u0
+    stored with a noisy snapshot, or the file's exact u0; a true coefficient field stored with the
+    data, or a constant one from a true scalar."""
     from ..solvers import resample_periodic
 
     parameter = field_unknowns(observations.equation_class).get(name, (None, None))[1]
-    samples = observations.u0 if parameter is None else observations.true_fields.get(parameter)
+    if parameter is None:  # u0: the stored truth behind a noisy snapshot, or an exact u0
+        samples = observations.true_fields.get("u0")
+        if samples is None and not observations.u0_measured:
+            samples = observations.u0
+    else:
+        samples = observations.true_fields.get(parameter)
     if samples is None:
         scalar = (observations.true_params or {}).get(parameter)
         return None if scalar is None else np.full(n, float(scalar))

@@ -22,6 +22,9 @@ from ..equations import get_equation
 from ..solvers.core import BatchedSolver
 from .external import ForwardTimeout
 from .fields import FourierField, field_samples, field_unknowns
+from .initial import (
+    MAX_MODES, decide_initial_condition, early_projection, given_initial_condition, with_snapshot_rows,
+)
 from .observations import Observations
 
 __all__ = ["InverseProblem", "call_forward"]
@@ -89,6 +92,9 @@ class _Restricted:
     def __call__(self, params):
         return np.asarray(self.forward(params)).ravel()[self.keep]
 
+
+#: Fourier modes of a fitted field when not given (nor chosen from a measured snapshot).
+DEFAULT_MODES = 16
 
 #: Orders of the smoothness penalty w |k^q c|^2 (``"auto"``: chosen by the evidence).
 PENALTY_ORDERS = (1, 2, 3, 4)
@@ -178,8 +184,10 @@ class InverseProblem:
         spectral solver (NumPy, SciPy, a subprocess...). It may raise or return NaN at bad
         points; such trial points are rejected by the fit.
     modes : with a field among the unknowns, the number of its Fourier coefficients (see
-        ``FourierField``). ``"u0"``: the initial condition, unknowns ``u0[0]`` ... ``u0[M-1]``;
-        the file's u0 is then the truth it is compared with, never the starting point.
+        ``FourierField``; default: for u0 with a measured snapshot, as many as the snapshot
+        resolves above its noise, else 16). ``"u0"``: the initial condition, unknowns
+        ``u0[0]`` ... ``u0[M-1]``; an exact u0 in the file is then the truth it is compared
+        with, never the starting point (a measured snapshot is data and the start).
         ``"P(x)"`` for a parameter P the equation lets vary in x (Allen-Cahn's ``D(x)``):
         through its logarithm when P is positive, unknowns ``logD[0]`` ... ``logD[M-1]``
         (``logD[0]`` is the mean of log D), else ``P[j]``; one field at a time.
@@ -203,6 +211,13 @@ class InverseProblem:
         ``loss_scale``, the residual size beyond which a point counts as an outlier, in units
         of the file's sigma (default 1.345 for Huber, 2.385 for Cauchy: 95 % efficiency for
         Gaussian noise); without sigma in the file it must be given, in units of u.
+    u0 : what is known of the initial condition (``pdeinv.problems.initial``): ``"auto"``
+        (default: a measured first snapshot whose noise matters is fitted with the parameters,
+        its samples joining the data at t0; data without a snapshot have u0 fitted from the
+        later points; an exact u0 is used as it is), ``"exact"`` (take the file's u0 as exact),
+        ``"fit"`` (always fit it), or the initial condition itself (a function of x or samples
+        of one period, exact). ``initial`` says what was decided and why; with u0 fitted,
+        ``observations`` hold the snapshot's rows and ``source_observations`` the data as given.
     executor : with ``forward``, where the members of a batch are evaluated (a
         ``pdeinv.parallel`` executor: local processes or a dask cluster; default: one after
         the other in this process). The members of a global scan or of a sketch's K
@@ -219,22 +234,42 @@ class InverseProblem:
         n: int | None = None,
         dt: float | None = None,
         forward: Callable[[dict], np.ndarray] | None = None,
-        modes: int = 16,
+        modes: int | None = None,
         regularization: float = 0.0,
         penalty_order: int | str | None = None,
         executor=None,
         loss: str = "linear",
         loss_scale: float | None = None,
+        u0="auto",
     ):
         if not isinstance(observations, Observations):
             raise ValueError("observations must be an Observations object (see pdeinv.load_observations)")
-        self.observations = obs = observations
-        self.equation_class = cls = get_equation(obs.equation)
+        #: the observations as given (what a checkpoint stores); ``observations`` are those fitted
+        self.source_observations = observations
+        cls = get_equation(observations.equation)
+        obs = given_initial_condition(observations, u0)
         unknowns = tuple(cls.default_unknowns if unknowns is None else unknowns)
         if not unknowns:
             raise ValueError("unknowns must name at least one parameter")
         field_table = field_unknowns(cls)
         fields = [u for u in unknowns if u in field_table]
+        if modes is not None and (isinstance(modes, bool) or int(modes) != modes):
+            raise ValueError(f"modes must be an even integer >= 2, got {modes!r}")
+        largest = min(MAX_MODES, (n or cls.default_n) - 2, obs.u0.size // 2 if obs.u0 is not None else MAX_MODES)
+        if not isinstance(u0, str) and "u0" in fields:
+            raise ValueError("u0 is given (a function or samples) and also to be fitted: one or the other")
+        self.initial = decide_initial_condition(
+            obs, "fit" if "u0" in fields else (u0 if isinstance(u0, str) else "given"),
+            fits_other_field=next((f for f in fields if f != "u0"), None), complex_state=cls.complex_state,
+            black_box=forward is not None, largest_modes=largest)
+        if self.initial.mode == "fit" and "u0" not in unknowns:
+            unknowns, fields = unknowns + ("u0",), fields + ["u0"]
+        if modes is None:
+            modes = self.initial.modes if "u0" in fields and self.initial.modes else DEFAULT_MODES
+        if self.initial.rows:
+            obs = with_snapshot_rows(obs, self.initial)
+        self.observations = obs
+        self.equation_class = cls
         for name in unknowns:
             if name not in cls.param_names and name not in field_table:
                 raise ValueError(f"unknown parameter {name!r} to fit for {cls.name}; expected some of "
@@ -302,7 +337,9 @@ class InverseProblem:
     # ---- grid -------------------------------------------------------------------------------
     def _build_solvers(self, n: int | None, dt: float | None) -> None:
         obs = self.observations
-        self.equation = self.equation_class(n=n, domain=obs.domain, t_span=obs.t_span, u0=obs.u0, dt=dt)
+        # Without a snapshot the solver's own u0 (its time step's scale) is the field's start.
+        u0 = obs.u0 if obs.u0 is not None else self.field.samples(self.default_init_field(), 256)
+        self.equation = self.equation_class(n=n, domain=obs.domain, t_span=obs.t_span, u0=u0, dt=dt)
         if self.field is not None and self.equation.n <= self.field.modes:
             raise ValueError(f"the solver grid n={self.equation.n} must exceed the field's modes ({self.field.modes})")
         if self._custom_forward is None:
@@ -422,14 +459,27 @@ class InverseProblem:
         return len(self.unknowns)
 
     def default_init(self) -> dict[str, float]:
-        """Starting values when none are given: equation defaults, a zero u0 field, a constant
-        D(x) field at the equation's default D."""
+        """Starting values when none are given: equation defaults; a u0 field at the projection
+        of a measured snapshot, at a fit of the earliest observations when there is no snapshot,
+        else zero (an exact u0 in the file is the truth a recovery is compared with, never its
+        start); a constant D(x) field at the equation's default D."""
         defaults = self.equation_class.defaults
         init = {name: float(defaults.get(name, 0.0)) for name in self.unknowns}
         if self.field_param is not None:
             value = float(defaults[self.field_param])
             init[f"{self.field_prefix}[0]"] = float(np.log(value)) if self.field_log else value
+        if self.field_name == "u0":
+            init.update(zip(self.field.names("u0"), self.default_init_field().tolist()))
         return init
+
+    def default_init_field(self) -> np.ndarray:
+        """The u0 field's starting coefficients (see ``default_init``)."""
+        source = self.source_observations
+        if self.initial.source == "snapshot":
+            return self.field.project(source.u0)
+        if self.initial.source == "none":
+            return early_projection(source, self.field)
+        return np.zeros(self.field.modes)
 
     def expand(self, params: Mapping[str, float]) -> dict[str, float]:
         """Accept the whole field at once (``{"u0": coefficients}``, ``{"D(x)": coefficients}``)
