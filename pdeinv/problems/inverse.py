@@ -74,12 +74,16 @@ def check_loss(loss: str, loss_scale: float | None, has_sigma: bool) -> tuple[st
     return loss, float(loss_scale)
 
 
-def robust_residuals(R, loss: str, c: float):
-    """Residuals whose squares sum to the robust loss: sign(r) c sqrt(rho((r / c)^2))."""
+def robust_residuals(R, loss: str, c: float, xp=np):
+    """Residuals whose squares sum to the robust loss: r sqrt(rho(s) / s), s = (r / c)^2, the
+    same as sign(r) c sqrt(rho(s)) but smooth at r = 0 (so that JAX differentiates it there);
+    ``xp`` is the array module (NumPy, or ``jax.numpy`` for the exact derivatives)."""
     with np.errstate(invalid="ignore"):
         s = (R / c) ** 2
-        rho = np.where(s <= 1, s, 2 * np.sqrt(s) - 1) if loss == "huber" else np.log1p(s)
-        return np.sign(R) * c * np.sqrt(rho)
+        small = ~(s > 1e-12)  # NaN stays NaN through r itself
+        s = xp.where(small, 1.0, s)
+        rho = xp.where(s <= 1, s, 2 * xp.sqrt(s) - 1) if loss == "huber" else xp.log1p(s)
+        return R * xp.sqrt(xp.where(small, 1.0, rho / s))
 
 
 class _Restricted:
@@ -659,6 +663,7 @@ class InverseProblem:
         reg = None if self._penalty is None else jnp.asarray(self._penalty)
         abs_observed = self.observations.observable == "abs"
         complex_data = self.parts == 2
+        loss, loss_scale = self.loss, self.loss_scale
 
         def residual(z):
             params = dict(known)
@@ -677,6 +682,8 @@ class InverseProblem:
                 r = jnp.concatenate([r.real, r.imag])
             elif jnp.iscomplexobj(r):
                 r = r.real
+            if loss != "linear":  # the same objective as the NumPy residuals
+                r = robust_residuals(r, loss, loss_scale, xp=jnp)
             return r if reg is None else jnp.concatenate([r, reg * z[index]])
 
         return residual
