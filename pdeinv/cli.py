@@ -159,6 +159,19 @@ def _given_options() -> set[str]:
     return {name for name in ctx.params if ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE}
 
 
+def _flags(names) -> list[str]:
+    """The current command's flags of option ``names``, in the order --help lists them."""
+    ctx = click.get_current_context()
+    return [max(p.opts, key=len) for p in ctx.command.params if p.name in names]
+
+
+#: What ``pdeinv fit --resume`` may be given besides the checkpoint: the budgets (they count
+#: the whole fit, the earlier runs included), the outputs and the display. Anything else would
+#: change the fit being continued, and is refused rather than ignored.
+RESUME_MAY_CHANGE = {"resume", "equation", "steps", "max_nfev", "max_time", "output", "checkpoint", "checkpoint_every",
+                     "force", "quiet", "as_json"}
+
+
 def check_output(output, force: bool, inputs=()) -> None:
     """Refuse an output before any work: an existing file without --force, a missing folder,
     or a path that is one of the command's inputs (never overwritten, --force or not)."""
@@ -624,12 +637,13 @@ def fit_command(equation, obs_paths, method, inits, fit_names, modes, u0_text, r
     check_output(output, force, inputs=(obs_path, resume))
     given = _given_options()
     fits_field = (unknowns is not None and any(u == "u0" or u.endswith("(x)") for u in unknowns)) or u0_text == "fit"
-    if resume is not None and "u0_text" in _given_options():
-        raise UserError("--u0 cannot change a fit being resumed: the checkpoint's own settings continue it")
+    if resume is not None:
+        fixed = _flags(given - RESUME_MAY_CHANGE)
+        if fixed:
+            raise UserError(f"{'/'.join(fixed)} cannot change a fit being resumed: the checkpoint's own settings "
+                            "continue it (the budgets --steps, --max-nfev and --max-time, the outputs and the display "
+                            "may)")
     field_options = ("modes", "regularization", "penalty_order")
-    if resume is not None and given & set(field_options):
-        raise UserError("--" + "/--".join(o.replace("_", "-") for o in field_options if o in given)
-                        + " cannot change a fit being resumed: the checkpoint's own settings continue it")
     for option in field_options:
         if option in given and not fits_field and u0_text != "auto":
             raise UserError(f"--{option.replace('_', '-')} applies to a fitted field (--fit u0 or --fit 'D(x)'), and none is fitted")
@@ -651,8 +665,9 @@ def fit_command(equation, obs_paths, method, inits, fit_names, modes, u0_text, r
     if rule is not None and (checkpoint is not None or resume is not None):
         raise UserError(f"--regularization {rule} runs several fits and keeps no checkpoint; give a number to use "
                         "--checkpoint or --resume")
+    # a resumed fit keeps saving into the checkpoint it continues (removed when it succeeds)
     derived_checkpoint = checkpoint is None and output is not None and method != "pinn" and rule is None \
-        and forward_command is None
+        and forward_command is None and resume is None
     if derived_checkpoint:
         checkpoint = str(Path(output).with_suffix("")) + ".ckpt.h5"
     with user_errors(), contextlib.ExitStack() as stack:

@@ -333,3 +333,19 @@ def test_ctrl_c_at_any_moment_exits_130_without_a_traceback(tmp_path, after):
     assert proc.returncode == 130, (out, err)
     assert "Traceback" not in err, err
     assert len(err.strip().splitlines()) <= 2, err  # "interrupted", or the fit's stop line (+ checkpoint)
+
+
+def test_a_fit_stopped_by_its_time_budget_is_finished_with_a_new_one(tmp_path, obs_file):
+    out = tmp_path / "mt.h5"
+    first = CliRunner().invoke(cli, ["fit", "burgers", "--obs", str(obs_file), "--init", "nu=0.1", "--n", "64",
+                                     "--no-auto-grid", "--max-time", "1e-3", "-o", str(out), "--quiet"])
+    checkpoint = tmp_path / "mt.ckpt.h5"
+    assert first.exit_code == 1 and "max_time" in first.output and checkpoint.exists(), first.output
+    for args, flag in ((["--obs", str(obs_file)], "--obs"), (["--method", "lsq"], "--method"),
+                       (["--n", "128"], "--n"), (["--init", "nu=0.2"], "--init")):
+        refused = CliRunner().invoke(cli, ["fit", "--resume", str(checkpoint), "-o", str(tmp_path / "r.h5"), *args])
+        assert refused.exit_code == 2 and f"{flag} cannot change a fit being resumed" in refused.output, refused.output
+    again = CliRunner().invoke(cli, ["fit", "--resume", str(checkpoint), "-o", str(tmp_path / "r.h5"), "--quiet",
+                                     "--max-time", "600"])
+    assert again.exit_code == 0, again.output
+    assert load_result(tmp_path / "r.h5")[0].status == "converged" and not checkpoint.exists()

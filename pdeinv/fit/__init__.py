@@ -27,7 +27,7 @@ from ..problems.inverse import LOSSES, InverseProblem
 from ..result import FitResult, penalty_settings
 from .engine import Engine
 from .evaluation import Evaluator
-from .options import fit_options
+from .options import fit_options, resumed_budgets
 from .presets import METHODS, PRESETS, make_solver
 from .solver import Solver
 from .steps import STATUSES, Dogleg, LeastSquares, LevenbergMarquardt, OptaxStep
@@ -187,8 +187,9 @@ def fit(
     checkpoint, checkpoint_every : save the whole state to this file (atomically) every
         ``checkpoint_every`` iterations, after the search, and when stopped.
     resume : a checkpoint file (or a state loaded with ``pdeinv.io.load_checkpoint``) to
-        continue from; its settings replace the ones given here. The result is bitwise the
-        one of an uninterrupted fit.
+        continue from; its settings replace the ones given here, except the budgets
+        ``max_steps``, ``max_nfev`` and ``max_time`` when given (each counts the whole fit, the
+        earlier runs included). The result is bitwise the one of an uninterrupted fit.
     should_stop : polled between iterations; when it returns True the state is checkpointed
         and the fit returns with status "interrupted".
     """
@@ -251,6 +252,7 @@ def fit(
                                  "(pdeinv.fit.resume_problem rebuilds the checkpoint's own problem)")
         if o["method"] == "custom" and solver is None:
             raise ValueError("the checkpoint was made with a custom solver: pass the same solver to resume")
+        o = resumed_budgets(o, max_steps, max_nfev, max_time)
         o.update(checkpoint=checkpoint if checkpoint is not None else o.get("checkpoint"),
                  checkpoint_every=checkpoint_every if checkpoint is not None else o["checkpoint_every"])
     else:

@@ -21,6 +21,21 @@ def _positive_int(name, value):
     return int(value)
 
 
+def resumed_budgets(o: dict, max_steps=None, max_nfev=None, max_time=None) -> dict:
+    """A checkpoint's options ``o`` with the budgets given to the resuming call (None: the
+    checkpoint's). Each counts the whole fit, the runs it resumes included."""
+    o = dict(o)
+    if max_steps is not None:
+        o["max_steps"] = _positive_int("max_steps", max_steps)
+    if max_nfev is not None:
+        o["max_nfev"] = _positive_int("max_nfev", max_nfev)
+    if max_time is not None:
+        if not (isinstance(max_time, (int, float, np.floating)) and np.isfinite(max_time) and max_time > 0):
+            raise ValueError(f"max_time must be a positive number of seconds, got {max_time!r}")
+        o["max_time"] = float(max_time)
+    return o
+
+
 def fit_options(problem, init, *, custom_solver: bool = False, **given) -> dict:
     o = dict(given)
     preset = o.pop("preset")
