@@ -76,6 +76,15 @@ class EquationType(click.ParamType):
 EQUATION_CHOICE = EquationType()
 
 
+class JsonAwareCommand(click.Command):
+    """A command whose options checked while the command line is read (before --json itself
+    is) still answer in JSON when --json was given."""
+
+    def parse_args(self, ctx, args):
+        ctx.meta["json_asked"] = "--json" in args
+        return super().parse_args(ctx, args)
+
+
 class UserError(click.ClickException):
     """A problem with the user's input: one line, exit code 2, no traceback."""
 
@@ -85,7 +94,7 @@ class UserError(click.ClickException):
         super().__init__(message)
         ctx = click.get_current_context(silent=True)
         #: a command run with --json also gets the error as JSON on standard output, for scripts
-        self.as_json = bool(ctx is not None and ctx.params.get("as_json"))
+        self.as_json = bool(ctx is not None and (ctx.params.get("as_json") or ctx.meta.get("json_asked")))
 
     def show(self, file=None):
         click.echo(f"Error: {self.format_message()}", err=True)
@@ -157,6 +166,17 @@ def _given_options() -> set[str]:
 
     ctx = click.get_current_context()
     return {name for name in ctx.params if ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE}
+
+
+def _existing_files(value):
+    """An option's file(s), refused when missing: checked while the command line is read,
+    before an equation name loads the numerical modules (a second or more)."""
+    from pathlib import Path
+
+    for path in (value if isinstance(value, tuple) else (value,)):
+        if path is not None and not Path(path).is_file():
+            raise UserError(f"{path}: no such file")
+    return value
 
 
 def _flags(names) -> list[str]:
@@ -524,10 +544,11 @@ def pdebench(file, sample, points, seed, output, force):
     click.echo(f"wrote {output}: {obs.n_points} points of burgers (nu={obs.true_params['nu']:g})")
 
 
-@cli.command(name="fit")
+@cli.command(name="fit", cls=JsonAwareCommand)
 @plugin_option
 @click.argument("equation", type=EQUATION_CHOICE, required=False)
-@click.option("--obs", "obs_paths", type=click.Path(dir_okay=False), multiple=True,
+@click.option("--obs", "obs_paths", type=click.Path(dir_okay=False), multiple=True, is_eager=True,
+              callback=lambda ctx, param, value: _existing_files(value),
               help="Observation file (.h5); one per fit (pdeinv fit-many fits several).")
 @click.option("--method", type=click.Choice(["zo-gn", "zo", "exact", "lsq", "pinn"]), default=None,
               help="zo-gn: Gauss-Newton on random-direction differences (default); zo: (FG)^2U-ZO gradient + Adam; "
@@ -602,7 +623,8 @@ def pdebench(file, sample, points, seed, output, force):
               help="Checkpoint file, saved every --checkpoint-every iterations and on Ctrl-C/SIGTERM "
                    "[default with -o: OUTPUT.ckpt.h5, removed after success].")
 @click.option("--checkpoint-every", type=int, default=10, show_default=True, help="Iterations between checkpoints.")
-@click.option("--resume", type=click.Path(dir_okay=False), default=None,
+@click.option("--resume", type=click.Path(dir_okay=False), default=None, is_eager=True,
+              callback=lambda ctx, param, value: _existing_files(value),
               help="Continue the fit saved in this checkpoint (its observations and settings are used).")
 @click.option("--force", is_flag=True, help="Overwrite an existing result file.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
@@ -624,10 +646,6 @@ def fit_command(equation, obs_paths, method, inits, fit_names, modes, u0_text, r
     """
     import signal
     from pathlib import Path
-
-    from .fit import fit, resume_problem
-    from .io import load_checkpoint, load_observations, save_result
-    from .problems.inverse import InverseProblem
 
     if len(obs_paths) > 1:
         raise UserError(f"--obs given {len(obs_paths)} times; a fit reads one file (pdeinv fit-many fits several)")
@@ -670,6 +688,10 @@ def fit_command(equation, obs_paths, method, inits, fit_names, modes, u0_text, r
         and forward_command is None and resume is None
     if derived_checkpoint:
         checkpoint = str(Path(output).with_suffix("")) + ".ckpt.h5"
+    from .fit import fit, resume_problem
+    from .io import load_checkpoint, load_observations, save_result
+    from .problems.inverse import InverseProblem
+
     with user_errors(), contextlib.ExitStack() as stack:
         state = None
         if resume is not None:
@@ -721,6 +743,7 @@ def fit_command(equation, obs_paths, method, inits, fit_names, modes, u0_text, r
                                  f"{problem.initial.reason})")
             if "penalty_order" in given and rule is None and weight == 0:
                 raise ValueError(no_penalty)
+            check_start(problem, init)
         status = None if quiet else StatusLine(f"fitting {equation} ({method or preset or 'zo-gn'})")
 
         best_scanned: dict = {}
@@ -772,6 +795,18 @@ def fit_command(equation, obs_paths, method, inits, fit_names, modes, u0_text, r
             click.echo(f"result written to {output}")
     if not result.success:
         sys.exit(1)
+
+
+def check_start(problem, init: dict) -> None:
+    """Refuse a start at which the solver gives no finite solution (one solve, before a fit
+    spends a global search on it): e.g. ``--init nu=1e300``."""
+    if not init or problem.has_custom_forward:
+        return
+    start = {**problem.default_init(), **problem.expand(init)}
+    _, finite = problem.predict(problem.to_z(start)[None])
+    if not finite[0]:
+        shown = ", ".join(f"{k}={v:g}" for k, v in init.items())
+        raise ValueError(f"--init {shown}: the solver gives no finite solution there; start from a plausible value")
 
 
 def parse_seeds(text: str) -> list[int]:

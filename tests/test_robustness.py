@@ -259,7 +259,7 @@ def test_a_time_step_larger_than_a_tenth_of_the_span_is_refused(obs_file):
     (["fit", "burgers", "--obs", "{obs}", "--penalty-order", "1"], "--penalty-order applies to a fitted field"),
     (["fit", "burgers", "--obs", "{obs}", "--fit", "u0", "--penalty-order", "1"],
      "--penalty-order shapes the smoothness penalty, and there is none"),
-    (["fit", "--resume", "{tmp}/fit.ckpt.h5", "--regularization", "2", "--penalty-order", "1"],
+    (["fit", "--resume", "{obs}", "--regularization", "2", "--penalty-order", "1"],
      "--regularization/--penalty-order cannot change a fit being resumed"),
     (["fit", "burgers", "--obs", "{obs}", "--max-nfev", "3"], "max_nfev=3 leaves nothing after the global search's 10 solves"),
 ])
@@ -349,3 +349,17 @@ def test_a_fit_stopped_by_its_time_budget_is_finished_with_a_new_one(tmp_path, o
                                      "--max-time", "600"])
     assert again.exit_code == 0, again.output
     assert load_result(tmp_path / "r.h5")[0].status == "converged" and not checkpoint.exists()
+
+
+def test_a_missing_file_is_refused_before_the_numerical_modules_load():
+    code = ("import sys\nfrom pdeinv.cli import cli\ntry:\n    cli(['fit', 'burgers', '--obs', 'missing.h5'])\n"
+            "except SystemExit as stop:\n    print(stop.code, 'jax' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.stdout.split() == ["2", "False"], done.stdout + done.stderr
+    assert "missing.h5: no such file" in done.stderr
+
+
+def test_a_start_where_the_solver_fails_is_refused(obs_file):
+    run = CliRunner().invoke(cli, ["fit", "burgers", "--obs", str(obs_file), "--init", "nu=1e300", "--n", "64"])
+    assert run.exit_code == 2, run.output
+    assert "--init nu=1e+300: the solver gives no finite solution there" in run.output
