@@ -825,7 +825,7 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
-@cli.command(name="fit-many")
+@cli.command(name="fit-many", cls=JsonAwareCommand)
 @plugin_option
 @click.argument("equation", type=EQUATION_CHOICE)
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
@@ -861,10 +861,14 @@ def parse_seeds(text: str) -> list[int]:
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Table to write (.csv, one row per task); each task's result file goes to "
                    "OUTPUT-fits/ beside it. Running again with the same output skips finished tasks.")
+@click.option("--intervals", type=click.Choice(["laplace", "profile", "none"]), default="laplace", show_default=True,
+              help="Confidence intervals of each fit (as for pdeinv fit), in the table as NAME_low, NAME_high.")
 @click.option("--force", is_flag=True, help="Run every task again, replacing earlier results.")
 @click.option("--quiet", is_flag=True, help="No progress line.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the summary and one object per task as JSON (the table is written all the same).")
 def fit_many_command(equation, files, fit_names, inits, starts, seeds_text, method, steps, max_nfev, n, dt, u0_choice, workers,
-                     scheduler, connect_timeout, auto_grid, output, force, quiet):
+                     scheduler, connect_timeout, auto_grid, output, intervals, force, quiet, as_json):
     """Fit EQUATION to every FILE, for every seed and starting point, on one machine or a cluster.
 
     \b
@@ -895,7 +899,7 @@ def fit_many_command(equation, files, fit_names, inits, starts, seeds_text, meth
     seeds = parse_seeds(seeds_text)
     unknowns = None if fit_names is None else [s.strip() for s in fit_names.split(",") if s.strip()]
     options = {k: v for k, v in {"method": method, "max_steps": steps, "max_nfev": max_nfev}.items() if v is not None}
-    options["auto_grid"] = auto_grid
+    options.update(auto_grid=auto_grid, intervals=intervals)
     with user_errors():
         if scheduler is not None:
             check_scheduler_address(scheduler)
@@ -934,8 +938,17 @@ def fit_many_command(equation, files, fit_names, inits, starts, seeds_text, meth
         finally:
             if status is not None:
                 status.close()
-    click.echo(summary_line(rows))
-    click.echo(f"table written to {output}; result files in {task_folder(output)}")
+    if as_json:
+        tasks = [{"file": r["file"], "seed": r["seed"], "start": r["start"], "init": r["init"],
+                  "params": {k: v for k, v in r["params"].items() if "[" not in k},  # a u0's coefficients: in the files
+                  "intervals": r["result"].intervals, "status": r["status"], "loss": float(r["loss"]),
+                  "solver_calls": r["nfev"], "wall_time": r["wall_time"], "result_file": r["result_file"],
+                  "skipped": r["skipped"]} for r in rows]
+        click.echo(json.dumps({"summary": summary_line(rows), "table": str(output),
+                               "result_files": str(task_folder(output)), "tasks": tasks}, default=float))
+    else:
+        click.echo(summary_line(rows))
+        click.echo(f"table written to {output}; result files in {task_folder(output)}")
     if any(r["status"] != "converged" for r in rows):
         sys.exit(1)
 

@@ -138,9 +138,9 @@ def _inputs(files) -> dict:
     return out
 
 
-def _finished(path: Path, observations, init: dict, seed: int, method: str):
+def _finished(path: Path, observations, init: dict, seed: int, method: str, intervals: str = "laplace"):
     """The result a previous run left in ``path`` for this task, or None; ValueError when the
-    file was made for another task (other data, start, seed or method)."""
+    file was made for another task (other data, start, seed, method or intervals)."""
     from .io import load_result
 
     if not path.exists():
@@ -150,9 +150,11 @@ def _finished(path: Path, observations, init: dict, seed: int, method: str):
     same = (result.seed == seed and settings.get("method") == method
             and {k: float(v) for k, v in dict(settings.get("init", {})).items()} == init
             and np.array_equal(stored.u, observations.u) and np.array_equal(stored.t, observations.t)
-            and np.array_equal(stored.x, observations.x))
+            and np.array_equal(stored.x, observations.x)
+            and ((result.uncertainty or {}).get("method") or "none") == intervals)
     if not same:
-        raise ValueError(f"{path} holds a fit of other data or settings (start, seed or method); write to another "
+        raise ValueError(f"{path} holds a fit of other data or settings (start, seed, method or intervals); write to "
+                         "another "
                          f"output, or pass force=True (CLI: --force) to redo every task")
     return result
 
@@ -256,7 +258,8 @@ def fit_many(
         task["result_file"] = path
         done = None
         if path is not None and not force:
-            done = _finished(path, task["observations"], task["init"], task["seed"], method)
+            done = _finished(path, task["observations"], task["init"], task["seed"], method,
+                             fit_options.get("intervals") or "laplace")
         if done is not None:
             rows[i] = _row(task, done, skipped=True)
         else:
@@ -335,15 +338,23 @@ def _p_value(result) -> str:
     return "" if goodness.get("p_value") is None else f"{goodness['p_value']:.3g}"
 
 
+def _bound(result, name: str, side: int) -> str:
+    """One end of a result's interval for ``name`` ("" when not assessed or unbounded)."""
+    ends = result.intervals.get(name)
+    return "" if ends is None or ends[side] is None else repr(float(ends[side]))
+
+
 def write_table(rows: list[dict], output) -> Path:
     """The CSV table of ``fit_many`` rows, written atomically: file, seed, start, the starting
-    value and the estimate of each unknown, status, the goodness of fit's p-value (see
+    value and the estimate of each unknown, the ends of its interval (``NAME_low``, ``NAME_high``:
+    empty when not assessed or unbounded), status, the goodness of fit's p-value (see
     ``pdeinv.fit.goodness``; a poor fit has status poor_fit), loss, solver calls, wall time (s),
     the task's result file. Numbers are written with every digit (they read back bitwise)."""
     from .io import atomic_path
 
     names = [k for k in rows[0]["params"] if "[" not in k] if rows else []  # a fitted u0's coefficients: in the files
-    header = (["file", "seed", "start"] + [f"init_{k}" for k in names] + names
+    bounds = [f"{k}_{side}" for k in names for side in ("low", "high")]
+    header = (["file", "seed", "start"] + [f"init_{k}" for k in names] + names + bounds
               + ["status", "fit_p_value", "loss", "solver_calls", "wall_time", "result_file"])
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
@@ -352,6 +363,7 @@ def write_table(rows: list[dict], output) -> Path:
         result_file = "" if r["result_file"] is None else os.path.relpath(r["result_file"], Path(output).parent)
         writer.writerow([r["file"], r["seed"], r["start"]] + [repr(r["init"][k]) for k in names]
                         + [repr(r["params"][k]) for k in names]
+                        + [_bound(r["result"], k, side) for k in names for side in (0, 1)]
                         + [r["status"], _p_value(r["result"]), repr(float(r["loss"])), r["nfev"],
                            f"{r['wall_time']:.3f}", result_file])
     output = Path(output)

@@ -291,3 +291,25 @@ def test_cli_fit_with_an_external_program_on_workers_equals_the_serial_fit(tmp_p
     assert abs(a["params"]["nu"] / 0.05 - 1) < 1e-6
     bad = CliRunner().invoke(cli, ["fit", "burgers", "--obs", str(tmp_path / "obs.h5"), "--workers", "2"])
     assert bad.exit_code == 2 and "--workers applies to a --forward-command black box" in bad.output
+
+
+def test_cli_fit_many_json_and_intervals(burgers_obs, tmp_path):
+    save_observations(burgers_obs, tmp_path / "one.h5")
+    out = tmp_path / "runs.csv"
+    base = ["fit-many", "burgers", str(tmp_path / "one.h5"), "--init", "nu=0.2", "--n", "64", "--no-auto-grid",
+            "-o", str(out), "--quiet"]
+    run = CliRunner().invoke(cli, base + ["--json"])
+    assert run.exit_code == 0, run.output
+    report = json.loads(run.stdout)
+    (task,) = report["tasks"]
+    assert report["summary"] == "1 tasks: 1 converged" and task["status"] == "converged"
+    lo, hi = task["intervals"]["nu"]
+    assert lo < task["params"]["nu"] < hi
+    with open(out) as f:
+        (row,) = list(csv.DictReader(f))
+    assert (float(row["nu_low"]), float(row["nu_high"])) == (lo, hi)
+    # the finished task was assessed with Laplace intervals: asking for none is another task
+    other = CliRunner().invoke(cli, base + ["--intervals", "none"])
+    assert other.exit_code == 2 and "start, seed, method or intervals" in other.output
+    missing = CliRunner().invoke(cli, base[:2] + [str(tmp_path / "nope.h5"), "-o", str(tmp_path / "x.csv"), "--json"])
+    assert missing.exit_code == 2 and "error" in json.loads(missing.stdout.splitlines()[-1])
