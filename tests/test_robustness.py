@@ -363,3 +363,18 @@ def test_a_start_where_the_solver_fails_is_refused(obs_file):
     run = CliRunner().invoke(cli, ["fit", "burgers", "--obs", str(obs_file), "--init", "nu=1e300", "--n", "64"])
     assert run.exit_code == 2, run.output
     assert "--init nu=1e+300: the solver gives no finite solution there" in run.output
+
+
+def test_a_field_checkpoint_without_a_penalty_resumes_whatever_order_was_named(tmp_path):
+    obs = simulate("burgers", {"nu": 0.05}, points=25, n=128, dt=5e-4, fixed=("nu", "lambda1"))
+    checkpoint = tmp_path / "f.ckpt.h5"
+    polls = []
+    named = InverseProblem(obs, ["u0"], modes=8, n=64, penalty_order=2)  # weight 0: the order plays no part
+    part = fit(named, checkpoint=checkpoint, auto_grid=False, intervals="none",
+               should_stop=lambda: polls.append(1) or len(polls) == 2)
+    assert part.status == "interrupted" and checkpoint.exists()
+    resumed = fit(InverseProblem(obs, ["u0"], modes=8, n=64), resume=checkpoint, auto_grid=False)
+    whole = fit(named, auto_grid=False, intervals="none")
+    assert resumed.params == whole.params and resumed.nfev == whole.nfev
+    with pytest.raises(ValueError, match="auto' \\(the same as 'risk'\\) or 'evidence'"):
+        fit(InverseProblem(obs, ["u0"], modes=8, n=64, regularization=1e-3, penalty_order="auto"), auto_grid=False)

@@ -245,7 +245,8 @@ def fit(
         if problem.field is not None:
             penalty = penalty_settings(o) or {"weight": 0.0, "penalty_order": 1}
             saved = (penalty["weight"], penalty["penalty_order"])
-            if saved != (problem.regularization, problem.penalty_order):
+            # without a weight the order plays no part: only a weighted penalty must be the same
+            if saved[0] != problem.regularization or (saved[0] > 0 and saved[1] != problem.penalty_order):
                 raise ValueError(f"the checkpoint's field was fitted with regularization={saved[0]:g}, "
                                  f"penalty_order={saved[1]}; this problem has regularization="
                                  f"{problem.regularization:g}, penalty_order={problem.penalty_order} "

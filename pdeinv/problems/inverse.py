@@ -123,7 +123,8 @@ def require_concrete_penalty(order) -> None:
     """A clear error when ``order`` is a form the evidence still has to choose."""
     if order in CHOSEN_FORMS:
         raise ValueError(f"penalty_order={order!r} is chosen with the weight from the data by the evidence: fit "
-                         "with regularization='auto' (or 'evidence'), not with a given weight")
+                         "with regularization='auto' (the same as 'risk') or 'evidence', not with a given weight "
+                         "(CLI: --regularization auto|risk|evidence)")
 
 
 def check_penalty_order(order):
