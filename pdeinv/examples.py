@@ -21,9 +21,11 @@ def flat_half_log_d(x):
 
 
 def flat_half_allen_cahn(noise: float = 0.01, seed: int = 0):
-    """The flat-half observations (see the module docstring); ``D(x)`` is then fitted with
-    ``InverseProblem(obs, ("D(x)",), modes=8, n=64, regularization=...)``."""
+    """The flat-half observations (see the module docstring), noise on the observations and the
+    initial condition exact (one field is fitted at a time: D(x) here, not u0); ``D(x)`` is then
+    fitted with ``InverseProblem(obs, ("D(x)",), modes=8, n=64, regularization=...)``."""
     from .problems import simulate
 
     return simulate("allen-cahn", {"D": lambda x: np.exp(flat_half_log_d(x)), "r": 1.0}, grid=(8, 24), n=128,
-                    dt=5e-4, u0=lambda x: 1 - 0.9 * (1 - np.cos(2 * np.pi * x)) * (x < 0), noise=noise, seed=seed)
+                    dt=5e-4, u0=lambda x: 1 - 0.9 * (1 - np.cos(2 * np.pi * x)) * (x < 0), noise=noise, seed=seed,
+                    snapshot="exact")

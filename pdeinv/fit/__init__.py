@@ -57,7 +57,7 @@ def resume_problem(state, *, n: int | None = None, dt: float | None = None) -> I
     state = load_checkpoint(state) if not isinstance(state, dict) else state
     o = state["options"]
     spec = o.get("problem") or {"unknowns": o["unknowns"], "modes": None, "regularization": 0.0, "bounds": {}}
-    penalty = penalty_settings(o) or {"penalty_order": 2}  # no field: the order plays no part
+    penalty = penalty_settings(o) or {"penalty_order": None}  # no field: no penalty, no order
     return InverseProblem(state["observations"], spec["unknowns"], n=n, dt=dt, modes=spec["modes"],
                           u0="exact" if spec.get("u0") == "exact" else "auto",
                           regularization=spec["regularization"], penalty_order=penalty["penalty_order"],
@@ -243,7 +243,7 @@ def fit(
         if list(o["unknowns"]) != list(problem.unknowns):
             raise ValueError(f"the checkpoint fits {o['unknowns']}, this problem {list(problem.unknowns)}")
         if problem.field is not None:
-            penalty = penalty_settings(o) or {"weight": 0.0, "penalty_order": 1}
+            penalty = penalty_settings(o) or {"weight": 0.0, "penalty_order": None}
             saved = (penalty["weight"], penalty["penalty_order"])
             # without a weight the order plays no part: only a weighted penalty must be the same
             if saved[0] != problem.regularization or (saved[0] > 0 and saved[1] != problem.penalty_order):
