@@ -559,7 +559,8 @@ def pdebench(file, sample, points, seed, output, force):
 @click.option("--fit", "fit_names", default=None, metavar="NAMES",
               help="Comma-separated unknowns [default: the equation's, e.g. nu / D / lambda2; see "
                    "`pdeinv equations`]; u0 recovers the initial condition, "
-                   "'D(x)' the Allen-Cahn diffusion field (through log D).")
+                   "'D(x)' the Allen-Cahn diffusion field (through log D); bias a constant offset of every sensor "
+                   "(a nuisance of the measurement: the data are u + bias).")
 @click.option("--modes", type=int, default=None,
               help="Fourier modes of a fitted field (u0 or D(x)) [default: for u0 with a measured snapshot, as many "
                    "as it resolves above its noise; else 16].")

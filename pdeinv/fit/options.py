@@ -100,8 +100,8 @@ def fit_options(problem, init, *, custom_solver: bool = False, **given) -> dict:
     searched = len(searched_unknowns(problem))
     o["search"] = (method != "lsq" and searched > 0) if o["search"] is None else bool(o["search"])
     if o["search"] and searched == 0:
-        raise ValueError("the global search scans scalar unknowns, and only a field is fitted: give search=False "
-                         "(--no-search)")
+        raise ValueError("the global search scans the equation's scalar unknowns, and none is fitted (a field's "
+                         "coefficients and a sensor bias start where they are): give search=False (--no-search)")
     if o["windows"] is None:
         o["windows"] = 3 if o["search"] and searched > 1 else 0
     elif isinstance(o["windows"], bool) or not isinstance(o["windows"], (int, np.integer)) or o["windows"] < 0:

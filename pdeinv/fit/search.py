@@ -40,10 +40,14 @@ def search_box(problem, z0: np.ndarray, factor: float):
 
 
 def searched_unknowns(problem) -> np.ndarray:
-    """The unknowns the global phase scans: the scalars (a field's coefficients start where
-    they are: from a measured snapshot's projection, or the caller's guess)."""
+    """The unknowns the global phase scans: the equation's scalars (a field's coefficients start
+    where they are: from a measured snapshot's projection, or the caller's guess; a nuisance of
+    the sensors, in which the data are linear, at its start)."""
+    from ..problems.inverse import NUISANCES
+
     field = set(np.asarray(getattr(problem, "field_index", []), dtype=int).tolist()) if problem.field is not None else set()
-    return np.array([i for i in range(problem.dim) if i not in field], dtype=int)
+    return np.array([i for i, name in enumerate(problem.unknowns) if i not in field and name not in NUISANCES],
+                    dtype=int)
 
 
 def global_search(evaluator, z0, rng, record, points: int | None, factor: float, active=None):

@@ -97,6 +97,12 @@ class _Restricted:
         return np.asarray(self.forward(params)).ravel()[self.keep]
 
 
+#: Unknowns of the measurement rather than of the equation, fitted and assessed like parameters
+#: (``--fit nu,bias``): ``bias`` is a constant offset of every sensor, the data being u + bias
+#: (the first snapshot's samples included, when they are data). They start at 0 and are left
+#: out of the global scan (the data are linear in them).
+NUISANCES = {"bias": "a constant offset of every sensor (the data are u + bias)"}
+
 #: Fourier modes of a fitted field when not given (nor chosen from a measured snapshot).
 DEFAULT_MODES = 16
 
@@ -276,9 +282,11 @@ class InverseProblem:
         self.observations = obs
         self.equation_class = cls
         for name in unknowns:
-            if name not in cls.param_names and name not in field_table:
+            if name not in cls.param_names and name not in field_table and name not in NUISANCES:
                 raise ValueError(f"unknown parameter {name!r} to fit for {cls.name}; expected some of "
-                                 f"{list(cls.param_names) + list(field_table)}")
+                                 f"{list(cls.param_names) + list(field_table) + list(NUISANCES)}")
+        if "bias" in unknowns and obs.is_complex:
+            raise ValueError("a sensor bias is fitted for real observations; these are complex")
         if len(set(unknowns)) != len(unknowns):
             raise ValueError(f"unknowns repeat a name: {list(unknowns)}")
         if len(fields) > 1:
@@ -574,6 +582,7 @@ class InverseProblem:
         for kind in ("non-finite", "error", "timeout"):
             tally.setdefault(kind, 0)
         members = [self.full_params(z) for z in Z]
+        bias = np.array([full.pop("bias", 0.0) for full in members])  # of the sensors, not the equation
         if self._custom_forward is not None:
             pred = np.full((B, self.observations.n_points), np.nan, dtype=complex if self.equation_class.complex_state else float)
             raised = 0
@@ -606,6 +615,8 @@ class InverseProblem:
             pred = np.abs(pred)
         elif not self.observations.is_complex and np.iscomplexobj(pred):
             pred = pred.real  # a complex state observed through its real values
+        if "bias" in self.unknowns:
+            pred = pred + bias[:, None]
         finite = np.all(np.isfinite(pred), axis=1)
         tally["non-finite"] += int(np.sum(~finite)) - raised
         # Parameters a solver must refuse (e.g. a viscosity that underflowed to 0) are rejected.
@@ -670,6 +681,7 @@ class InverseProblem:
             params = dict(known)
             for i, (name, is_log) in enumerate(zip(names, log_scaled)):
                 params[name] = jnp.exp(z[i]) if is_log else z[i]
+            bias = params.pop("bias", 0.0)
             start = u0_hat
             if self.field_name == "u0":
                 start = self._field_spectrum(z[index])
@@ -678,7 +690,7 @@ class InverseProblem:
             pred = solver(params, start)
             if abs_observed:
                 pred = jnp.abs(pred)
-            r = (pred - data) * weights
+            r = (pred + bias - data) * weights
             if complex_data:
                 r = jnp.concatenate([r.real, r.imag])
             elif jnp.iscomplexobj(r):
