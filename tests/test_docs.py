@@ -1,0 +1,33 @@
+"""The guide's pages and links: every page the site lists exists, and no relative link of the
+README or of a page points at nothing (the site build checks the same, strictly, in CI)."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+LINK = re.compile(r"\[[^\]]+\]\(([^)#\s]+)(?:#[^)]*)?\)")
+
+
+def _nav_pages(text: str) -> list[str]:
+    return re.findall(r":\s*([\w/.-]+\.md)\s*$", text, flags=re.M)
+
+
+def test_every_page_of_the_site_exists_and_every_page_is_listed():
+    pages = _nav_pages((ROOT / "mkdocs.yml").read_text())
+    assert "index.md" in pages and "measured-data.md" in pages
+    for page in pages:
+        assert (ROOT / "docs" / page).is_file(), page
+    on_disk = {p.relative_to(ROOT / "docs").as_posix() for p in (ROOT / "docs").rglob("*.md")}
+    assert on_disk == set(pages), on_disk ^ set(pages)
+
+
+@pytest.mark.parametrize("source", ["README.md", *sorted(p.relative_to(ROOT).as_posix()
+                                                         for p in (ROOT / "docs").rglob("*.md"))])
+def test_relative_links_point_at_files(source):
+    path = ROOT / source
+    for target in LINK.findall(path.read_text()):
+        if "://" in target or target.startswith("mailto:"):
+            continue
+        assert (path.parent / target).exists(), f"{source}: {target}"
