@@ -1,4 +1,5 @@
-"""Run the tutorials when the site builds, so that they cannot rot.
+"""Pages made when the site builds, so that they cannot rot: the tutorials, run, and the table
+of equations, read from the registry.
 
 Each ``docs/tutorials/NAME.py`` runs in a fresh temporary folder (a Python process of its own,
 matplotlib without a display). A tutorial checks its own results with ``assert``: one that
@@ -27,7 +28,37 @@ TIMEOUT = 900
 _runs: dict[str, tuple[str, str, list[str], float]] = {}
 
 
+#: Pages this hook writes (not in docs/; listed in the navigation like the others).
+GENERATED = ("reference/equations.md",)
+
+
+def equations_page() -> str:
+    """The equations pdeinv knows, from its registry (what `pdeinv equations` prints)."""
+    from pdeinv.equations import describe_equation, equation_names
+
+    lines = ["# Equations", "",
+             "The built-in equations, as `pdeinv equations` describes them (made from the registry when "
+             "this site was built). Domains are periodic in x; parameters marked + are fitted through "
+             "their logarithm (positive).", "",
+             "| name | PDE | parameters (default) | fitted by default | u0 | x, t | grid n |",
+             "|---|---|---|---|---|---|---|"]
+    for name in equation_names():
+        d = describe_equation(name)
+        params = ", ".join(f"{k}{'+' if k in d['positive'] else ''} ({v:g})" for k, v in d["parameters"].items())
+        label = f"`{d['name']}`" + (f" ({', '.join(f'`{a}`' for a in d['aliases'])})" if d["aliases"] else "")
+        pde = d["pde"].replace("|", "\\|")
+        lines.append(f"| {label} | {pde} | {params} | {', '.join(d['default_unknowns'])} | {d['u0']} | "
+                     f"[{d['domain'][0]:g}, {d['domain'][1]:g}), [{d['t_span'][0]:g}, {d['t_span'][1]:g}] | "
+                     f"{d['default_n']} |")
+    lines += ["", "Fields (parameters that may vary in x): "
+              + "; ".join(f"{describe_equation(n)['name']}: {', '.join(describe_equation(n)['field_params'])}"
+                          for n in equation_names() if describe_equation(n)["field_params"]) + ".",
+              "", "Your own equation joins this list: see [the tutorial](../tutorials/own-equation.md)."]
+    return "\n".join(lines) + "\n"
+
+
 def on_files(files, config):
+    files.append(File.generated(config, "reference/equations.md", content=equations_page()))
     folder = Path(config["docs_dir"]) / "tutorials"
     for script in sorted(folder.glob("*.py")):
         with tempfile.TemporaryDirectory() as work:
