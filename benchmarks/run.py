@@ -63,9 +63,9 @@ def main(argv=None):
 
 
 def check() -> int:
-    """Print, for each results file, the commit it was measured at and whether the code of
-    pdeinv or of its script changed since (docstrings and comments aside); returns 1 when any is
-    stale (or was measured on uncommitted code)."""
+    """Print, for each results file, the commit it was measured at and whether the code it
+    depends on changed since (docstrings and comments aside; see ``dependencies``); returns 1
+    when any is stale (or was measured on uncommitted code)."""
     import json
     import subprocess
 
@@ -83,8 +83,8 @@ def check() -> int:
             print(f"{name:14s} measured at {commit or 'an unknown commit'}: stale (not a committed state)")
             stale += 1
             continue
-        changed = subprocess.run(["git", "diff", "--name-only", base, "HEAD", "--", "pdeinv", f"benchmarks/{name}.py",
-                                  "benchmarks/common.py"], capture_output=True, text=True, cwd=repo)
+        changed = subprocess.run(["git", "diff", "--name-only", base, "HEAD", "--", *dependencies(name, repo)],
+                                 capture_output=True, text=True, cwd=repo)
         if changed.returncode != 0:
             print(f"{name:14s} measured at {commit}: unknown commit here")
             stale += 1
@@ -93,6 +93,75 @@ def check() -> int:
         print(f"{name:14s} measured at {commit}: " + (f"stale ({len(files)} files changed since)" if files else "current"))
         stale += bool(files)
     return 1 if stale else 0
+
+
+def _module_files(repo) -> dict[str, str]:
+    """``{module name: path relative to repo}`` of the pdeinv and benchmarks packages."""
+    out = {}
+    for package in ("pdeinv", "benchmarks"):
+        for path in sorted((repo / package).rglob("*.py")):
+            parts = list(path.relative_to(repo).with_suffix("").parts)
+            if parts[-1] == "__init__":
+                parts = parts[:-1]
+            out[".".join(parts)] = path.relative_to(repo).as_posix()
+    return out
+
+
+def _imports(module: str, path, modules: dict, exports: dict) -> set[str]:
+    """The pdeinv/benchmarks modules ``module`` names: every import statement (inside functions
+    too: pdeinv imports lazily), a name pdeinv exports resolved to the module that defines it,
+    and dotted module names in its text (a driver program run as a subprocess, ``pdeinv.x``
+    attributes of a plain ``import pdeinv``); ``-m pdeinv`` runs the command line."""
+    import ast
+    import re
+
+    source = path.read_text()
+    package = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = ".".join(package[: len(package) - node.level + 1] + ([node.module] if node.module else [])) \
+                if node.level else (node.module or "")
+            found.add(base)
+            for alias in node.names:
+                found.add(f"{base}.{alias.name}")
+                if base == "pdeinv" and alias.name in exports:
+                    found.add("pdeinv" + exports[alias.name])
+    found.update(re.findall(r"\b(?:pdeinv|benchmarks)(?:\.\w+)+", source))
+    if re.search(r"^import pdeinv\s*$", source, re.M):
+        found.update("pdeinv" + m for m in exports.values())
+    if re.search(r"""["']-m["'],\s*["']pdeinv["']""", source):
+        found.update({"pdeinv.__main__", "pdeinv.cli"})
+    return {m for m in found if m in modules}
+
+
+def dependencies(name: str, repo=None) -> list[str]:
+    """The files a benchmark's results depend on: its script, benchmarks/common.py, and every
+    module reachable from them by ``_imports`` (with the packages' ``__init__`` on the way).
+    Static and generous: a module reached through any import statement counts, so a change that
+    leaves a benchmark "current" cannot have run in it; a change elsewhere (the command line for a
+    benchmark that never runs it, the plots) leaves its results current."""
+    import ast
+    from pathlib import Path
+
+    repo = Path(repo or RESULTS.parent.parent)
+    modules = _module_files(repo)
+    tree = ast.parse((repo / "pdeinv" / "__init__.py").read_text())
+    exports = next((ast.literal_eval(node.value) for node in ast.walk(tree) if isinstance(node, ast.Assign)
+                    and getattr(node.targets[0], "id", "") == "_EXPORTS"), {})
+    seen: set[str] = set()
+    todo = [f"benchmarks.{name}", "benchmarks.common"]
+    while todo:
+        module = todo.pop()
+        if module in seen or module not in modules:
+            continue
+        seen.add(module)
+        parts = module.split(".")
+        todo.extend(".".join(parts[:i]) for i in range(1, len(parts)))
+        todo.extend(_imports(module, repo / modules[module], modules, exports))
+    return sorted(modules[m] for m in seen)
 
 
 def _code(source: str) -> str:
