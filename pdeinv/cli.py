@@ -176,6 +176,9 @@ def _existing_files(value):
     for path in (value if isinstance(value, tuple) else (value,)):
         if path is not None and not Path(path).is_file():
             raise UserError(f"{path}: no such file")
+        if path is not None and Path(path).suffix.lower() in (".npz", ".mat", ".npy", ".csv"):
+            raise UserError(f"{path}: pdeinv fits its own observation files (.h5); make one from a grid with "
+                            f"pdeinv import arrays {Path(path).name} --equation EQUATION -o obs.h5")
     return value
 
 
@@ -413,18 +416,62 @@ def info(file, as_json):
 
     with user_errors():
         kind, summary = load_any(file)
+        if kind == "fit result":  # what was decided about u0, and what was assumed, are in its settings
+            from .io import load_result
+
+            settings = load_result(file)[0].settings
+            summary["initial_condition"] = settings.get("initial_condition")
+            summary["assumed_params"] = settings.get("assumed_params") or {}
     if as_json:
         click.echo(json.dumps(summary, indent=2))
         return
     click.echo(f"{file}: {kind}")
     for key, value in summary.items():
+        if kind == "fit result" and key in ("params", "true_params", "relative_errors", "intervals") \
+                and isinstance(value, dict):
+            value = _scalars_and_fields(value)
         if key == "goodness" and isinstance(value, dict) and value.get("verdict") in ("good", "poor"):
             value = describe_goodness(value)
+        elif key == "uncertainty" and isinstance(value, dict):
+            value = _describe_uncertainty(value)
+        elif key == "initial_condition" and isinstance(value, dict):
+            value = value.get("reason", "-")
         elif isinstance(value, dict):
             value = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in value.items()) or "-"
         elif isinstance(value, list):
             value = " .. ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
         click.echo(f"  {key:14s} {value if value is not None else '-'}")
+
+
+def _scalars_and_fields(values: dict) -> dict:
+    """A result's per-unknown entries for people: the scalars, and each field's coefficients as
+    one count (they are all in --json)."""
+    out, fields = {}, {}
+    for name, value in values.items():
+        if "[" in name:
+            field = name.split("[")[0]
+            fields[field] = fields.get(field, 0) + 1
+        else:
+            out[name] = value
+    out.update({field: f"{count} coefficients (in --json)" for field, count in fields.items()})
+    return out
+
+
+def _describe_uncertainty(unc: dict) -> str:
+    """How the intervals were made, in one line (the intervals themselves are on their own line;
+    a field's pointwise band is in --json and drawn by pdeinv plot --kind uncertainty)."""
+    said = [f"{unc.get('method')} at {unc.get('level', 0.95):.0%}"]
+    sigma = unc.get("sigma")
+    if isinstance(sigma, dict) and sigma.get("value") is not None:
+        said.append(f"sigma {sigma['value']:.3g} (from the {sigma.get('source', 'file')})")
+    if unc.get("calibrated") is False:
+        said.append("NOT calibrated (the fit does not explain its data)")
+    if unc.get("band"):
+        said.append(f"a pointwise band of the field on {len(unc.get('x') or [])} points")
+    if unc.get("nfev"):
+        said.append(f"{unc['nfev']} solver calls")
+    said += list(unc.get("undetermined") or [])
+    return "; ".join(said)
 
 
 @cli.group(name="import")
@@ -1028,7 +1075,7 @@ def format_result_table(result, observations=None) -> str:
         pairs = [f"{a}~{b} {corr[a][b]:+.3f}" for i, a in enumerate(names) for b in names[i + 1:]
                  if corr[a].get(b) is not None]
         tail.append(f"intervals: {said}" + (f"; correlation {', '.join(pairs)}" if pairs else "")
-                    + f"; {unc['nfev']} more solver calls")
+                    + f"; {unc['nfev']} more solver call{'s' if unc['nfev'] != 1 else ''}")
         tail += [f"note: {sentence}" for sentence in unc.get("undetermined") or []]
     grid = result.grid
     goodness = result.goodness or {}
@@ -1089,6 +1136,12 @@ def plot(file, output, kind, n, force):
     with user_errors():
         if not out.parent.exists():
             raise ValueError(f"folder {out.parent} does not exist")
+        if "kind" in _given_options() and kind != "summary":
+            from .io import load_any
+
+            if load_any(file)[0] != "fit result":
+                raise ValueError(f"--kind {kind} draws a fit result; {file} holds observations (drawn as the field "
+                                 "at the file's true parameters, without --kind)")
         fig = plotting.figure_for_file(file, kind, n=n)
         with atomic_path(out, overwrite=force) as tmp:
             fig.savefig(tmp, format=out.suffix[1:].lower(), dpi=110)

@@ -222,7 +222,8 @@ def plot_residuals(observations, predictions, *, ax=None, goodness: dict | None 
 
 
 def plot_convergence(results, *, axes=None, true_params: Mapping[str, float] | None = None):
-    """Loss and each parameter against solver calls, for one fit or several (``{label: result}``).
+    """Loss and each scalar parameter against solver calls, for one fit or several
+    (``{label: result}``); a fitted field's coefficients are left out (see ``plot_recovered_field``).
 
     Solver calls are the axis that matters for black-box solvers. A parameter's true value,
     when known, is drawn as a horizontal line. Returns the array of axes (loss first).
@@ -231,7 +232,8 @@ def plot_convergence(results, *, axes=None, true_params: Mapping[str, float] | N
 
     if not isinstance(results, Mapping):
         results = {results.settings.get("method", "fit"): results}
-    names = list(next(iter(results.values())).params)
+    # the scalar unknowns (a field's coefficients, one panel each, would bury them)
+    names = [k for k in next(iter(results.values())).params if "[" not in k]
     if axes is None:
         _, axes = plt.subplots(1 + len(names), 1, figsize=(6, 2.4 * (1 + len(names))), sharex=True,
                                constrained_layout=True)
@@ -313,7 +315,8 @@ def summary_figure(result, observations, *, n: int | None = None):
         reference = field_at(observations, {**observations.true_params, **observations.true_fields}, n=n)[2]
     fig = plt.figure(figsize=(13, 8.5), constrained_layout=True)
     grid = fig.add_gridspec(2, 3)
-    top = [fig.add_subplot(grid[0, i]) for i in range(3 if reference is not None else 1)]
+    # without a truth the recovered field alone spans the row (no empty panels beside it)
+    top = [fig.add_subplot(grid[0, i]) for i in range(3)] if reference is not None else [fig.add_subplot(grid[0, :])]
     plot_comparison(t, x, recovered, reference, observations=observations, axes=top,
                     labels=("recovered", "true"))
     slices = np.unique(observations.t)
@@ -323,16 +326,34 @@ def summary_figure(result, observations, *, n: int | None = None):
     predictions = predictions_at(observations, result.params, n=n)
     plot_residuals(observations, predictions, ax=fig.add_subplot(grid[1, 1]), goodness=result.goodness)
     name, coefficients, _ = split_field(result.params, observations.equation_class)
+    scalars = {k: v for k, v in result.params.items() if "[" not in k}
     if name is not None:  # a recovered field: show it against the true one
         plot_recovered_field(observations, result.params, ax=fig.add_subplot(grid[1, 2]))
-        estimate = f"{name} from {coefficients.size} Fourier modes"
     else:
-        sub = grid[1, 2].subgridspec(1 + len(result.params), 1)
-        conv_axes = [fig.add_subplot(sub[i]) for i in range(1 + len(result.params))]
+        sub = grid[1, 2].subgridspec(1 + len(scalars), 1)
+        conv_axes = [fig.add_subplot(sub[i]) for i in range(1 + len(scalars))]
         plot_convergence({result.settings.get("method", "fit"): result}, axes=conv_axes)
-        estimate = ", ".join(f"{k} = {v:.6g}" for k, v in result.params.items())
-    fig.suptitle(f"{observations.equation}: {estimate}  ({result.nfev} solver calls)")
+    fig.suptitle(f"{observations.equation}: {estimate_text(result)}  ({result.nfev} solver calls)")
     return fig
+
+
+def estimate_text(result) -> str:
+    """``nu = 0.00304 [0.00282, 0.00328]; u0 from 8 Fourier modes``: the scalars with their
+    intervals (when assessed), then each fitted field."""
+    intervals = result.intervals
+    parts = []
+    for name, value in result.params.items():
+        if "[" in name:
+            continue
+        low, high = intervals.get(name, (None, None))
+        parts.append(f"{name} = {value:.4g}" + (f" [{low:.4g}, {high:.4g}]" if low is not None and high is not None
+                                                  else ""))
+    fields: dict[str, int] = {}
+    for name in result.params:
+        if "[" in name:
+            fields[name.split("[")[0]] = fields.get(name.split("[")[0], 0) + 1
+    parts += [f"{'D(x)' if field == 'logD' else field} from {count} Fourier modes" for field, count in fields.items()]
+    return "; ".join(parts)
 
 
 def plot_uncertainty(result, *, axes=None):
@@ -342,28 +363,44 @@ def plot_uncertainty(result, *, axes=None):
     import matplotlib.pyplot as plt
 
     unc = result.uncertainty
-    if unc and unc.get("band"):  # a fitted field: its pointwise band
-        if axes is None:
-            fig, ax = plt.subplots(figsize=(6.5, 3.6), constrained_layout=True)
-            axes = [ax]
-        ax = axes[0]
-        x = np.asarray(unc["x"])
-        low, high = (np.asarray(v) for v in unc["band"])
-        ax.fill_between(x, low, high, color="C0", alpha=0.25, label=f"{unc['level']:.0%} band")
-        ax.plot(x, np.sqrt(low * high) if np.all(low > 0) else (low + high) / 2, color="C0", label="estimate")
-        ax.set_xlabel("x")
-        if np.all(low > 0) and np.max(high) / np.min(low) > 20:
-            ax.set_yscale("log")
-        for sentence in unc.get("undetermined") or []:
-            ax.set_title(sentence, fontsize=8, wrap=True)
-        ax.legend(fontsize=7)
-        return axes
-    if not unc or not unc.get("intervals"):
+    if not unc or not (unc.get("intervals") or unc.get("band")):
         raise ValueError("this result has no intervals (fit with --intervals laplace or profile, to convergence)")
-    names = list(unc["intervals"])
+    names = [k for k in unc.get("intervals") or {} if "[" not in k]
+    band = bool(unc.get("band"))
+    panels = len(names) + band
     if axes is None:
-        fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.4), constrained_layout=True, squeeze=False)
+        fig, axes = plt.subplots(1, panels, figsize=(4.2 * len(names) + 6.5 * band, 3.6), constrained_layout=True,
+                                 squeeze=False)
         axes = axes[0]
+    if band:  # a fitted field: its pointwise band, in the last panel
+        _band_panel(result, unc, axes[len(names)])
+    if names:
+        _interval_panels(result, unc, names, axes[: len(names)])
+    axes[0].figure.suptitle(f"{result.equation}: how sure the estimate is")
+    return axes
+
+
+def _band_panel(result, unc, ax):
+    x = np.asarray(unc["x"])
+    low, high = (np.asarray(v) for v in unc["band"])
+    field = next((k.split("[")[0] for k in result.params if "[" in k), "field")
+    field = "D(x)" if field == "logD" else field
+    width = float(np.max(high - low) / 2)
+    ax.fill_between(x, low, high, color="C0", alpha=0.25,
+                    label=f"{unc['level']:.0%} band (half-width up to {width:.2g})")
+    ax.plot(x, np.sqrt(low * high) if np.all(low > 0) else (low + high) / 2, color="C0", label="estimate")
+    ax.set_xlabel("x")
+    ax.set_ylabel(field)
+    if np.all(low > 0) and np.max(high) / np.min(low) > 20:
+        ax.set_yscale("log")
+    said = list(unc.get("undetermined") or [])
+    ax.set_title("\n".join(said) if said else f"{field}: pointwise band", fontsize=8, wrap=True)
+    ax.legend(fontsize=7)
+
+
+def _interval_panels(result, unc, names, axes):
+    import matplotlib.pyplot as plt
+
     truth = result.true_params or {}
     for ax, name in zip(axes, names):
         low, high = unc["intervals"][name]
@@ -371,6 +408,17 @@ def plot_uncertainty(result, *, axes=None):
         if profile:
             ax.plot(profile["values"], profile["delta"], "o-", color="C0", ms=3, label="profile")
             ax.axhline(profile["threshold"], color="0.5", ls="--", lw=1, label=f"{unc['level']:.0%} threshold")
+            ax.set_ylabel("Delta misfit / sigma^2")
+        elif low is not None and high is not None:  # Laplace: the quadratic model behind the interval
+            from scipy.stats import chi2
+
+            threshold = float(chi2.ppf(unc["level"], 1))
+            estimate = result.params[name]
+            values = np.linspace(low - 0.5 * (estimate - low), high + 0.5 * (high - estimate), 101)
+            side = np.where(values < estimate, estimate - low, high - estimate)
+            ax.plot(values, threshold * ((values - estimate) / side) ** 2, "-", color="C0", lw=1,
+                    label="quadratic model (Laplace)")
+            ax.axhline(threshold, color="0.5", ls="--", lw=1, label=f"{unc['level']:.0%} threshold")
             ax.set_ylabel("Delta misfit / sigma^2")
         else:
             ax.set_yticks([])
@@ -384,10 +432,8 @@ def plot_uncertainty(result, *, axes=None):
             ax.axvline(truth[name], color="C3", ls=":", lw=1.5, label="truth")
         ax.set_xlabel(name)
         ax.xaxis.set_major_locator(plt.MaxNLocator(4))
-        ax.ticklabel_format(axis="x", style="sci", scilimits=(-3, 4))
+        ax.ticklabel_format(axis="x", style="sci", scilimits=(-3, 4), useOffset=False)
     axes[0].legend(fontsize=7, loc="upper center")
-    axes[0].figure.suptitle(f"{result.equation}: how sure the estimate is")
-    return axes
 
 
 FIGURE_KINDS = ("summary", "field", "convergence", "residuals", "uncertainty")

@@ -131,3 +131,55 @@ def test_cli_plot_writes_png_and_refuses_bad_paths(tmp_path, fitted):
         assert res.exit_code == 2 and "Traceback" not in res.output
     res = runner.invoke(cli, ["plot", str(tmp_path / "missing.h5")])
     assert res.exit_code == 2 and "no such file" in res.output
+
+
+@pytest.fixture(scope="module")
+def with_u0(tmp_path_factory):
+    """nu fitted with u0 as a nuisance (a noisy snapshot of 256 samples), saved as a result."""
+    obs = simulate("burgers", {"nu": 0.05}, points=16, n=128, dt=5e-4, noise=0.01, seed=1)
+    result = fit(InverseProblem(obs, ["nu"], n=64), {"nu": 0.1}, auto_grid=False)
+    path = tmp_path_factory.mktemp("u0") / "fit.h5"
+    save_result(result, obs, path)
+    return obs, result, path
+
+
+def test_a_fit_with_u0_as_a_nuisance_is_drawn_for_its_parameter(with_u0):
+    obs, result, _ = with_u0
+    modes = sum("[" in k for k in result.params)
+    assert modes >= 8 and result.settings["initial_condition"]["mode"] == "fit"
+    fig = plotting.summary_figure(result, obs, n=64)
+    low, high = result.intervals["nu"]
+    assert fig._suptitle.get_text().startswith(f"burgers: nu = {result.params['nu']:.4g} [{low:.4g}, {high:.4g}]")
+    assert f"u0 from {modes} Fourier modes" in fig._suptitle.get_text()
+    # without a truth for u0's dynamics the recovered field spans the row: no empty panels
+    assert all(ax.has_data() for ax in fig.axes if ax.get_label() != "<colorbar>")
+    convergence = plotting.plot_convergence(result)
+    assert [ax.get_ylabel() for ax in convergence] == ["loss", "nu"]  # not one panel per coefficient
+    panels = plotting.plot_uncertainty(result)
+    assert [ax.get_xlabel() for ax in panels] == ["nu", "x"] and panels[1].get_ylabel() == "u0"
+    assert panels[0].get_ylabel() == "Delta misfit / sigma^2" and panels[0].lines  # the Laplace model, drawn
+    plt.close("all")
+
+
+def test_info_of_a_result_is_readable_and_says_what_was_decided(with_u0):
+    _, result, path = with_u0
+    text = CliRunner().invoke(cli, ["info", str(path)]).output
+    assert "u0[" not in text and "u0=" in text and "coefficients (in --json)" in text
+    assert "initial_condition u0 fitted with the parameters" in text
+    assert len(text) < 3000, len(text)  # a band of 256 points is not printed
+    import json
+
+    summary = json.loads(CliRunner().invoke(cli, ["info", str(path), "--json"]).output)
+    assert summary["initial_condition"]["mode"] == "fit" and "u0[0]" in summary["params"]
+
+
+def test_plot_refuses_a_kind_for_observations_and_fit_refuses_a_grid_file(tmp_path, fitted):
+    obs, _ = fitted
+    save_observations(obs, tmp_path / "obs.h5")
+    run = CliRunner().invoke(cli, ["plot", str(tmp_path / "obs.h5"), "--kind", "convergence", "-o",
+                                   str(tmp_path / "c.png")])
+    assert run.exit_code == 2 and "--kind convergence draws a fit result" in run.output
+    assert not (tmp_path / "c.png").exists()
+    np.savez(tmp_path / "grid.npz", t=[0.0, 1.0], x=[0.0, 1.0], u=[[0.0, 1.0], [1.0, 0.0]])
+    run = CliRunner().invoke(cli, ["fit", "burgers", "--obs", str(tmp_path / "grid.npz")])
+    assert run.exit_code == 2 and "pdeinv import arrays grid.npz --equation EQUATION" in run.output
