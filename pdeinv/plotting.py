@@ -84,8 +84,11 @@ def observed_values(observations) -> np.ndarray:
     return np.abs(observations.u) if observations.is_complex else observations.u
 
 
-#: Above this many observation points, plots draw them as small translucent dots.
+#: Above this many observation points, plots name them rather than mark each one.
 DENSE_POINTS = 2000
+
+#: Observations marked on each slice of dense data (evenly spread in x).
+SLICE_MARKS = 40
 
 
 def _image(ax, t, x, u, vmin, vmax, cmap="RdBu_r"):
@@ -102,13 +105,14 @@ def plot_field(t, x, u, *, observations=None, ax=None, title: str | None = None,
     limit = float(np.max(np.abs(u)))
     image = _image(ax, t, x, u, -limit if vmin is None else vmin, limit if vmax is None else vmax)
     if observations is not None:
-        # Open circles for a few points; dense data (a whole published grid) would bury the field
-        # under their outlines: small translucent dots then, rasterized so vector files stay small.
-        few = observations.n_points <= DENSE_POINTS
-        ax.scatter(observations.t, observations.x, s=14 if few else 1.5, facecolor="none" if few else "k",
-                   edgecolor="k" if few else "none", linewidth=0.8 if few else 0, alpha=1.0 if few else 0.25,
-                   rasterized=not few, label=f"{observations.n_points} observations")
-        ax.legend(loc="upper right", fontsize="small", framealpha=0.8, markerscale=1 if few else 4)
+        # Open circles for a few points; dense data (a whole published grid) would hatch the field
+        # with their marks: they are then named, not drawn.
+        if observations.n_points <= DENSE_POINTS:
+            ax.scatter(observations.t, observations.x, s=14, facecolor="none", edgecolor="k", linewidth=0.8,
+                       label=f"{observations.n_points} observations")
+        else:
+            ax.plot([], [], " ", label=f"{observations.n_points} observations (dense: not marked)")
+        ax.legend(loc="upper right", fontsize="small", framealpha=0.8)
     ax.set_xlabel("t")
     ax.set_ylabel("x")
     if title:
@@ -168,16 +172,22 @@ def plot_slices(t, x, fields: Mapping[str, np.ndarray], times: Sequence[float], 
             label = f"t = {t[row]:.2f}" if s == 0 else None
             ax.plot(x, u[row], styles[s % len(styles)], color=color, label=label)
         if observations is not None:
-            near = np.abs(observations.t - tk) <= window
-            if np.any(near):
-                few = observations.n_points <= DENSE_POINTS
+            few = observations.n_points <= DENSE_POINTS
+            if few:
+                near = np.flatnonzero(np.abs(observations.t - tk) <= window)
+            else:  # dense: the points at the observation time nearest the slice, at most SLICE_MARKS of them
+                nearest = observations.t[np.argmin(np.abs(observations.t - tk))]
+                near = np.flatnonzero(observations.t == nearest)
+                near = near[np.argsort(observations.x[near])]
+                near = near[np.unique(np.linspace(0, near.size - 1, min(SLICE_MARKS, near.size)).round().astype(int))]
+            if near.size:
                 ax.plot(observations.x[near], observed_values(observations)[near], "o", color=color,
-                        markersize=4 if few else 1.5, markeredgecolor="k" if few else "none",
-                        alpha=1.0 if few else 0.4, rasterized=not few)
+                        markersize=4, markeredgecolor="k")
     for s, name in enumerate(fields):
         ax.plot([], [], styles[s % len(styles)], color="0.3", label=name)
     if observations is not None:
-        ax.plot([], [], "o", color="0.6", markeredgecolor="k", markersize=4, label="observations (nearest slice)")
+        said = "nearest slice" if observations.n_points <= DENSE_POINTS else f"at the slice's time, {SLICE_MARKS} shown"
+        ax.plot([], [], "o", color="0.6", markeredgecolor="k", markersize=4, label=f"observations ({said})")
     ax.set_xlabel("x")
     ax.set_ylabel("u")
     ax.legend(fontsize="x-small", loc="best", framealpha=0.7)

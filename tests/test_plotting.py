@@ -76,17 +76,24 @@ def dense():
 
 
 def test_dense_observations_stay_readable(dense):
-    """Above DENSE_POINTS the observations are small rasterized dots (field, slices, residuals),
-    and a full observation grid is drawn as the image it is, not as thousands of markers."""
+    """Above DENSE_POINTS the observations are named on the field, not marked (their marks
+    hatched the image), the residuals are small rasterized dots, and each slice marks at most
+    SLICE_MARKS points, all at the observation time nearest the slice (not every point of a
+    window, which drew solid bands)."""
     assert dense.n_points > plotting.DENSE_POINTS
     t, x, u = plotting.field_at(dense, {"nu": 0.05}, n=64, times=11)
-    dots = plotting.plot_field(t, x, u, observations=dense).collections[0]
-    assert dots.get_rasterized() and dots.get_sizes()[0] < 5
+    ax = plotting.plot_field(t, x, u, observations=dense)
+    assert not ax.collections and f"{dense.n_points} observations (dense: not marked)" in [
+        text.get_text() for text in ax.get_legend().get_texts()]
     residuals = plotting.plot_residuals(dense, dense.u + 0.01).collections[0]
     assert residuals.get_rasterized() and residuals.get_sizes()[0] < 5
-    lines = plotting.plot_slices(t, x, {"u": u}, [t[0]], observations=dense).lines
+    middle = float(np.median(np.unique(dense.t)))
+    lines = plotting.plot_slices(t, x, {"u": u}, [t[0], middle], observations=dense).lines
     markers = [line for line in lines if line.get_marker() == "o" and len(line.get_xdata()) > 1]
-    assert markers and all(m.get_rasterized() and m.get_markersize() < 3 for m in markers)
+    assert len(markers) == 2 and all(len(m.get_xdata()) <= plotting.SLICE_MARKS for m in markers)
+    nearest = dense.t[np.argmin(np.abs(dense.t - middle))]
+    at_time = dense.t == nearest
+    assert set(np.round(markers[1].get_xdata(), 12)) <= set(np.round(dense.x[at_time], 12))
     plt.close("all")
 
 
