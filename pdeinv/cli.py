@@ -1001,6 +1001,99 @@ def fit_many_command(equation, files, fit_names, inits, starts, seeds_text, meth
         sys.exit(1)
 
 
+@cli.command(name="sample", cls=JsonAwareCommand)
+@plugin_option
+@click.argument("equation", type=EQUATION_CHOICE)
+@click.option("--obs", "obs_path", required=True, type=click.Path(dir_okay=False), is_eager=True,
+              callback=lambda ctx, param, value: _existing_files(value), help="Observation file (.h5).")
+@click.option("--fit", "fit_names", default=None, metavar="NAMES",
+              help="Comma-separated unknowns [default: the equation's] (as for pdeinv fit).")
+@click.option("--init", "inits", multiple=True, metavar="NAME=VALUE", help="Starting value of the fit the chains start from.")
+@click.option("--prior", "priors", multiple=True, metavar="NAME=KIND:A:B",
+              help="Prior of an unknown (repeatable): normal:MEAN:SD, uniform:LOW:HIGH or log-uniform:LOW:HIGH, in "
+                   "the parameter's units [default: flat in the fit's coordinates, log-uniform for a positive one].")
+@click.option("--steps", default=2000, show_default=True, type=click.IntRange(min=20), help="Steps per walker.")
+@click.option("--walkers", default=None, type=int, help="Ensemble size [default: max(16, 4 x unknowns)].")
+@click.option("--burn", default=None, type=int, help="Steps dropped from the start [default: a quarter].")
+@click.option("--level", default=0.95, show_default=True, type=float, help="Probability of the credible intervals.")
+@click.option("--seed", default=0, show_default=True, help="Seed of the fit and the sampler.")
+@click.option("--n", "n", type=int, default=None, help="Solver grid points [default: the fit's, refined automatically].")
+@click.option("--dt", type=float, default=None, help="Solver time step [default: from the grid].")
+@click.option("--u0", "u0_choice", type=click.Choice(U0_CHOICES), default="auto", show_default=True,
+              help="The initial condition (as for pdeinv fit).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Samples file to write (.h5).")
+@click.option("--force", is_flag=True, help="Overwrite an existing samples file.")
+@click.option("--quiet", is_flag=True, help="No progress line.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def sample_command(equation, obs_path, fit_names, inits, priors, steps, walkers, burn, level, seed, n, dt, u0_choice,
+                   output, force, quiet, as_json):
+    """Draw from the posterior of EQUATION's unknowns given the observations (MCMC, emcee).
+
+    The chains start around a fit (run first, as pdeinv fit would, on the grid it settles on)
+    and every step solves the walkers as one batch. The summary gives each unknown's posterior
+    mean, standard deviation and credible interval, and whether the chains mixed (R-hat,
+    effective sample size, chain length in autocorrelation times).
+
+    \b
+    Example:
+      pdeinv sample burgers --obs data/burgers-noise1pct.h5 --init nu=0.01 -o post.h5
+
+    Exit codes: 0 mixed, 1 not mixed (run more --steps; the draws are written all the same),
+    2 bad input.
+    """
+    from .sampling import parse_prior
+
+    init = parse_assignments(inits, "--init")
+    unknowns = None if fit_names is None else [s.strip() for s in fit_names.split(",") if s.strip()]
+    with user_errors():
+        prior = dict(parse_prior(text) for text in priors)
+    if not 0 < level < 1:
+        raise UserError(f"--level must be a probability in (0, 1), e.g. 0.95, got {level:g}")
+    if output is not None:
+        check_output(output, force, inputs=(obs_path,))
+    from .fit import fit
+    from .io import load_observations
+    from .problems.inverse import InverseProblem
+    from .sampling import sample, save_samples
+
+    status = None if quiet else StatusLine(f"sampling {equation}")
+    try:
+        with user_errors():
+            obs = load_observations(obs_path)
+            if obs.equation != equation:
+                raise ValueError(f"{obs_path} holds {obs.equation} observations, not {equation}")
+            problem = InverseProblem(obs, unknowns, n=n, dt=dt, u0=u0_choice)
+            check_start(problem, init)
+            if status is not None:
+                status.show("fitting the start")
+            result = fit(problem, init or None, seed=seed, auto_grid=n is None)
+            if result.grid.get("n") and n is None:
+                problem = problem.with_grid(result.grid["n"], result.grid.get("dt"))
+            progress = None if status is None else (lambda i, total: status.show(f"step {i}/{total}"))
+            draws = sample(problem, result, walkers=walkers, steps=steps, burn=burn, prior=prior, seed=seed,
+                           level=level, progress=progress)
+            if output is not None:
+                save_samples(draws, output, overwrite=force)
+    finally:
+        if status is not None:
+            status.close()
+    if as_json:
+        click.echo(json.dumps({**draws.summary(), "fit_status": result.status}, default=float))
+    else:
+        click.echo(f"{'parameter':10s} {'mean':>13s} {'sd':>11s}   {draws.settings['level']:.0%} credible interval"
+                   f"   (fit: {result.status})")
+        for name in draws.names:
+            if "[" in name:
+                continue
+            low, high = draws.intervals[name]
+            click.echo(f"{name:10s} {draws.mean[name]:13.6e} {draws.std[name]:11.3e}   [{low:.6g}, {high:.6g}]")
+        click.echo(f"{draws.verdict}: R-hat up to {max(draws.rhat.values()):.3f}, effective samples from "
+                   f"{min(draws.ess.values()):.0f}, acceptance {draws.acceptance:.2f}; {draws.nfev} solver calls, "
+                   f"wall {draws.wall_time:.1f} s" + (f"; written to {output}" if output else ""))
+    if not draws.mixed:
+        sys.exit(1)
+
+
 def format_interval(value, low, high) -> str:
     """``± half-width [low, high]``; an unbounded side is shown as such."""
     if low is None or high is None:
