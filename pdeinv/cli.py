@@ -411,11 +411,12 @@ def simulate(equation, params, fields, u0_text, points, layout, grid_shape, nois
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of text.")
 def info(file, as_json):
-    """Describe an observation file (or a fit result file)."""
+    """Describe an observation file, a fit result, a checkpoint or posterior draws."""
     from .io import load_any
 
     with user_errors():
-        kind, summary = load_any(file)
+        samples = _samples_file(file)
+        kind, summary = ("posterior samples", samples.summary()) if samples is not None else load_any(file)
         if kind == "fit result":  # what was decided about u0, and what was assumed, are in its settings
             from .io import load_result
 
@@ -441,6 +442,20 @@ def info(file, as_json):
         elif isinstance(value, list):
             value = " .. ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
         click.echo(f"  {key:14s} {value if value is not None else '-'}")
+
+
+def _samples_file(path):
+    """The draws in ``path`` when it is a samples file (pdeinv sample -o), else None."""
+    import h5py
+
+    from .sampling import FORMAT, load_samples
+
+    try:
+        with h5py.File(path, "r") as f:
+            is_samples = f.attrs.get("format") == FORMAT
+    except (OSError, ValueError):
+        return None
+    return load_samples(path) if is_samples else None
 
 
 def _scalars_and_fields(values: dict) -> dict:
@@ -1204,7 +1219,7 @@ def format_result_table(result, observations=None) -> str:
 @click.option("--n", "n", type=int, default=None, help="Solver grid for the fields [default: the fit's grid].")
 @click.option("--force", is_flag=True, help="Overwrite an existing figure.")
 def plot(file, output, kind, n, force):
-    """Draw a fit result (RESULT.h5) or an observation file (OBS.h5).
+    """Draw a fit result (RESULT.h5), an observation file (OBS.h5) or posterior draws (pdeinv sample -o).
 
     For a result: the recovered field beside the true one (when known) and their difference,
     slices, residuals and convergence. For observations: the points over the field simulated
@@ -1229,6 +1244,17 @@ def plot(file, output, kind, n, force):
     with user_errors():
         if not out.parent.exists():
             raise ValueError(f"folder {out.parent} does not exist")
+        samples = _samples_file(file)
+        if samples is not None:
+            if "kind" in _given_options() and kind != "summary":
+                raise ValueError(f"--kind {kind} draws a fit result; {file} holds posterior draws (drawn as a corner "
+                                 "plot, without --kind)")
+            fig = plotting.plot_posterior(samples)
+            with atomic_path(out, overwrite=force) as tmp:
+                fig.savefig(tmp, format=out.suffix[1:].lower(), dpi=110)
+            plt.close(fig)
+            click.echo(f"wrote {out}")
+            return
         if "kind" in _given_options() and kind != "summary":
             from .io import load_any
 

@@ -498,3 +498,43 @@ def figure_for_file(path, kind: str = "summary", *, n: int | None = None):
     ax.set_ylabel("x")
     ax.set_title(f"{obs.n_points} observations of {obs.equation}")
     return fig
+
+
+def plot_posterior(samples, *, names=None, bins: int = 40):
+    """Draws from the posterior (a ``pdeinv.sampling.SampleResult``): each scalar unknown's
+    histogram with its credible interval and the start on the diagonal, the pairs' draws below
+    it (a corner plot). A fitted field's coefficients are left out unless ``names`` asks."""
+    import matplotlib.pyplot as plt
+
+    names = [n for n in samples.names if "[" not in n] if names is None else list(names)
+    index = {n: i for i, n in enumerate(samples.names)}
+    d = len(names)
+    fig, axes = plt.subplots(d, d, figsize=(2.6 * d + 1.2, 2.6 * d + 0.6), constrained_layout=True, squeeze=False)
+    start = samples.settings.get("start", {})
+    for row, a in enumerate(names):
+        for col, b in enumerate(names):
+            ax = axes[row, col]
+            if col > row:
+                ax.axis("off")
+                continue
+            if row == col:
+                values = samples.samples[:, index[a]]
+                ax.hist(values, bins=bins, color="C0", alpha=0.6)
+                low, high = samples.intervals[a]
+                ax.axvspan(low, high, color="C0", alpha=0.12,
+                           label=f"{samples.settings.get('level', 0.95):.0%} credible interval")
+                ax.axvline(samples.median[a], color="k", lw=1.2, label="median")
+                if a in start:
+                    ax.axvline(start[a], color="C3", ls=":", lw=1.2, label="start")
+                ax.set_yticks([])
+                ax.set_title(f"{a} = {samples.median[a]:.4g} [{low:.4g}, {high:.4g}]", fontsize=8)
+            else:
+                ax.plot(samples.samples[:, index[b]], samples.samples[:, index[a]], ",", color="C0", alpha=0.3,
+                        rasterized=True)
+                ax.set_ylabel(a)
+            ax.set_xlabel(b)
+            ax.ticklabel_format(axis="x", style="sci", scilimits=(-3, 4), useOffset=False)
+    axes[0, 0].legend(fontsize=7, loc="upper right")
+    fig.suptitle(_wrap(f"{samples.settings.get('equation', '')}: posterior ({samples.samples.shape[0]} draws; "
+                       f"{samples.verdict})", width=int(18 * d + 22)), fontsize=9)
+    return fig

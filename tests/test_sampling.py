@@ -24,7 +24,7 @@ def _linear_problem(seed=0, points=40, sigma=0.05):
     return InverseProblem(obs, ["lambda1", "bias"], forward=lambda p: p["lambda1"] * a), a, u, sigma
 
 
-def test_a_gaussian_posterior_is_reproduced_within_monte_carlo_error():
+def test_a_gaussian_posterior_is_reproduced_within_monte_carlo_error(tmp_path):
     problem, a, u, sigma = _linear_problem()
     prior_mean, prior_sd = np.array([0.5, 0.0]), np.array([1.0, 0.1])
     prior = {"lambda1": ("normal", 0.5, 1.0), "bias": ("normal", 0.0, 0.1)}
@@ -46,6 +46,15 @@ def test_a_gaussian_posterior_is_reproduced_within_monte_carlo_error():
         # Monte Carlo error of a 2.5 % quantile: sqrt(q (1 - q) / ess) / density there (0.0584 / sd)
         tolerance = 4 * np.sqrt(0.025 * 0.975 / ess[i]) / 0.0584 * sd[i]
         assert abs(low - (mean[i] - z * sd[i])) < tolerance and abs(high - (mean[i] + z * sd[i])) < tolerance
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from pdeinv.plotting import plot_posterior
+
+    fig = plot_posterior(result)  # a corner plot: 2 histograms, 1 pair, 1 empty panel
+    hists = [ax for ax in fig.axes if ax.patches and ax.axison]
+    assert len(fig.axes) == 4 and len(hists) == 2 and sum(not ax.axison for ax in fig.axes) == 1
+    assert hists[0].get_title().startswith(f"lambda1 = {result.median['lambda1']:.4g}")
 
 
 def test_a_short_chain_is_not_called_mixed_and_bad_input_is_refused():
@@ -98,6 +107,10 @@ def test_cli_sample(tmp_path):
     low, high = summary["intervals"]["nu"]
     assert 1e-3 <= low < high <= 1 and summary["nfev"] >= 60 * 16
     assert load_samples(tmp_path / "s.h5").samples.shape == (summary["draws"], 1)
+    info = CliRunner().invoke(cli, ["info", str(tmp_path / "s.h5")])
+    assert info.exit_code == 0 and "posterior samples" in info.output and "NOT MIXED" in info.output
+    drawn = CliRunner().invoke(cli, ["plot", str(tmp_path / "s.h5"), "-o", str(tmp_path / "corner.png")])
+    assert drawn.exit_code == 0 and (tmp_path / "corner.png").stat().st_size > 10_000
     again = CliRunner().invoke(cli, args)
     assert again.exit_code == 2 and "exists" in again.output
     bad = CliRunner().invoke(cli, args[:-5] + ["--prior", "nu=gamma:1:2", "-o", str(tmp_path / "t.h5")])
