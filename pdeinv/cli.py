@@ -1308,7 +1308,7 @@ def main():
         sys.exit(130)
     except click.UsageError as err:  # one line, as every other error (click prints usage and a hint)
         where = f"; see '{err.ctx.command_path} --help'" if err.ctx is not None else ""
-        click.echo(f"Error: {err.format_message()}{where}", err=True)
+        click.echo(f"Error: {err.format_message().rstrip('.')}{where}", err=True)
         sys.exit(err.exit_code)
     except click.ClickException as err:
         err.show()

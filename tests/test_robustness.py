@@ -300,6 +300,9 @@ def test_usage_errors_are_one_line_with_exit_2():
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "No such option '--bogus'" in lines[0] and "pdeinv fit --help" in lines[0], lines
+    choice = subprocess.run([sys.executable, "-m", "pdeinv", "fit", "burgers", "--intervals", "profil"],
+                            capture_output=True, text=True, timeout=120)
+    assert choice.returncode == 2 and "'laplace', 'profile', 'none'; see " in choice.stderr, choice.stderr
 
 
 def test_the_memory_check_can_be_turned_off(monkeypatch):
