@@ -863,7 +863,24 @@ def fit_command(equation, obs_paths, method, inits, fit_names, modes, u0_text, r
 def check_start(problem, init: dict) -> None:
     """Refuse a start at which the solver gives no finite solution (one solve, before a fit
     spends a global search on it): e.g. ``--init nu=1e300``."""
-    if not init or problem.has_custom_forward:
+    if not init:
+        return
+    import difflib
+
+    names = list(problem.scalar_unknowns) + ([problem.field_name] if problem.field is not None else [])
+    equation = problem.equation_class
+    for name in init:
+        if name in names or name in problem.unknowns or name == problem.field_param:
+            continue
+        if name in equation.param_names:
+            raise ValueError(f"--init {name}: {name} is a parameter of {equation.name} that this fit does not fit "
+                             f"(unknowns: {', '.join(names)}); fit it too with --fit "
+                             f"{','.join(list(problem.scalar_unknowns) + [name])}")
+        close = difflib.get_close_matches(name, names + list(equation.param_names), n=1, cutoff=0.5)
+        raise ValueError(f"--init {name}: {name} is not a parameter of {equation.name} (its parameters: "
+                         f"{', '.join(equation.param_names)}; this fit's unknowns: {', '.join(names)})"
+                         + (f"; did you mean {close[0]}?" if close else ""))
+    if problem.has_custom_forward:
         return
     start = {**problem.default_init(), **problem.expand(init)}
     _, finite = problem.predict(problem.to_z(start)[None])
