@@ -366,10 +366,11 @@ def estimate_text(result) -> str:
     return "; ".join(parts)
 
 
-def plot_uncertainty(result, *, axes=None):
+def plot_uncertainty(result, *, axes=None, observations=None):
     """One panel per scalar unknown: the profile Delta(p) (when profiled) with the level's
     threshold, the estimate, the interval and the truth when known. Without a profile, the
-    Laplace interval as a bar. For a fitted field: its pointwise band."""
+    Laplace interval as a bar. For a fitted field: its pointwise band, with the true field when
+    ``observations`` know it."""
     import matplotlib.pyplot as plt
 
     unc = result.uncertainty
@@ -383,22 +384,31 @@ def plot_uncertainty(result, *, axes=None):
                                  squeeze=False)
         axes = axes[0]
     if band:  # a fitted field: its pointwise band, in the last panel
-        _band_panel(result, unc, axes[len(names)])
+        _band_panel(result, unc, axes[len(names)], observations)
     if names:
         _interval_panels(result, unc, names, axes[: len(names)])
     axes[0].figure.suptitle(f"{result.equation}: how sure the estimate is")
     return axes
 
 
-def _band_panel(result, unc, ax):
+def _band_panel(result, unc, ax, observations=None):
+    from .problems.fields import field_unknowns, true_field
+
     x = np.asarray(unc["x"])
     low, high = (np.asarray(v) for v in unc["band"])
     field = next((k.split("[")[0] for k in result.params if "[" in k), "field")
+    truth = None
+    if observations is not None:  # the true field, when the observations know it
+        name = next((n for n, (prefix, _) in field_unknowns(observations.equation_class).items() if prefix == field), None)
+        truth = None if name is None else true_field(observations, name, x.size)
     field = "D(x)" if field == "logD" else field
     width = float(np.max(high - low) / 2)
     ax.fill_between(x, low, high, color="C0", alpha=0.25,
                     label=f"{unc['level']:.0%} band (half-width up to {width:.2g})")
     ax.plot(x, np.sqrt(low * high) if np.all(low > 0) else (low + high) / 2, color="C0", label="estimate")
+    if truth is not None:
+        inside = np.mean((truth >= low) & (truth <= high))
+        ax.plot(x, truth, "k--", lw=1, label=f"truth (inside the band at {inside:.0%} of x)")
     ax.set_xlabel("x")
     ax.set_ylabel(field)
     if np.all(low > 0) and np.max(high) / np.min(low) > 20:
@@ -474,7 +484,7 @@ def figure_for_file(path, kind: str = "summary", *, n: int | None = None):
         if kind == "residuals":
             return plot_residuals(obs, predictions_at(obs, result.params, n=grid_n), goodness=result.goodness).figure
         if kind == "uncertainty":
-            return plot_uncertainty(result)[0].figure
+            return plot_uncertainty(result, observations=obs)[0].figure
         t, x, u = field_at(obs, result.params, n=grid_n)
         return plot_field(t, x, u, observations=obs, title=f"{obs.equation} at the estimate").figure
     obs = load_observations(path)

@@ -12,6 +12,7 @@ from click.testing import CliRunner  # noqa: E402
 from pdeinv import InverseProblem, fit, save_observations, save_result, simulate  # noqa: E402
 from pdeinv.cli import cli  # noqa: E402
 from pdeinv import plotting  # noqa: E402
+from pdeinv.problems.fields import true_field  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -165,6 +166,13 @@ def test_a_fit_with_u0_as_a_nuisance_is_drawn_for_its_parameter(with_u0):
     panels = plotting.plot_uncertainty(result)
     assert [ax.get_xlabel() for ax in panels] == ["nu", "x"] and panels[1].get_ylabel() == "u0"
     assert panels[0].get_ylabel() == "Delta misfit / sigma^2" and panels[0].lines  # the Laplace model, drawn
+    # with the observations, the band panel draws the true u0 stored behind the noisy snapshot
+    with_truth = plotting.plot_uncertainty(result, observations=obs)
+    labels = [line.get_label() for line in with_truth[1].lines]
+    assert any(label.startswith("truth (inside the band at") for label in labels), labels
+    truth = next(line for line in with_truth[1].lines if line.get_label().startswith("truth"))
+    x = np.asarray(result.uncertainty["x"])
+    assert np.allclose(truth.get_ydata(), true_field(obs, "u0", x.size))
     plt.close("all")
 
 
