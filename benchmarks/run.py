@@ -2,6 +2,7 @@
 
     python -m benchmarks [--quick | --full] [--only NAME ...]
     python -m benchmarks --check      # which results are older than the code they measure
+    python -m benchmarks --verify     # whether the code's behaviour changed since (fingerprints)
     python -m benchmarks --report     # render REPORT.md from the results files, running nothing
 
 --quick (default) finishes in about an hour on 2 cores; --full runs every grid, every start
@@ -44,10 +45,15 @@ def main(argv=None):
     mode.add_argument("--full", action="store_true", help="everything, long")
     parser.add_argument("--only", nargs="*", help="run only these scripts")
     parser.add_argument("--check", action="store_true", help="list results older than the code they measure")
+    parser.add_argument("--verify", action="store_true",
+                        help="compare each benchmark's behaviour fingerprint with the one of the code that measured its "
+                             "results; unchanged results count as current (see benchmarks/fingerprints.py)")
     parser.add_argument("--report", action="store_true", help="render REPORT.md from the results files, running nothing")
     args = parser.parse_args(argv)
     if args.check:
         return check()
+    if args.verify:
+        return verify(args.only)
     if args.report:
         render(not args.full, {})
         return 0
@@ -62,37 +68,165 @@ def main(argv=None):
     render(quick, timings)
 
 
-def check() -> int:
-    """Print, for each results file, the commit it was measured at and whether the code it
-    depends on changed since (docstrings and comments aside; see ``dependencies``); returns 1
-    when any is stale (or was measured on uncommitted code)."""
+def _measured_at(name: str) -> str:
+    """The commit a results file was measured at ("" when missing; "+uncommitted" kept)."""
     import json
+
+    path = RESULTS / f"{name}.json"
+    return str(json.loads(path.read_text()).get("machine", {}).get("commit", "")) if path.exists() else ""
+
+
+def _changed_since(name: str, base: str, repo) -> list[str] | None:
+    """The files ``name`` depends on whose code changed between ``base`` and the working tree
+    (None: ``base`` is not a commit here)."""
     import subprocess
 
+    changed = subprocess.run(["git", "diff", "--name-only", base, "--", *dependencies(name, repo)],
+                             capture_output=True, text=True, cwd=repo)
+    if changed.returncode != 0:
+        return None
+    return [f for f in changed.stdout.split() if not same_code(repo, base, f)]
+
+
+def check() -> int:
+    """Print, for each results file, the commit it was measured at and whether the code it
+    depends on changed since (docstrings and comments aside; see ``dependencies``), or since the
+    latest commit at which ``--verify`` found its behaviour fingerprint unchanged; returns 1
+    when any is stale (or was measured on uncommitted code)."""
     repo = RESULTS.parent.parent
+    verified = _load_fingerprints()
     stale = 0
     for name, _ in SCRIPTS:
-        path = RESULTS / f"{name}.json"
-        if not path.exists():
+        commit = _measured_at(name)
+        base = commit.split("+")[0]
+        if not commit:
             print(f"{name:14s} missing")
             stale += 1
             continue
-        commit = str(json.loads(path.read_text()).get("machine", {}).get("commit", ""))
-        base = commit.split("+")[0]
-        if not base or commit.endswith("+uncommitted"):
-            print(f"{name:14s} measured at {commit or 'an unknown commit'}: stale (not a committed state)")
+        if commit.endswith("+uncommitted"):
+            print(f"{name:14s} measured at {commit}: stale (not a committed state)")
             stale += 1
             continue
-        changed = subprocess.run(["git", "diff", "--name-only", base, "HEAD", "--", *dependencies(name, repo)],
-                                 capture_output=True, text=True, cwd=repo)
-        if changed.returncode != 0:
+        entry = verified.get(name, {})
+        since = entry["verified"] if entry.get("results") == commit else base
+        files = _changed_since(name, since, repo)
+        if files is None:
             print(f"{name:14s} measured at {commit}: unknown commit here")
             stale += 1
             continue
-        files = [f for f in changed.stdout.split() if not same_code(repo, base, f)]
-        print(f"{name:14s} measured at {commit}: " + (f"stale ({len(files)} files changed since)" if files else "current"))
+        said = f"measured at {commit}" + (f", behaviour verified unchanged at {since}" if since != base else "")
+        print(f"{name:14s} {said}: " + (f"stale ({len(files)} files changed since)" if files else "current"))
         stale += bool(files)
     return 1 if stale else 0
+
+
+FINGERPRINTS = RESULTS / "fingerprints.json"
+
+
+def _load_fingerprints() -> dict:
+    import json
+
+    return json.loads(FINGERPRINTS.read_text()) if FINGERPRINTS.exists() else {}
+
+
+def _fingerprint_source() -> str:
+    """A digest of the fingerprints' code: a baseline taken with other code is taken again."""
+    import hashlib
+    from pathlib import Path
+
+    return hashlib.sha256(_code((Path(__file__).parent / "fingerprints.py").read_text()).encode()).hexdigest()[:16]
+
+
+def fingerprint_at(name: str, commit: str | None = None) -> dict:
+    """The fingerprint of benchmark ``name`` run against pdeinv as it is in the working tree
+    (``commit`` None) or at ``commit`` (checked out in a temporary git worktree); in a fresh
+    process either way, so that no compiled state is shared."""
+    import json
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    repo = RESULTS.parent.parent
+    script = Path(__file__).parent / "fingerprints.py"
+    with tempfile.TemporaryDirectory(prefix="pdeinv-fingerprint-") as scratch:
+        root = repo
+        if commit is not None:
+            root = Path(scratch) / "tree"
+            subprocess.run(["git", "worktree", "add", "--detach", "--quiet", str(root), commit], cwd=repo, check=True)
+        try:
+            code = (f"import importlib.util, json, sys\nsys.path.insert(0, {str(root)!r})\nimport pdeinv\n"
+                    f"assert pdeinv.__file__.startswith({str(root)!r}), pdeinv.__file__\n"
+                    f"spec = importlib.util.spec_from_file_location('_fingerprints', {str(script)!r})\n"
+                    "module = importlib.util.module_from_spec(spec)\nspec.loader.exec_module(module)\n"
+                    f"print('FINGERPRINT ' + json.dumps(module.FINGERPRINTS[{name!r}]({str(root)!r})))\n")
+            run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=scratch)
+        finally:
+            if commit is not None:
+                subprocess.run(["git", "worktree", "remove", "--force", str(root)], cwd=repo, capture_output=True)
+        line = next((l for l in run.stdout.splitlines() if l.startswith("FINGERPRINT ")), None)
+        if run.returncode != 0 or line is None:
+            tail = (run.stderr.strip().splitlines() or ["no output"])[-1]
+            raise RuntimeError(f"the fingerprint of {name} at {commit or 'the working tree'} failed: {tail}")
+        return json.loads(line[len("FINGERPRINT "):])
+
+
+def verify(only=None) -> int:
+    """For each benchmark (or those in ``only``) whose code changed since its results were
+    measured or last verified: its fingerprint now against the one taken at the code that
+    measured the results (taken once, at that commit, and kept in fingerprints.json). Unchanged:
+    the results count as current from this commit on. Changed: the differences are printed;
+    returns 1 (rerun those benchmarks). Measures committed code only."""
+    import json
+    import os
+    import subprocess
+
+    from .fingerprints import differences
+
+    repo = RESULTS.parent.parent
+    dirty = subprocess.run(["git", "status", "--porcelain", "--", "pdeinv", "benchmarks/*.py"],
+                           capture_output=True, text=True, cwd=repo).stdout.strip()
+    if dirty:
+        print("commit the code first: --verify records the commit whose behaviour it verified")
+        return 2
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=repo).stdout.strip()
+    stored, source, failed = _load_fingerprints(), _fingerprint_source(), 0
+    for name, _ in SCRIPTS:
+        if only and name not in only:
+            continue
+        commit = _measured_at(name)
+        if not commit or commit.endswith("+uncommitted"):
+            print(f"{name:14s} cannot verify: results {'missing' if not commit else 'measured on uncommitted code'}")
+            failed += 1
+            continue
+        entry = stored.get(name, {})
+        if entry.get("results") != commit or entry.get("source") != source:
+            at = None if _changed_since(name, commit, repo) == [] else commit  # the same code here: no checkout
+            print(f"{name:14s} taking the baseline at {commit} ...", flush=True)
+            try:
+                entry = {"results": commit, "verified": commit, "source": source, "fingerprint": fingerprint_at(name, at)}
+            except RuntimeError as error:
+                print(f"{name:14s} cannot verify: {error}")
+                failed += 1
+                continue
+        files = _changed_since(name, entry["verified"], repo)
+        if files == []:
+            print(f"{name:14s} current: no code it runs changed since {entry['verified']}")
+        else:
+            changes = differences(entry["fingerprint"], fingerprint_at(name))
+            if changes:
+                print(f"{name:14s} CHANGED since {commit} (rerun: python -m benchmarks --only {name}):")
+                for line in changes:
+                    print(f"{'':16s}{line}")
+                failed += 1
+            else:
+                entry["verified"] = head
+                print(f"{name:14s} unchanged since {commit}: results current at {head}")
+        stored[name] = entry
+        tmp = FINGERPRINTS.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(stored, indent=1, sort_keys=True) + "\n")
+        os.replace(tmp, FINGERPRINTS)
+    return 1 if failed else 0
 
 
 def _module_files(repo) -> dict[str, str]:

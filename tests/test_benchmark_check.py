@@ -20,3 +20,33 @@ def test_benchmarks_that_run_the_command_line_or_other_benchmarks_depend_on_them
     assert "pdeinv/ensemble.py" in dependencies("distributed")
     for name, _ in SCRIPTS:
         assert f"benchmarks/{name}.py" in dependencies(name)
+
+
+# ---- behaviour fingerprints (python -m benchmarks --verify) --------------------------------------
+from benchmarks.fingerprints import FINGERPRINTS, differences  # noqa: E402
+
+
+def test_every_benchmark_has_a_fingerprint():
+    assert set(FINGERPRINTS) == {name for name, _ in SCRIPTS}
+
+
+def test_a_changed_estimate_count_or_status_is_a_difference_and_round_off_is_not():
+    before = {"fit: nu": 0.0031830997651, "fit: nfev": 17, "fit: status": "converged", "u0[0]": 2.5e-13}
+    assert differences(before, dict(before)) == []
+    assert differences(before, {**before, "fit: nu": 0.0031830997651 * (1 + 1e-11), "u0[0]": -4e-13}) == []
+    assert differences(before, {**before, "fit: nu": 0.0031830997651 * (1 + 1e-7)}) == [
+        f"fit: nu: {0.0031830997651!r} -> {0.0031830997651 * (1 + 1e-7)!r}"]
+    assert differences(before, {**before, "fit: nfev": 18}) == ["fit: nfev: 17 -> 18"]
+    assert differences(before, {**before, "fit: status": "poor_fit"}) == ["fit: status: 'converged' -> 'poor_fit'"]
+    assert differences(before, {**before, "fit: nfev": 17.0}) == ["fit: nfev: 17 -> 17.0"]
+    missing = dict(before)
+    del missing["fit: status"]
+    assert differences(before, missing) == ["fit: status: converged -> absent"]
+
+
+def test_a_fingerprint_is_the_same_in_two_fresh_processes():
+    from benchmarks.run import fingerprint_at
+
+    first = fingerprint_at("solvers")
+    assert len(first) == 15 and all(isinstance(v, float) for v in first.values())
+    assert differences(first, fingerprint_at("solvers")) == []
