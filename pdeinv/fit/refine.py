@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from .linear import covariance, forward_jacobian
+
 __all__ = [
-    "NOISE_RMS_LIMIT", "NOISE_SHIFT_FRACTION", "RELATIVE_MISFIT_LIMIT", "STALLED_SHIFT_RATIO", "forward_jacobian",
-    "grid_shift_estimate", "misfit_allows_refinement", "standard_errors",
+    "NOISE_RMS_LIMIT", "NOISE_SHIFT_FRACTION", "RELATIVE_MISFIT_LIMIT", "STALLED_SHIFT_RATIO", "grid_shift_estimate", "misfit_allows_refinement", "standard_errors",
 ]
 
 #: With known noise: refine only when the weighted residuals' RMS is at most this many sigmas.
@@ -44,21 +45,12 @@ def misfit_allows_refinement(problem, residual) -> bool:
     return scale == 0 or rms <= RELATIVE_MISFIT_LIMIT * scale
 
 
-def forward_jacobian(evaluator, z, r, eps=1e-6):
-    """``(J, all finite)``: the forward-difference Jacobian of the residuals at ``z`` (residual
-    ``r`` there), step ``eps`` in each (log-)parameter: d solves in one batch."""
-    V = np.eye(evaluator.dim)
-    R, finite = evaluator.residuals(z[None, :] + eps * V)
-    return ((R - r) / eps).T, bool(finite.all())
-
-
 def standard_errors(problem, J):
     """The (log-)parameters' standard errors from the Gauss-Newton covariance ``(J^T J)^-1``
     when the noise is known (least squares on residuals in units of sigma), else None."""
     if problem.observations.sigma is None or problem.loss != "linear":
         return None
-    J = np.asarray(J, float)
-    return np.sqrt(np.maximum(np.diag(np.linalg.pinv(J.T @ J)), 0.0))
+    return covariance(J).std
 
 
 def grid_shift_estimate(evaluator, z, r, J=None):

@@ -43,7 +43,7 @@ import numpy as np
 
 from ..problems.inverse import CHOSEN_FORMS, DEFAULT_ORDER, penalty_candidates, penalty_spectrum
 from ..result import describe_penalty, penalty_settings
-from .refine import forward_jacobian
+from .linear import forward_jacobian
 
 __all__ = ["RULES", "choose_penalty", "choose_weight", "field_metric", "fit_with_chosen_weight"]
 

@@ -24,15 +24,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .refine import forward_jacobian
+from .linear import UNDETERMINED, covariance, damped_step, forward_jacobian
 
 __all__ = ["INTERVAL_METHODS", "UNDETERMINED", "assess"]
 
 INTERVAL_METHODS = ("laplace", "profile", "none")
 
-#: Singular value (column-scaled Jacobian, relative to the largest) below which a direction is
-#: reported as not determined by the data. Forward-difference columns are good to ~1e-7.
-UNDETERMINED = 1e-6
 
 
 def _quantiles(level, dof, known_sigma):
@@ -93,17 +90,15 @@ def _refit_others(evaluator, z, fixed, r, iterations=4):
     lo, hi = evaluator.z_bounds()
     lam = 1e-3
     for _ in range(iterations):
-        eps = 1e-6
-        shifted = np.repeat(z[None, :], free.size, axis=0)
-        shifted[np.arange(free.size), free] += eps
-        R, finite = evaluator.residuals(shifted)
-        if not finite.all():
+        J, finite = forward_jacobian(evaluator, z, r, columns=free)
+        if not finite:
             return z, r, rss, False
-        J = ((R - r) / eps).T
         g, H = J.T @ r, J.T @ J
         improved = False
         for _attempt in range(3):
-            dz = np.linalg.solve(H + lam * np.diag(np.maximum(np.diag(H), 1e-300)), -g)
+            dz = damped_step(H, g, lam, scale=np.maximum(np.diag(H), 1e-300))
+            if dz is None:
+                break
             trial = z.copy()
             trial[free] = np.clip(z[free] + dz, lo[free], hi[free])
             Rt, ok = evaluator.residuals(trial[None, :])
@@ -196,17 +191,11 @@ def assess(evaluator, z, r, *, method: str = "laplace", level: float = 0.95) -> 
         out["nfev"] = int(evaluator.nfev - start)
         return out
     q, threshold = _quantiles(level, dof, known_sigma)
-    norms = np.linalg.norm(J, axis=0)
-    norms[norms == 0] = 1.0
-    U, sv, Vt = np.linalg.svd(J / norms, full_matrices=False)
-    out["singular_values"] = (sv / sv[0]).tolist() if sv[0] > 0 else sv.tolist()
-    weak = sv <= UNDETERMINED * sv[0]
-    for k in np.nonzero(weak)[0]:
-        out["undetermined"].append(_describe_direction(names, evaluator.log_scaled, Vt[k]))
-    inv = np.where(weak, 0.0, 1.0 / np.where(weak, 1.0, sv) ** 2)
-    C = s2 * (Vt.T * inv) @ Vt / np.outer(norms, norms)
-    sd = np.sqrt(np.maximum(np.diag(C), 0.0))
-    undetermined_axis = np.abs(Vt[weak]).max(axis=0) > 0.2 if weak.any() else np.zeros(d, bool)
+    cov = covariance(J, s2)
+    out["singular_values"] = cov.singular_values.tolist()
+    for k in np.nonzero(cov.weak)[0]:
+        out["undetermined"].append(_describe_direction(names, evaluator.log_scaled, cov.directions[k]))
+    C, sd, undetermined_axis = cov.matrix, cov.std, cov.undetermined_axis
     for i, name in enumerate(names):
         if undetermined_axis[i]:
             out["laplace"][name] = [None, None]
@@ -290,7 +279,7 @@ def assess_field(evaluator, z, r, *, method: str = "laplace", level: float = 0.9
     if not ok:
         out["undetermined"].append("the Jacobian could not be measured at the estimate (a perturbed solve failed)")
         return out
-    C = s2 * np.linalg.pinv(J.T @ J, rcond=1e-12)
+    C = covariance(J, s2).matrix
     q, threshold = _quantiles(level, dof, known_sigma)
     field = FourierField(len(problem.field_index), problem.observations.domain)
     basis = np.stack([field.samples(e, points) for e in np.eye(field.modes)], axis=1)  # samples per coefficient

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..linear import damped_step
 from .base import Context, Outcome
 
 __all__ = ["LevenbergMarquardt"]
@@ -131,7 +132,7 @@ class LevenbergMarquardt:
         g, H = J.T @ r, J.T @ J
         # J is current at z along every direction that matters: a convergence test may trust it
         trusted = bool(s.get("fresh", False)) and complete()
-        first = self._damped_step(H, g, s["lam"])
+        first = damped_step(H, g, s["lam"])
         if not trusted and complete() and first is not None and np.max(np.abs(first)) < tol:
             # The step says "converged" on a Jacobian not measured here: measure it, then look again
             failed = self._measure(ctx, s, verify=True)
@@ -145,7 +146,7 @@ class LevenbergMarquardt:
             return Outcome("converged", "converged: zero residual or zero gradient")
         accepted = False
         for attempt in range(12):
-            dz = self._damped_step(H, g, s["lam"])
+            dz = damped_step(H, g, s["lam"])
             if dz is None:
                 s["lam"] *= 10
                 continue
@@ -199,17 +200,6 @@ class LevenbergMarquardt:
                                         "not determine)")
         s["refresh"] = (not accepted) or (s["known"].shape[1] < d and s["explore"])
         return None
-
-    @staticmethod
-    def _damped_step(H, g, lam):
-        """The Levenberg-Marquardt step (H + lam diag(H)) dz = -g, or None when singular."""
-        scale = np.diag(H).copy()
-        scale[scale <= 0] = max(float(np.max(scale)), 1.0)
-        try:
-            dz = np.linalg.solve(H + lam * np.diag(scale), -g)
-        except np.linalg.LinAlgError:
-            return None
-        return dz if np.all(np.isfinite(dz)) else None
 
     @staticmethod
     def _verify_next(s: dict) -> None:
