@@ -123,6 +123,37 @@ def user_errors():
         raise UserError(message) from None
 
 
+class MethodChoice(click.Choice):
+    """The registered methods (and ``extra`` names), read from the registry each time the
+    command line is used: a method registered after this module was imported is a choice too."""
+
+    def __init__(self, extra: tuple[str, ...] = ()):
+        self._extra = tuple(extra)
+        super().__init__(self.choices)
+
+    @property
+    def choices(self):
+        from .methods import method_names
+
+        return (*method_names(), *self._extra)
+
+    @choices.setter
+    def choices(self, value):  # set by click.Choice.__init__; the registry is the truth
+        pass
+
+
+class MethodOption(click.Option):
+    """``--method``, whose help lists every registered method with its one line."""
+
+    def get_help_record(self, ctx):
+        from .methods import METHODS, method_names
+
+        listed = "; ".join(f"{name}: {METHODS[name]}" for name in method_names())
+        given = self.help or ""
+        self.help = f"{listed}; {given}" if not given.startswith(listed) else given
+        return super().get_help_record(ctx)
+
+
 class StatusLine:
     """One line on stderr rewritten in place (on a terminal; elsewhere, at most one line a
     second), so long work shows that it moves and where it stands."""
@@ -612,10 +643,8 @@ def pdebench(file, sample, points, seed, output, force):
 @click.option("--obs", "obs_paths", type=click.Path(dir_okay=False), multiple=True, is_eager=True,
               callback=lambda ctx, param, value: _existing_files(value),
               help="Observation file (.h5); one per fit (pdeinv fit-many fits several).")
-@click.option("--method", type=click.Choice(["zo-gn", "zo", "exact", "lsq", "pinn"]), default=None,
-              help="zo-gn: Gauss-Newton on random-direction differences (default); zo: (FG)^2U-ZO gradient + Adam; "
-                   "exact: AD through the solver (reference); lsq: scipy least_squares (baseline); "
-                   "pinn: physics-informed network with forward-mode unrolling (the paper's (FG)^2U). "
+@click.option("--method", cls=MethodOption, type=MethodChoice(("pinn",)), default=None,
+              help="pinn: physics-informed network with forward-mode unrolling (the paper's (FG)^2U). "
                    "Options a method does not use (e.g. --directions for lsq) are refused.")
 @click.option("--init", "inits", multiple=True, metavar="NAME=VALUE", help="Starting value (repeatable) [default: equation defaults].")
 @click.option("--fit", "fit_names", default=None, metavar="NAMES",
@@ -918,7 +947,7 @@ def parse_seeds(text: str) -> list[int]:
                    "(start k drawn from a generator seeded with k, the same on every run).")
 @click.option("--seeds", "seeds_text", default="0", show_default=True, metavar="LIST",
               help="Fit seeds, e.g. 0,1,2 or 0-9; one task per file, seed and start.")
-@click.option("--method", type=click.Choice(["zo-gn", "zo", "exact", "lsq"]), default=None,
+@click.option("--method", type=MethodChoice(), default=None,
               help="The local method of every fit [default: zo-gn] (see `pdeinv fit --help`).")
 @click.option("--steps", type=int, default=None, help="Maximum local iterations per fit.")
 @click.option("--max-nfev", type=int, default=None, help="Maximum solver calls per fit.")

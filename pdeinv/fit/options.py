@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..problems.inverse import require_concrete_penalty
-from .presets import METHOD_OPTIONS, METHODS, PRESETS
+from ..methods import get_method, method_options
+from .presets import PRESETS
 from .search import scan_points, searched_unknowns
 
 __all__ = ["fit_options"]
@@ -59,16 +60,16 @@ def fit_options(problem, init, *, custom_solver: bool = False, **given) -> dict:
     method = o["method"] = "zo-gn" if o["method"] is None else o["method"]
     if custom_solver:
         o["method"] = method = "custom"
-    elif method not in METHODS:
-        raise ValueError(f"method must be one of {sorted(METHODS) + ['pinn']}, got {method!r}")
-    for name, methods in METHOD_OPTIONS.items():
+    named = None if custom_solver else get_method(method)  # refuses an unknown name
+    for name, methods in method_options().items():
         if name == "optimizer":
             continue
         if o.get(name) is not None and method not in methods and not custom_solver:
             raise ValueError(f"option {name} applies to method{'s' if len(methods) > 1 else ''} "
                              f"{' and '.join(methods)}, not {method}")
-    if o["custom_optimizer"] and method not in ("zo", "custom"):
-        raise ValueError(f"option optimizer applies to method zo, not {method}")
+    if o["custom_optimizer"] and not custom_solver and "optimizer" not in named.options:
+        users = " and ".join(method_options()["optimizer"])
+        raise ValueError(f"option optimizer applies to method{'s' if ' and ' in users else ''} {users}, not {method}")
     if o["directions"] is not None:
         o["directions"] = _positive_int("directions", o["directions"])
     if not (np.isfinite(o["tol"]) and o["tol"] > 0):
@@ -93,12 +94,10 @@ def fit_options(problem, init, *, custom_solver: bool = False, **given) -> dict:
     full_init = {**problem.default_init(), **init}
     problem.to_z(full_init)  # validates
     o["init"] = {k: float(v) for k, v in full_init.items()}
-    if method == "exact":
-        problem.jax_residual_fn()  # raises early for a custom forward map
     # A scan over a field's coefficients would be meaningless: fields start local, scalars fitted
     # with a field (parameters with u0) are scanned with the field at its start.
     searched = len(searched_unknowns(problem))
-    o["search"] = (method != "lsq" and searched > 0) if o["search"] is None else bool(o["search"])
+    o["search"] = ((named is None or named.search) and searched > 0) if o["search"] is None else bool(o["search"])
     if o["search"] and searched == 0:
         raise ValueError("the global search scans the equation's scalar unknowns, and none is fitted (a field's "
                          "coefficients and a sensor bias start where they are): give search=False (--no-search)")
@@ -110,11 +109,10 @@ def fit_options(problem, init, *, custom_solver: bool = False, **given) -> dict:
         raise ValueError("windows belong to the global phase; they cannot be combined with search=False (--no-search)")
     o["windows"] = int(o["windows"])
     if o["max_steps"] is None:
-        o["max_steps"] = {"zo": 500, "lsq": 100}.get(method, 100)
+        o["max_steps"] = 100 if named is None else named.max_steps
     o["max_steps"] = _positive_int("max_steps", o["max_steps"])
     if o["max_nfev"] is None:
-        o["max_nfev"] = max(10 * o["max_steps"], 1000) if method != "zo" else \
-            4 * o["max_steps"] * (1 + 2 * (o["directions"] or 4)) + 1000
+        o["max_nfev"] = named.max_nfev(o) if named is not None and named.max_nfev else max(10 * o["max_steps"], 1000)
     o["max_nfev"] = _positive_int("max_nfev", o["max_nfev"])
     if o["search"]:
         scan = 1 + (o["search_points"] or scan_points(searched))
@@ -129,27 +127,8 @@ def fit_options(problem, init, *, custom_solver: bool = False, **given) -> dict:
         raise ValueError(f"level must be a probability in (0, 1), e.g. 0.95, got {o['level']!r}")
     o["level"] = float(o["level"])
     o["checkpoint_every"] = _positive_int("checkpoint_every", o["checkpoint_every"])
-    if o["distribution"] == "ordered" and method not in ("zo-gn", "custom"):
-        raise ValueError("distribution='ordered' is for zo-gn only (the zo gradient needs random directions)")
-    if method == "zo":
-        o["directions"] = o["directions"] or 4
-        o["scheme"] = o["scheme"] or "central"
-        o["learning_rate"] = 0.05 if o["learning_rate"] is None else o["learning_rate"]
-    elif method == "zo-gn":
-        o["scheme"] = o["scheme"] or "forward"
-        if problem.field is not None and o["distribution"] is None:
-            # Fields: coordinate axes, low wavenumbers first, 4 at a time: the fewest solver
-            # calls for every size measured by benchmarks/fields.py (d = 8 ... 128).
-            o["distribution"] = "ordered"
-            o["directions"] = o["directions"] or min(problem.dim, 4)
-    if method in ("zo", "zo-gn"):
-        o["distribution"] = o["distribution"] or "gaussian"
-    if method == "zo-gn" and o["broyden"] is None:
-        # Secant updates pay with random or ordered sketches; a full finite-difference Jacobian
-        # of a regularized field problem is better measured again at each step.
-        o["broyden"] = problem.field is None or (o["directions"] or 8) < problem.dim
-    if method in ("zo-gn", "exact"):
-        o["max_step"] = 2.0 if o["max_step"] is None else float(o["max_step"])
+    if named is not None:
+        named.configure(o, problem)  # the method's own defaults and checks
     o["unknowns"] = list(problem.unknowns)
     o["assumed_params"] = dict(problem.assumed)
     # What rebuilds the problem from a checkpoint (see resume_problem).
