@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["FitResult", "describe_penalty", "exponential_rate", "penalty_settings"]
+#: How a fit can end (``FitResult.status``), for every path (the numerical methods, the PINN,
+#: a resumed checkpoint); ``success`` means "converged". "poor_fit": a stationary point whose
+#: residuals the data's noise does not explain (``pdeinv.fit.goodness``).
+STATUSES = ("converged", "poor_fit", "max_steps", "max_nfev", "max_time", "diverged", "interrupted", "failed")
+
+__all__ = ["STATUSES", "FitResult", "describe_penalty", "exponential_rate", "penalty_settings"]
 
 
 def exponential_rate(form) -> str | None:
@@ -102,6 +107,10 @@ class FitResult:
     def __post_init__(self):
         if not self.status:  # results written before statuses existed
             self.status = "converged" if self.success else "failed"
+        if self.status not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}, got {self.status!r}")
+        if bool(self.success) != (self.status == "converged"):
+            raise ValueError(f"success must mean converged: status {self.status!r} with success={self.success!r}")
 
     @property
     def intervals(self) -> dict:

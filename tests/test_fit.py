@@ -269,3 +269,16 @@ def test_failed_solves_are_counted_once(burgers_obs):
     result = fit(InverseProblem(burgers_obs, n=64), {"nu": 1e300})
     assert result.status == "failed"
     assert f"; {result.nfev} trial solves failed" in result.message, (result.nfev, result.message)
+
+
+def test_every_path_ends_in_a_known_status_and_success_means_converged():
+    from pdeinv.result import STATUSES, FitResult
+
+    common = dict(params={"nu": 0.01}, message="", nfev=1, nit=1, loss=0.0, history={}, grid={}, wall_time=0.0,
+                  seed=0, settings={}, equation="burgers")
+    assert FitResult(success=True, status="converged", **common).status == "converged"
+    with pytest.raises(ValueError, match="status must be one of"):
+        FitResult(success=False, status="stopped", **common)
+    with pytest.raises(ValueError, match="success must mean converged"):
+        FitResult(success=True, status="poor_fit", **common)
+    assert "poor_fit" in STATUSES and "interrupted" in STATUSES

@@ -22,7 +22,7 @@ from .refine import (
 from .search import global_search, searched_unknowns, time_windows
 from .steps.base import Context, Outcome
 from .uncertainty import assess, assess_field
-from .steps.least_squares import Interrupted
+from .steps import Interrupted
 
 __all__ = ["Engine", "Recorder"]
 
@@ -344,10 +344,7 @@ class Engine:
         loss = float("nan")
         uncertainty = goodness = None
         if z is not None:
-            failures = dict(ev.failures)
-            R, finite = ev.residuals(np.asarray(z)[None, :])
-            ev.nfev -= 1  # reporting the final loss is not part of the fit's cost (nor its failure)
-            ev.failures = failures
+            R, finite = ev.residuals(np.asarray(z)[None, :], counted=False)  # reporting, not searching
             loss = float(ev.loss_of_residuals(R)[0])
             if outcome.status == "converged" and finite[0]:
                 goodness = assess_goodness(ev.problem, R[0], n_params=ev.dim,

@@ -32,17 +32,25 @@ class Evaluator:
             raise AttributeError(name)
         return getattr(self.problem, name)
 
-    def residuals(self, Z) -> tuple[np.ndarray, np.ndarray]:
-        """Weighted residuals for a batch ``Z (B, d)``; every member is one solver call."""
+    def residuals(self, Z, *, counted: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """Weighted residuals for a batch ``Z (B, d)``; every member is one solver call.
+        ``counted=False``: bookkeeping (re-evaluating a point already paid for, to report it),
+        neither a solver call of the fit nor, when it fails, one of its failures."""
         Z = np.atleast_2d(np.asarray(Z, dtype=float))
-        self.nfev += Z.shape[0]
         tally: dict = {}
         R, finite = self.problem.residuals(Z, tally=tally)
+        if not counted:
+            return R, finite
+        self.count(Z.shape[0])
         for kind in self.failures:
             self.failures[kind] += int(tally.get(kind, 0))
         if self.first_error is None and tally.get("first_error"):
             self.first_error = tally["first_error"]
         return R, finite
+
+    def count(self, solves: int = 1) -> None:
+        """Count solves made outside ``residuals`` (a solve with its derivative by AD)."""
+        self.nfev += int(solves)
 
     def use(self, problem) -> None:
         """Continue the run on another grid (a copy of the problem from ``with_grid``)."""

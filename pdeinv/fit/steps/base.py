@@ -13,11 +13,14 @@ from typing import Callable, Protocol
 
 import numpy as np
 
-__all__ = ["Context", "Outcome", "StepRule"]
+__all__ = ["PUBLIC_STATE", "Context", "Interrupted", "Outcome", "StepRule"]
 
-#: How a fit can end (``FitResult.status``); ``success`` means "converged". "poor_fit": a
-#: stationary point whose residuals the data's noise does not explain (``pdeinv.fit.goodness``).
-STATUSES = ("converged", "poor_fit", "max_steps", "max_nfev", "max_time", "diverged", "interrupted", "failed")
+from ...result import STATUSES
+
+
+class Interrupted(Exception):
+    """Raised by a step rule that cannot return between iterations (a library's own loop) when
+    the run must stop; the engine turns it into the status "interrupted"."""
 
 
 @dataclass
@@ -47,7 +50,19 @@ class Context:
     should_stop: Callable[[], bool]
 
 
+#: The state's public part, which the engine reads (everything else is the rule's own): ``z``
+#: the current point; ``r`` its residual vector (when the rule has it); ``J`` the rule's
+#: Jacobian model at ``z`` (when it keeps one: the grid check reuses it instead of measuring);
+#: ``iterations`` the iterations the rule ran inside one ``step`` (when it runs a library's
+#: loop: scipy). Rules write these under these names; the engine reads no other key.
+PUBLIC_STATE = ("z", "r", "J", "iterations")
+
+
 class StepRule(Protocol):
+    """``init(ctx, z, r) -> state``; ``step(ctx, state) -> Outcome | None`` (None: go on);
+    ``estimate(state, best_z) -> z`` the point to keep when the local phase ends. The state
+    holds ``PUBLIC_STATE`` under those names."""
+
     name: str
     #: what the derivative source must provide: "jacobian", "gradient" or "none"
     needs: str

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Context, Outcome
+from .base import Context, Interrupted, Outcome
 
-__all__ = ["LeastSquares", "Interrupted"]
-
-
-class Interrupted(Exception):
-    """Raised inside scipy's loop when the run must stop (it cannot be paused mid-way)."""
+__all__ = ["LeastSquares"]
 
 
 class LeastSquares:
@@ -51,8 +47,7 @@ class LeastSquares:
             raise
         except Exception as err:  # scipy may refuse a degenerate problem; report, do not crash
             return Outcome("failed", f"least_squares failed: {err}")
-        R, _ = ev.residuals(sol.x[None, :])
-        ev.nfev -= 1  # re-evaluating the final point is bookkeeping, not search
+        R, _ = ev.residuals(sol.x[None, :], counted=False)  # the final point again: bookkeeping, not search
         s.update(z=sol.x, r=R[0], iterations=int(sol.njev or 0))
         status = {0: "max_nfev", -1: "failed"}.get(int(sol.status), "converged")
         return Outcome(status, f"least_squares: {sol.message}")
