@@ -29,7 +29,17 @@ _runs: dict[str, tuple[str, str, list[str], float]] = {}
 
 
 #: Pages this hook writes (not in docs/; listed in the navigation like the others).
-GENERATED = ("reference/equations.md",)
+GENERATED = ("reference/equations.md", "results/report.md")
+
+#: Where the benchmarks' results live (their report becomes a page, its figures beside it).
+RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
+
+
+def report_page() -> str:
+    """Every benchmark's tables, as ``python -m benchmarks`` rendered them (REPORT.md)."""
+    text = (RESULTS / "REPORT.md").read_text()
+    return ("<!-- made from benchmarks/results/REPORT.md when the site is built -->\n" + text
+            + "\n\nThe summary, with what each measurement means for a user: [Benchmarks](../benchmarks.md).\n")
 
 
 def equations_page() -> str:
@@ -59,6 +69,9 @@ def equations_page() -> str:
 
 def on_files(files, config):
     files.append(File.generated(config, "reference/equations.md", content=equations_page()))
+    files.append(File.generated(config, "results/report.md", content=report_page()))
+    for png in sorted(RESULTS.glob("*.png")):
+        files.append(File.generated(config, f"results/{png.name}", content=png.read_bytes()))
     folder = Path(config["docs_dir"]) / "tutorials"
     for script in sorted(folder.glob("*.py")):
         with tempfile.TemporaryDirectory() as work:
