@@ -213,7 +213,12 @@ def verify(only=None) -> int:
         if files == []:
             print(f"{name:14s} current: no code it runs changed since {entry['verified']}")
         else:
-            changes = differences(entry["fingerprint"], fingerprint_at(name))
+            try:
+                changes = differences(entry["fingerprint"], fingerprint_at(name))
+            except RuntimeError as error:
+                print(f"{name:14s} cannot verify: {error}")
+                failed += 1
+                continue
             if changes:
                 print(f"{name:14s} CHANGED since {commit} (rerun: python -m benchmarks --only {name}):")
                 for line in changes:
