@@ -55,7 +55,12 @@ def test_robust_residuals_are_undone_and_outliers_do_not_fail_a_robust_fit():
     t, x = rng.random(64), rng.random(64)
     raw = rng.standard_normal(64)
     raw[:3] += 25.0  # three outliers
-    assert assess_goodness(_stub(t, x), raw, n_params=1)["verdict"] == "poor"  # least squares: chi-square fails
+    poor = assess_goodness(_stub(t, x), raw, n_params=1)  # least squares: chi-square fails
+    assert poor["verdict"] == "poor" and poor["outliers"] == 3
+    assert "3 of 64 residuals lie beyond 5 robust sigmas" in poor["reason"] and "--loss cauchy" in poor["reason"]
+    # a model error spread over every point is not called outliers
+    spread = assess_goodness(_stub(t, x), rng.standard_normal(64) + 3 * np.sin(6 * t), n_params=1)
+    assert spread["verdict"] == "poor" and "outliers" not in spread and "cauchy" not in spread["reason"]
     robust = robust_residuals(raw, "cauchy", 2.385)
     assert assess_goodness(_stub(t, x, loss="cauchy", scale=2.385), robust, n_params=1)["verdict"] == "good"
 

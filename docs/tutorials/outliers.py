@@ -25,6 +25,8 @@ for loss in ("linear", "cauchy"):
     low, high = result.intervals["lambda2"]
     errors[loss] = abs(result.params["lambda2"] / truth - 1)
     statuses[loss], covered[loss] = result.status, bool(low < truth < high)
+    if loss == "linear":  # the verdict names the cause: a few points far out, and the remedy
+        assert result.goodness.get("outliers") == 4 and "--loss cauchy" in result.goodness["reason"]
     print(f"{loss:7s}: status {result.status:9s} lambda2 = {result.params['lambda2']:.6g} "
           f"({errors[loss]:.2%} off), 95 % interval [{low:.6g}, {high:.6g}]")
     print(f"         goodness of fit: {result.goodness['verdict']}"
