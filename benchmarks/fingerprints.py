@@ -36,15 +36,19 @@ def _simulate(*args, **kwargs):
         return pdeinv.simulate(*args, **kwargs)
 
 
-def _fit(label: str, problem, init, **options) -> dict:
-    """One fit's fingerprint: its scalar estimates, solver calls and status."""
-    import pdeinv
-
-    result = pdeinv.fit(problem, init, **options)
+def _summary(label: str, result) -> dict:
+    """A fit's fingerprint: its estimates, solver calls and status."""
     out = {f"{label}: {k}": float(v) for k, v in result.params.items()}
     out[f"{label}: nfev"] = int(result.nfev)
     out[f"{label}: status"] = str(result.status)
     return out
+
+
+def _fit(label: str, problem, init, **options) -> dict:
+    """The fingerprint of ``pdeinv.fit(problem, init, **options)``."""
+    import pdeinv
+
+    return _summary(label, pdeinv.fit(problem, init, **options))
 
 
 def _data(root: Path, name: str):
@@ -57,15 +61,12 @@ def solvers(root: Path) -> dict:
     """Each built-in equation solved on a small grid: a few values at the last time."""
     import numpy as np
 
-    import pdeinv
-
     out = {}
     for name in ("burgers", "kdv", "allen-cahn", "ks", "nls"):
         obs = _simulate(name, points=9, n=64)
         values = np.abs(obs.u) if np.iscomplexobj(obs.u) else obs.u
         for i in range(0, values.size, 3):
             out[f"{name}: u[{i}]"] = float(values[i])
-    del pdeinv
     return out
 
 
@@ -194,9 +195,7 @@ def uncertainty(root: Path) -> dict:
     out = {}
     for how in ("laplace", "profile"):
         result = pdeinv.fit(pdeinv.InverseProblem(obs, ["nu"]), {"nu": 0.01}, intervals=how)
-        out[f"{how}: nu"] = float(result.params["nu"])
-        out[f"{how}: nfev"] = int(result.nfev)
-        out[f"{how}: status"] = str(result.status)
+        out.update(_summary(how, result))
         out.update(_intervals(how, result))
     return out
 
@@ -213,9 +212,7 @@ def initial_condition(root: Path) -> dict:
     out = {}
     for label, u0 in (("joint", "auto"), ("as exact", "exact")):
         result = pdeinv.fit(pdeinv.InverseProblem(obs, ["nu"], u0=u0), start)
-        out[f"{label}: nu"] = float(result.params["nu"])
-        out[f"{label}: nfev"] = int(result.nfev)
-        out[f"{label}: status"] = str(result.status)
+        out.update(_summary(label, result))
         out.update(_intervals(label, result))
     return out
 
@@ -230,11 +227,11 @@ def _allen_cahn_field(seed: int):
 
 
 def _field_fit(label: str, problem, **options) -> dict:
+    """A field fit's fingerprint, with the penalty weight a rule chose."""
     import pdeinv
 
     result = pdeinv.fit(problem, **options)
-    out = {f"{label}: {k}": float(v) for k, v in result.params.items()}
-    out[f"{label}: nfev"] = int(result.nfev)
+    out = _summary(label, result)
     chosen = (result.settings or {}).get("regularization") or {}
     if isinstance(chosen, dict) and "weight" in chosen:
         out[f"{label}: weight"] = float(chosen["weight"])
@@ -281,8 +278,6 @@ def penalty_order(root: Path) -> dict:
 
 def distributed(root: Path) -> dict:
     """fit-many of one data set from 3 starts, in this process."""
-    import numpy as np
-
     import pdeinv
 
     obs = _simulate("burgers", {"nu": 0.05}, points=64, n=128, dt=5e-4)
@@ -291,7 +286,6 @@ def distributed(root: Path) -> dict:
     for i, row in enumerate(results):
         params = row["params"] if isinstance(row, dict) else row.params
         out.update({f"fit {i}: {k}": float(v) for k, v in params.items()})
-    del np
     return out
 
 

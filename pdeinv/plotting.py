@@ -392,16 +392,13 @@ def plot_uncertainty(result, *, axes=None, observations=None):
 
 
 def _band_panel(result, unc, ax, observations=None):
-    from .problems.fields import field_unknowns, true_field
+    from .problems.fields import split_field, true_field
 
     x = np.asarray(unc["x"])
     low, high = (np.asarray(v) for v in unc["band"])
-    field = next((k.split("[")[0] for k in result.params if "[" in k), "field")
-    truth = None
-    if observations is not None:  # the true field, when the observations know it
-        name = next((n for n, (prefix, _) in field_unknowns(observations.equation_class).items() if prefix == field), None)
-        truth = None if name is None else true_field(observations, name, x.size)
-    field = "D(x)" if field == "logD" else field
+    field = split_field(dict(result.params), None if observations is None else observations.equation_class)[0]
+    # the true field, when the observations know it
+    truth = None if observations is None else true_field(observations, field, x.size)
     width = float(np.max(high - low) / 2)
     ax.fill_between(x, low, high, color="C0", alpha=0.25,
                     label=f"{unc['level']:.0%} band (half-width up to {width:.2g})")

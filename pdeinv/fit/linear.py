@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["UNDETERMINED", "FD_EPS", "Covariance", "covariance", "damped_step", "forward_jacobian"]
+__all__ = ["UNDETERMINED", "FD_EPS", "Covariance", "damped_step", "forward_jacobian"]
 
 #: Forward-difference step on the (log-)parameters: truncation O(eps) against round-off
 #: O(1e-14 / eps) of float64 solves.
@@ -46,7 +46,7 @@ def damped_step(H, g, lam: float, scale=None):
 
 
 class Covariance:
-    """The Gauss-Newton covariance ``s2 (J^T J)^+`` of the unknowns, from the SVD of the
+    """The one Gauss-Newton covariance ``s2 (J^T J)^+`` of the unknowns every part of pdeinv uses, from the SVD of the
     column-scaled Jacobian (never from J^T J, which squares its condition number). Directions
     whose scaled singular value is at most ``UNDETERMINED`` of the largest are left out.
 
@@ -68,8 +68,3 @@ class Covariance:
         self.std = np.sqrt(np.maximum(np.diag(self.matrix), 0.0))
         self.undetermined_axis = (np.abs(Vt[self.weak]).max(axis=0) > 0.2 if self.weak.any()
                                   else np.zeros(J.shape[1], bool))
-
-
-def covariance(J, s2: float = 1.0, cutoff: float = UNDETERMINED) -> Covariance:
-    """``Covariance(J, s2, cutoff)``: the one Gauss-Newton covariance every part of pdeinv uses."""
-    return Covariance(J, s2, cutoff)

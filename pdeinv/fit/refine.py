@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .linear import covariance, forward_jacobian
+from .linear import Covariance, forward_jacobian
 
 __all__ = [
-    "NOISE_RMS_LIMIT", "NOISE_SHIFT_FRACTION", "RELATIVE_MISFIT_LIMIT", "STALLED_SHIFT_RATIO", "grid_shift_estimate", "misfit_allows_refinement", "standard_errors",
+    "NOISE_RMS_LIMIT", "NOISE_SHIFT_FRACTION", "RELATIVE_MISFIT_LIMIT", "STALLED_SHIFT_RATIO", "grid_shift_estimate",
+    "misfit_allows_refinement", "standard_errors",
 ]
 
 #: With known noise: refine only when the weighted residuals' RMS is at most this many sigmas.
@@ -50,7 +51,7 @@ def standard_errors(problem, J):
     when the noise is known (least squares on residuals in units of sigma), else None."""
     if problem.observations.sigma is None or problem.loss != "linear":
         return None
-    return covariance(J).std
+    return Covariance(J).std
 
 
 def grid_shift_estimate(evaluator, z, r, J=None):

@@ -24,12 +24,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .linear import UNDETERMINED, covariance, damped_step, forward_jacobian
+from .linear import UNDETERMINED, Covariance, damped_step, forward_jacobian
 
 __all__ = ["INTERVAL_METHODS", "UNDETERMINED", "assess"]
 
 INTERVAL_METHODS = ("laplace", "profile", "none")
-
 
 
 def _quantiles(level, dof, known_sigma):
@@ -191,7 +190,7 @@ def assess(evaluator, z, r, *, method: str = "laplace", level: float = 0.95) -> 
         out["nfev"] = int(evaluator.nfev - start)
         return out
     q, threshold = _quantiles(level, dof, known_sigma)
-    cov = covariance(J, s2)
+    cov = Covariance(J, s2)
     out["singular_values"] = cov.singular_values.tolist()
     for k in np.nonzero(cov.weak)[0]:
         out["undetermined"].append(_describe_direction(names, evaluator.log_scaled, cov.directions[k]))
@@ -279,7 +278,7 @@ def assess_field(evaluator, z, r, *, method: str = "laplace", level: float = 0.9
     if not ok:
         out["undetermined"].append("the Jacobian could not be measured at the estimate (a perturbed solve failed)")
         return out
-    C = covariance(J, s2).matrix
+    C = Covariance(J, s2).matrix
     q, threshold = _quantiles(level, dof, known_sigma)
     field = FourierField(len(problem.field_index), problem.observations.domain)
     basis = np.stack([field.samples(e, points) for e in np.eye(field.modes)], axis=1)  # samples per coefficient

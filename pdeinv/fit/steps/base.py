@@ -13,9 +13,9 @@ from typing import Callable, Protocol
 
 import numpy as np
 
-__all__ = ["PUBLIC_STATE", "Context", "Interrupted", "Outcome", "StepRule"]
-
 from ...result import STATUSES
+
+__all__ = ["PUBLIC_STATE", "Context", "Interrupted", "Outcome", "StepRule"]
 
 
 class Interrupted(Exception):
