@@ -1,4 +1,4 @@
-"""pdeinv: inverse problems for 1-D PDEs with Fourier spectral solvers.
+"""pdeinv: inverse problems for 1-D PDEs with spectral solvers (Fourier or sine bases).
 
 >>> import pdeinv
 >>> obs = pdeinv.load_observations("data/burgers.h5")

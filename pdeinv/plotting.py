@@ -299,7 +299,7 @@ def plot_recovered_field(observations, params: Mapping[str, float], *, ax=None, 
     if name is None:
         raise ValueError("params hold no field coefficients (u0[j] or logD[j])")
     ax = _axes(ax)
-    x = np.linspace(*observations.domain, points, endpoint=False)
+    x = cls.basis_type.nodes(observations.domain, points)
     truth = true_field(observations, name, points)
     if truth is not None:
         ax.plot(x, truth, "k--", label=f"true {name}")
@@ -362,7 +362,15 @@ def estimate_text(result) -> str:
     for name in result.params:
         if "[" in name:
             fields[name.split("[")[0]] = fields.get(name.split("[")[0], 0) + 1
-    parts += [f"{'D(x)' if field == 'logD' else field} from {count} Fourier modes" for field, count in fields.items()]
+    word = "Fourier modes"
+    if fields and result.equation:
+        from .equations import get_equation
+
+        try:
+            word = get_equation(result.equation).basis_type.mode_word
+        except ValueError:  # a user's equation not loaded here: its name is all there is
+            pass
+    parts += [f"{'D(x)' if field == 'logD' else field} from {count} {word}" for field, count in fields.items()]
     return "; ".join(parts)
 
 

@@ -76,6 +76,15 @@ def test_the_import_graph_has_edges_and_no_cycle():
     assert _cycles(graph) == []
 
 
+def test_the_fit_engine_and_the_methods_never_see_a_basis():
+    """A basis (pdeinv.discretizations) is used by equations, solvers and problems; the fit and
+    its methods work on residuals only, so a new basis is one file and touches none of them."""
+    graph = _import_graph()
+    assert "pdeinv.discretizations" in graph["pdeinv.solvers.equation"]  # the walk sees the basis
+    engine = [m for m in graph if m.startswith(("pdeinv.fit", "pdeinv.methods", "pdeinv.estimators"))]
+    assert engine and [m for m in engine if any(t.startswith("pdeinv.discretizations") for t in graph[m])] == []
+
+
 def test_a_cycle_would_be_found():
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 

@@ -89,7 +89,7 @@ def format_result_table(result, observations=None) -> str:
     cls = None if observations is None else observations.equation_class
     field, coefficients, scalars = split_field(result.params, cls)
     if field is not None:
-        line = f"{field:10s} {coefficients.size} Fourier modes"
+        line = f"{field:10s} {coefficients.size} {_mode_word(cls)}"
         reference = None if observations is None else true_field(observations, field, 1024)
         if reference is not None:
             recovered = field_samples(field, coefficients, observations.domain, 1024, cls)
@@ -148,3 +148,10 @@ def format_result_table(result, observations=None) -> str:
         lines.append("assumed (equation defaults; neither fitted nor known in the file): "
                      + ", ".join(f"{k}={v:g}" for k, v in assumed.items()))
     return "\n".join(lines + tail)
+
+
+def _mode_word(equation_class) -> str:
+    """What a field's coefficients are called for this equation ("Fourier modes", "sine modes")."""
+    from ..discretizations import FourierBasis
+
+    return (FourierBasis if equation_class is None else equation_class.basis_type).mode_word

@@ -262,8 +262,6 @@ def assess_field(evaluator, z, r, *, method: str = "laplace", level: float = 0.9
     """
     if method not in INTERVAL_METHODS or method == "none":
         raise ValueError(f"interval method must be one of {INTERVAL_METHODS[:2]}, got {method!r}")
-    from ..problems.fields import FourierField
-
     problem = evaluator.problem
     z, r = np.asarray(z, float), np.asarray(r, float)
     start = evaluator.nfev
@@ -280,7 +278,7 @@ def assess_field(evaluator, z, r, *, method: str = "laplace", level: float = 0.9
         return out
     C = Covariance(J, s2).matrix
     q, threshold = _quantiles(level, dof, known_sigma)
-    field = FourierField(len(problem.field_index), problem.observations.domain)
+    field = problem.field
     basis = np.stack([field.samples(e, points) for e in np.eye(field.modes)], axis=1)  # samples per coefficient
     idx = problem.field_index
     values = basis @ z[idx]
@@ -294,7 +292,7 @@ def assess_field(evaluator, z, r, *, method: str = "laplace", level: float = 0.9
         width = q * sd
         limit = FIELD_BAND * float(np.sqrt(np.mean(values**2)) or 1.0)
     a, b = problem.observations.domain
-    x = np.linspace(a, b, points, endpoint=False)
+    x = problem.equation_class.basis_type.nodes((a, b), points)
     out["x"], out["band"] = x.tolist(), [low.tolist(), high.tolist()]
     loose = width > limit
     name = problem.field_name

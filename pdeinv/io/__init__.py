@@ -7,7 +7,8 @@ marked "v2", still load)::
     /                      attrs: format="pdeinv-observations", version=2, equation,
                                   domain (2,), t_span (2,),
                                   equation_source (v2, optional: module:Class of a user equation)
-    /initial_condition/u0  (m,) samples on linspace(a, b, m, endpoint=False); attr description
+    /initial_condition/u0  (m,) samples on the equation basis's m nodes (Fourier: linspace(a, b, m,
+                           endpoint=False); sine: the m interior points); attr description
     /initial_condition/u0_imag   (v2) imaginary part of a complex u0
     /observations          attr layout = "points" | "grid", observable = "value" | "abs" (v2)
         t, x, u            points: (P,) each;  grid: t (nt,), x (nx,), u (nt, nx)
@@ -15,7 +16,7 @@ marked "v2", still load)::
         sigma              optional, same shape as u
     /parameters/fixed      attrs name -> value (known parameters)
     /parameters/true       attrs name -> value (only when known); a parameter that varied in
-                           x is a dataset name (m,) of samples on linspace(a, b, m, endpoint=False)
+                           x is a dataset name (m,) of samples on the same nodes as u0
     /metadata              attr json: provenance as a JSON object
 
 Every problem with a file raises ``ObservationError`` whose message starts with the file name.

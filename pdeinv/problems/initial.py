@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..discretizations import FourierBasis
+
 __all__ = ["U0_CHOICES", "InitialCondition", "decide_initial_condition", "early_projection", "given_initial_condition",
            "snapshot_modes", "snapshot_noise", "with_snapshot_rows"]
 
@@ -37,12 +39,6 @@ NOISE_FLOOR = 1e-6
 
 #: Fewest and most Fourier modes of an initial condition estimated with a snapshot.
 MIN_MODES, MAX_MODES = 8, 128
-
-
-def _real_amplitudes(samples: np.ndarray) -> np.ndarray:
-    """Amplitude of each cosine/sine pair k = 0 ... m/2 of periodic samples (2 |U_k| / m)."""
-    m = samples.size
-    return 2 * np.abs(np.fft.rfft(samples)) / m
 
 
 def snapshot_noise(samples) -> float | None:
@@ -62,18 +58,18 @@ def snapshot_noise(samples) -> float | None:
     return min(estimates)
 
 
-def snapshot_modes(samples, sigma: float, largest: int) -> int:
-    """Fourier modes to estimate a noisy snapshot's field with: wavenumbers up to twice the last
-    one whose amplitude stands clear of the noise (three times its RMS 2 sigma / sqrt(m) per
-    pair, which noise alone passes once in ~8000), the doubling for the tail that the noise
-    hides; between ``MIN_MODES`` and ``largest``."""
+def snapshot_modes(samples, sigma: float, largest: int, basis=FourierBasis) -> int:
+    """Modes of ``basis`` to estimate a noisy snapshot's field with: wavenumbers up to twice the
+    last one whose amplitude stands clear of the noise (three times the noise's RMS amplitude,
+    Fourier: 2 sigma / sqrt(m) per pair, which noise alone passes once in ~8000), the doubling
+    for the tail that the noise hides; between ``MIN_MODES`` and ``largest``."""
     u = np.asarray(samples, dtype=float)
-    amplitudes = _real_amplitudes(u)[1: u.size // 4 + 1]  # k = 1 ... m/4
-    above = np.nonzero(amplitudes > 3 * 2 * sigma / np.sqrt(u.size))[0]
+    amplitudes = basis.amplitudes(u)[1: u.size // 4 + 1]  # k = 1 ... m/4
+    above = np.nonzero(amplitudes > 3 * basis.noise_amplitude(sigma, u.size))[0]
     last = int(above[-1]) + 1 if above.size else 1
-    modes = 4 * last + 2  # the modes up to 2 * last: cosine and sine each, plus the mean
-    modes += modes % 2
-    return int(min(max(modes, MIN_MODES), largest - largest % 2))
+    modes = basis.coefficients_for(2 * last)
+    largest -= largest % 2 if basis.even_field_modes else 0
+    return int(min(max(modes, MIN_MODES), largest))
 
 
 @dataclass(frozen=True)
@@ -165,7 +161,8 @@ def _fitted(obs, source, sigma, sigma_source, largest_modes, why) -> InitialCond
         if sigma is None:  # asked for: the noise is what the later points say, or unknown
             sigma_source = "later points" if obs.sigma is not None else None
             sigma = float(np.median(obs.sigma)) if obs.sigma is not None else None
-        modes = snapshot_modes(obs.u0, sigma if sigma else 1e-3 * float(np.std(obs.u0)), largest_modes)
+        modes = snapshot_modes(obs.u0, sigma if sigma else 1e-3 * float(np.std(obs.u0)), largest_modes,
+                               obs.equation_class.basis_type)
         return InitialCondition("fit", f"u0 fitted with the parameters: {why}; its {obs.u0.size} samples are data at "
                                 f"t0", source, modes=modes, noise=sigma, noise_source=sigma_source, rows=int(obs.u0.size))
     return InitialCondition("fit", f"u0 fitted with the parameters: {why}", source)
@@ -176,7 +173,7 @@ def with_snapshot_rows(obs, initial: InitialCondition):
     when the later points carry sigma; none when they do not, one level then fits all)."""
     a, b = obs.domain
     m = obs.u0.size
-    x0 = np.linspace(a, b, m, endpoint=False)
+    x0 = obs.equation_class.basis_type.nodes((a, b), m)
     sigma = None
     if obs.sigma is not None:
         sigma = np.concatenate([np.full(m, initial.noise if initial.noise else float(np.median(obs.sigma))), obs.sigma])
@@ -198,7 +195,7 @@ def given_initial_condition(obs, u0):
         return obs
     a, b = obs.domain
     if callable(u0):
-        x = np.linspace(a, b, GIVEN_SAMPLES, endpoint=False)
+        x = obs.equation_class.basis_type.nodes((a, b), GIVEN_SAMPLES)
         try:
             samples = np.broadcast_to(np.asarray(u0(x)), x.shape)
         except Exception as err:  # a user's function may fail anywhere

@@ -21,7 +21,7 @@ from ..result import exponential_rate
 from ..equations import get_equation
 from ..solvers.core import BatchedSolver
 from .external import ForwardTimeout
-from .fields import FourierField, field_samples, field_unknowns
+from .fields import field_samples, field_unknowns
 from .initial import (
     MAX_MODES, decide_initial_condition, early_projection, given_initial_condition, with_snapshot_rows,
 )
@@ -195,7 +195,7 @@ class InverseProblem:
         spectral solver (NumPy, SciPy, a subprocess...). It may raise or return NaN at bad
         points; such trial points are rejected by the fit.
     modes : with a field among the unknowns, the number of its Fourier coefficients (see
-        ``FourierField``; default: for u0 with a measured snapshot, as many as the snapshot
+        the basis's field, e.g. ``FourierField``; default: for u0 with a measured snapshot, as many as the snapshot
         resolves above its noise, else 16). ``"u0"``: the initial condition, unknowns
         ``u0[0]`` ... ``u0[M-1]``; an exact u0 in the file is then the truth it is compared
         with, never the starting point (a measured snapshot is data and the start).
@@ -309,7 +309,7 @@ class InverseProblem:
         self._penalty = None  # sqrt(w) D_j: the smoothness rows per field coefficient
         scalar_unknowns = tuple(u for u in unknowns if u not in field_table)
         if fields:
-            self.field = FourierField(modes, obs.domain)
+            self.field = cls.basis_type.field(modes, obs.domain)
             field_names = self.field.names(self.field_prefix)
             self.field_index = np.arange(len(scalar_unknowns), len(scalar_unknowns) + len(field_names))
             unknowns = scalar_unknowns + field_names
@@ -654,8 +654,7 @@ class InverseProblem:
     def _coefficient_field(self, coefficients):
         """The parameter field on the solver grid: exp of the log-field for a positive
         parameter, the series itself otherwise (JAX-traceable)."""
-        n = self.equation.n
-        series = jnp.fft.irfft(self.field.spectrum(coefficients, n), n=n)
+        series = self.field.grid_values(coefficients, self.equation.n)
         return jnp.exp(series) if self.field_log else series
 
     # ---- differentiable version (for the exact-AD reference only) ---------------------------

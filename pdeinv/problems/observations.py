@@ -108,7 +108,8 @@ class Observations:
         Observation times, positions and values (complex for an equation with a complex
         state, unless ``observable="abs"``).
     u0 : array (m,) or None
-        Initial condition sampled on ``linspace(a, b, m, endpoint=False)``; None when the data
+        Initial condition sampled on the equation's basis nodes for ``m`` points (periodic:
+        ``linspace(a, b, m, endpoint=False)``); None when the data
         hold no snapshot at the initial time (sensors that start later): a fit then estimates
         u0 from the later data.
     u0_measured : bool
@@ -119,7 +120,7 @@ class Observations:
     u0_sigma : float or None
         Noise standard deviation of a measured snapshot's samples, when known.
     domain, t_span : (float, float)
-        Periodic interval and time interval (default: the equation's).
+        The interval of x (periodic for a Fourier equation) and of t (default: the equation's).
     observable : ``"value"`` (default) or ``"abs"``
         What ``u`` measures: the field, or its modulus ``|u|`` (real; noisy values may dip
         below 0).
@@ -131,7 +132,7 @@ class Observations:
         The parameters that generated the data, when known (synthetic data).
     true_fields : mapping
         Parameters that varied in x when the data were generated (e.g. Allen-Cahn ``D``), as
-        samples on ``linspace(a, b, m, endpoint=False)``; such a name is not in ``true_params``.
+        samples on the basis nodes (as ``u0``); such a name is not in ``true_params``.
         ``"u0"``: the true initial condition, when ``u0`` is a noisy snapshot of it (synthetic
         data).
     grid_shape : (nt, nx) or None

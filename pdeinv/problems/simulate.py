@@ -160,9 +160,7 @@ def simulate(
         sigma = np.full(values.shape, scale)
     initial = {"u0": eq.u0}
     if snapshot != "exact":
-        from ..solvers import resample_periodic
-
-        samples = resample_periodic(np.asarray(eq.u0), int(snapshot_points))
+        samples = cls.basis_type.resample(np.asarray(eq.u0), int(snapshot_points))
         # its own noise stream: the later points' noise is the same with and without a snapshot
         samples = samples + scale * np.random.default_rng([seed, 2]).standard_normal(samples.shape)
         initial = {"u0": samples if snapshot == "measured" else None, "u0_measured": snapshot == "measured",

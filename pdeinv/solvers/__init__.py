@@ -1,4 +1,4 @@
-"""Fourier pseudo-spectral ETDRK4 solvers for 1-D periodic PDEs.
+"""Pseudo-spectral ETDRK4 solvers for 1-D PDEs (the bases are in ``pdeinv.discretizations``).
 
 >>> from pdeinv.solvers import KdV
 >>> eq = KdV(n=512)

@@ -1,12 +1,12 @@
-"""The Fourier pseudo-spectral core, by job: ``fft`` (transforms, interpolation), ``etdrk4``
-(the stepper), ``batching`` (batches across devices) and ``equation`` (the base class of every
-equation). This module gathers their public names.
+"""The solver core, by job: ``etdrk4`` (the stepper), ``batching`` (batches across devices) and
+``equation`` (the base class of every equation); the grids and transforms are the bases' in
+``pdeinv.discretizations``. This module gathers their public names.
 """
 
 from .batching import BatchedSolver
 from .equation import SolverDivergedError, SpectralEquation
 from .etdrk4 import DenseSchedule, StepSchedule, dense_schedule, etdrk4_coefficients, etdrk4_solve, step_schedule
-from .fft import fourier_interpolate, fourier_interpolate_complex, irfft, library_fft, resample_periodic, rfft
+from ..discretizations.fft import fourier_interpolate, fourier_interpolate_complex, irfft, library_fft, resample_periodic, rfft
 
 __all__ = [
     "BatchedSolver",

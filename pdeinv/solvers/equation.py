@@ -10,7 +10,8 @@ import numpy as np
 from .._jax import jax, jnp
 from .batching import BatchedSolver, WithOperands
 from .etdrk4 import DenseSchedule, StepSchedule, dense_schedule, etdrk4_solve, step_schedule
-from .fft import fourier_interpolate, fourier_interpolate_complex, irfft, library_fft, resample_periodic, rfft
+from ..discretizations import Basis, FourierBasis
+from ..discretizations.fft import library_fft
 from .memory import check_memory, points_bytes, solve_bytes
 
 __all__ = ["EXACT_TIMES_MAX_STEP_SIZES", "SolverDivergedError", "SpectralEquation"]
@@ -33,7 +34,8 @@ class SolverDivergedError(FloatingPointError):
 
 
 class SpectralEquation:
-    """A 1-D periodic PDE ``u_t = L u + N(u)`` solved by Fourier pseudo-spectral ETDRK4.
+    """A 1-D PDE ``u_t = L u + N(u)`` solved pseudo-spectrally by ETDRK4 in a basis: Fourier on
+    a periodic interval by default, or any ``pdeinv.discretizations.Basis`` (``basis_type``).
 
     This class is also the *definition* of an equation: a subclass declares everything the
     rest of pdeinv needs (simulate, fit with every method, files, CLI, plots), and registering
@@ -44,7 +46,10 @@ class SpectralEquation:
     - ``param_names``, ``defaults`` (a value for each), ``positive`` (must be > 0; fitted as
       log p), ``default_unknowns`` (fitted unless the user says otherwise), ``field_params``
       (may vary in x);
-    - ``linear_symbol(params)``: the Fourier symbol L(k) on ``self.k``, treated exactly;
+    - ``basis_type``: the discretization (default ``FourierBasis``, periodic; ``SineBasis`` for
+      u = 0 at both ends of a bounded interval); it owns the grid, transforms and interpolation;
+    - ``linear_symbol(params)``: the diagonal symbol L(k) on the basis's ``self.k``, treated
+      exactly;
       ``nonlinear(v, params)``: the rest, spectrum -> spectrum, in JAX (helpers:
       :meth:`physical`, :meth:`spectral`, :meth:`derivative`);
     - ``default_initial_condition(x)`` and ``u0_description``; ``default_domain``,
@@ -56,14 +61,15 @@ class SpectralEquation:
     Parameters
     ----------
     n : int
-        Grid points (even, >= 8). ``x = linspace(a, b, n, endpoint=False)``.
+        Grid points (Fourier: even, >= 8, ``x = linspace(a, b, n, endpoint=False)``; see the
+        basis for others).
     domain : (a, b)
-        Periodic interval, default ``default_domain``.
+        The interval (periodic for the Fourier basis), default ``default_domain``.
     t_span : (t0, t1)
         Time interval the solver accepts output times in, default ``default_t_span``.
     u0 : callable of x, array, or None
         Initial condition. An array of another length than ``n`` is resampled spectrally
-        (it must hold samples on the same periodic grid convention). ``None`` uses the
+        (it must hold samples on the basis's nodes for its own size). ``None`` uses the
         equation's default.
     dt : float or None
         Largest time step. ``None`` chooses a step from the grid (see ``default_dt``).
@@ -72,6 +78,7 @@ class SpectralEquation:
     """
 
     name: str = ""
+    basis_type: type[Basis] = FourierBasis
     aliases: tuple[str, ...] = ()
     pde: str = ""
     param_names: tuple[str, ...] = ()
@@ -106,36 +113,17 @@ class SpectralEquation:
         n = self.default_n if n is None else n
         domain = self.default_domain if domain is None else domain
         t_span = self.default_t_span if t_span is None else t_span
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
-            raise ValueError(f"n must be an even integer >= 8, got {n!r}")
-        if n < 8 or n % 2:
-            raise ValueError(f"n must be an even integer >= 8, got {n}")
+        n = self.basis_type.check_n(n)
         check_memory(solve_bytes(n), f"a solve on n={n} grid points", "use a coarser grid (n)")
-        a, b = (float(v) for v in domain)
-        if not (np.isfinite(a) and np.isfinite(b) and b > a):
-            raise ValueError(f"domain must be a finite interval (a, b) with b > a, got {domain!r}")
+        self.basis = self.basis_type(n, domain, complex_state=self.complex_state, dealias=dealias)
         t0, t1 = (float(v) for v in t_span)
         if not (np.isfinite(t0) and np.isfinite(t1) and t1 > t0):
             raise ValueError(f"t_span must be a finite interval (t0, t1) with t1 > t0, got {t_span!r}")
-        self.n = int(n)
-        self.domain = (a, b)
-        self.length = b - a
+        basis = self.basis
+        self.n, self.domain, self.length, self.x = basis.n, basis.domain, basis.length, basis.x
+        self.k, self.mask = basis.k, basis.mask
         self.t_span = (t0, t1)
-        self.dealias = bool(dealias)
-        self.x = np.linspace(a, b, self.n, endpoint=False)
-        if self.complex_state:  # the full spectrum, in NumPy's FFT order
-            index = np.fft.fftfreq(self.n, d=1.0 / self.n)
-            nyquist = self.n // 2
-        else:  # the real FFT's half spectrum
-            index = np.arange(self.n // 2 + 1, dtype=float)
-            nyquist = index.size - 1
-        self.k = 2 * np.pi / self.length * index
-        # Odd derivatives of the Nyquist mode are not real: drop them (standard practice).
-        self.ik = 1j * self.k
-        self.ik[nyquist] = 0.0
-        self.mask = np.ones_like(self.k)
-        if self.dealias:
-            self.mask[np.abs(index) > self.n // 3] = 0.0
+        self.dealias = basis.dealias
         self.u0 = self._initial_samples(u0)
         if not np.all(np.isfinite(self.u0)):
             raise ValueError("u0 must be finite on the grid")
@@ -179,21 +167,26 @@ class SpectralEquation:
         kmax = float(np.max(np.abs(self.k)))
         return min(float(self.max_dt), float(self.step_courant) / (kmax * umax))
 
-    # ---- helpers for nonlinear terms (JAX) ------------------------------------------------
+    # ---- helpers for nonlinear terms (JAX), from the basis ----------------------------------
+    @property
+    def ik(self):
+        """``i k`` for odd derivatives (Fourier basis; the Nyquist mode's is zero)."""
+        if not hasattr(self.basis, "ik"):
+            raise AttributeError(f"the {self.basis.name} basis of {self.name} has no odd-derivative symbol i k")
+        return self.basis.ik
+
     def physical(self, v):
         """Grid values of a spectrum (dealiasing mask applied)."""
-        v = v * jnp.asarray(self.mask)
-        return jnp.fft.ifft(v) if self.complex_state else irfft(v, self.n)
+        return self.basis.physical(v)
 
     def spectral(self, u):
         """Spectrum of grid values (dealiasing mask applied)."""
-        v = jnp.fft.fft(u) if self.complex_state else rfft(u)
-        return v * jnp.asarray(self.mask)
+        return self.basis.spectral(u)
 
     def derivative(self, v, order: int = 1):
-        """The spectrum of the ``order``-th x-derivative (odd orders drop the Nyquist mode)."""
-        ik = jnp.asarray(self.ik) if order % 2 else jnp.asarray(1j * self.k)
-        return ik**order * v
+        """The spectrum of the ``order``-th x-derivative (Fourier: odd orders drop the Nyquist
+        mode)."""
+        return self.basis.derivative(v, order)
 
     # ---- helpers --------------------------------------------------------------------------
     def _initial_samples(self, u0) -> np.ndarray:
@@ -216,7 +209,7 @@ class SpectralEquation:
             raise ValueError(f"u0 must be a callable of x or a 1-D array, got shape {values.shape}")
         if values.size == self.n:
             return values.copy()
-        return resample_periodic(values, self.n)
+        return self.basis_type.resample(values, self.n)
 
     def check_params(self, params: Mapping[str, float], *, batch: bool = False) -> dict[str, float]:
         """Validate a parameter mapping, fill missing names from the defaults.
@@ -255,7 +248,7 @@ class SpectralEquation:
             if is_field and arr.ndim == 1 and (not batch or callable(params[key])) and arr.size != self.n:
                 if arr.size < 2:
                     raise ValueError(f"field {key} needs at least 2 samples, got {arr.size}")
-                arr = resample_periodic(arr, self.n)
+                arr = self.basis_type.resample(arr, self.n)
                 if key in self.positive and np.any(arr <= 0):
                     raise ValueError(f"field {key} must stay positive after resampling to n={self.n}")
             if is_field and arr.ndim == 2 and (not batch or arr.shape[1] != self.n):
@@ -329,7 +322,7 @@ class SpectralEquation:
         (``batched=True``: the variant meant to be vmapped, see ``spectral_solver``).
         """
         t_points = np.asarray(t_points, dtype=float).ravel()
-        x_points = self.wrap(np.asarray(x_points, dtype=float).ravel())
+        x_points = self.basis.place(np.asarray(x_points, dtype=float).ravel())
         if t_points.shape != x_points.shape:
             raise ValueError(f"t_points and x_points must have the same length, got {t_points.size} and {x_points.size}")
         times, row_of_point = np.unique(t_points, return_inverse=True)
@@ -387,15 +380,8 @@ class SpectralEquation:
 
     def interpolation_matrix(self, x_points) -> np.ndarray:
         """``A (P, modes)`` with ``u(x_p) = sum_m A[p, m] u_hat[m]`` (the real part, for a real
-        state): the trigonometric interpolant of :func:`fourier_interpolate`, its Nyquist mode as
-        a cosine, at points ``x_points``."""
-        x = self.wrap(np.asarray(x_points, dtype=float).ravel())[:, None] - self.domain[0]
-        A = np.exp(1j * self.k * x) / self.n
-        nyquist = self.n // 2 if self.complex_state else self.k.size - 1
-        A[:, nyquist] = np.cos(self.k[nyquist] * x[:, 0]) / self.n
-        if not self.complex_state:  # interior modes stand for a conjugate pair
-            A[:, 1:nyquist] *= 2.0
-        return A
+        state), from the basis (Fourier: the trigonometric interpolant, Nyquist mode as a cosine)."""
+        return self.basis.interpolation_matrix(x_points)
 
     def solve_at(self, params: Mapping[str, float], t_points, x_points, *, u0=None) -> np.ndarray:
         """Solution values at scattered points ``(t_j, x_j)``; raises ``SolverDivergedError``
@@ -417,20 +403,17 @@ class SpectralEquation:
     def initial_spectrum(self, u0=None) -> np.ndarray:
         """The spectrum the solvers start from (``u0`` or ``self.u0``), dealiasing mask applied.
         Computed with NumPy: an eager JAX transform would compile three small programs per grid."""
-        u = np.asarray(self._start(u0))
-        v = np.fft.fft(u) if self.complex_state else np.fft.rfft(u)
-        return v * self.mask
+        return self.basis.forward_numpy(np.asarray(self._start(u0))) * self.mask
 
     def _forward(self, u):
-        """FFT along the last axis of grid values (full for a complex state, real otherwise)."""
-        return jnp.fft.fft(u, axis=-1) if self.complex_state else jnp.fft.rfft(u, axis=-1)
+        """The basis's transform along the last axis of grid values, with the library's FFTs
+        (a batch of fields is transformed here, see ``library_fft``); traced or eager."""
+        with library_fft():
+            return self.basis.forward(u)
 
     def _inverse(self, v):
-        return jnp.fft.ifft(v, axis=-1) if self.complex_state else jnp.fft.irfft(v, n=self.n, axis=-1)
-
-    def _interpolate(self, u_hat, x_query):
-        interp = fourier_interpolate_complex if self.complex_state else fourier_interpolate
-        return interp(u_hat, x_query, jnp.asarray(self.k), self.domain[0], self.n)
+        with library_fft():
+            return self.basis.inverse(v)
 
     def _grid_solver(self, t):
         """``(params, u0 samples) -> u on the grid``, transforms included in one compiled call
@@ -502,18 +485,14 @@ class SpectralEquation:
         """Fourier-interpolate fields ``u (..., n)`` on ``self.x`` at points ``x_query``.
 
         ``x_query`` is either 1-D (same points for every leading row) or has the leading
-        shape of ``u`` plus a point axis. Points are wrapped into the periodic domain.
+        shape of ``u`` plus a point axis. Points are placed by the basis (wrapped into a periodic
+        domain; a bounded one refuses points outside it).
         """
         u_hat = self._forward(jnp.asarray(u))
-        xq = self.wrap(np.asarray(x_query, dtype=float))
-        return np.asarray(self._interpolate(u_hat, xq))
-
-    def wrap(self, x):
-        a = self.domain[0]
-        return a + np.mod(x - a, self.length)
+        return np.asarray(self.basis.interpolate(u_hat, self.basis.place(np.asarray(x_query, dtype=float))))
 
     def __repr__(self) -> str:
         return (
-            f"{type(self).__name__}(n={self.n}, domain={self.domain}, t_span={self.t_span}, "
+            f"{type(self).__name__}(n={self.n}, basis={self.basis.name}, domain={self.domain}, t_span={self.t_span}, "
             f"dt={self.dt:g}, dealias={self.dealias})"
         )
