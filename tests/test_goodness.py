@@ -1,6 +1,5 @@
 """A fit that does not explain its data is not a success: goodness of fit and the poor_fit status."""
 
-import dataclasses
 import json
 from types import SimpleNamespace
 

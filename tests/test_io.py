@@ -161,7 +161,7 @@ def setitem(group, name, value):
 BAD_EDITS = {
     "wrong format": (lambda f: f.attrs.__setitem__("format", "other"), "not a pdeinv observation file"),
     "wrong version": (lambda f: f.attrs.__setitem__("version", 99), "unsupported format version 99"),
-    "unknown equation": (lambda f: f.attrs.__setitem__("equation", "heat"), "unknown equation 'heat'"),
+    "unknown equation": (lambda f: f.attrs.__setitem__("equation", "wave"), "unknown equation 'wave'"),
     "missing dataset": (lambda f: f["observations"].__delitem__("u"), "missing dataset /observations/u"),
     "mis-shaped": (lambda f: setitem(f["observations"], "x", np.zeros(3)), "x must have shape"),
     "nan values": (lambda f: setitem(f["observations"], "u", np.full(10, np.nan)), "contains NaN or inf"),
@@ -212,7 +212,7 @@ def test_missing_not_hdf5_and_truncated_files(tmp_path):
         (["simulate", "burgers", "--param", "nu", "-o", "{tmp}/o.h5"], "expects NAME=VALUE"),
         (["simulate", "burgers", "--points", "10", "-o", "{tmp}/o.h5"], "square number of points"),
         (["simulate", "burgers", "--noise", "-1", "-o", "{tmp}/o.h5"], "noise must be"),
-        (["simulate", "heat", "-o", "{tmp}/o.h5"], "Invalid value"),
+        (["simulate", "wave", "-o", "{tmp}/o.h5"], "Invalid value"),
         (["simulate", "burgers", "-o", "{tmp}/missing/o.h5"], "does not exist"),
         (["info", "{tmp}/none.h5"], "no such file"),
         (["import", "raissi", "{tmp}/none.mat", "--equation", "kdv", "-o", "{tmp}/o.h5"], "no such file"),

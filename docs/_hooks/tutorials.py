@@ -48,9 +48,9 @@ def equations_page() -> str:
 
     lines = ["# Equations", "",
              "The built-in equations, as `pdeinv equations` describes them (made from the registry when "
-             "this site was built). Domains are periodic in x; parameters marked + are fitted through "
-             "their logarithm (positive).", "",
-             "| name | PDE | parameters (default) | fitted by default | u0 | x, t | grid n |",
+             "this site was built). A half-open interval [a, b) of x is periodic; a closed one names its "
+             "boundary conditions. Parameters marked + are fitted through their logarithm (positive).", "",
+             "| name | PDE | parameters (default) | fitted by default | u0 | x, t | basis, grid n |",
              "|---|---|---|---|---|---|---|"]
     for name in equation_names():
         d = describe_equation(name)
@@ -58,8 +58,9 @@ def equations_page() -> str:
         label = f"`{d['name']}`" + (f" ({', '.join(f'`{a}`' for a in d['aliases'])})" if d["aliases"] else "")
         pde = d["pde"].replace("|", "\\|")
         lines.append(f"| {label} | {pde} | {params} | {', '.join(d['default_unknowns'])} | {d['u0']} | "
-                     f"[{d['domain'][0]:g}, {d['domain'][1]:g}), [{d['t_span'][0]:g}, {d['t_span'][1]:g}] | "
-                     f"{d['default_n']} |")
+                     f"[{d['domain'][0]:g}, {d['domain'][1]:g}"
+                     + (")" if d["boundary"] == "periodic" else f"] ({d['boundary']})")
+                     + f", [{d['t_span'][0]:g}, {d['t_span'][1]:g}] | {d['basis']}, {d['default_n']} |")
     lines += ["", "Fields (parameters that may vary in x): "
               + "; ".join(f"{describe_equation(n)['name']}: {', '.join(describe_equation(n)['field_params'])}"
                           for n in equation_names() if describe_equation(n)["field_params"]) + ".",

@@ -39,7 +39,8 @@ def equations(name, as_json):
             extras.append("complex field")
         if extras:
             click.echo(f"    {'; '.join(extras)}")
-        click.echo(f"    u0 = {d['u0']}, x in [{d['domain'][0]:g}, {d['domain'][1]:g}), "
+        closed = ")" if d["boundary"] == "periodic" else f"] ({d['boundary']})"
+        click.echo(f"    u0 = {d['u0']}, x in [{d['domain'][0]:g}, {d['domain'][1]:g}{closed}, "
                    f"t in [{d['t_span'][0]:g}, {d['t_span'][1]:g}], n = {d['default_n']}"
                    + ("" if d["pinn"] else "; no PINN residual"))
         if name:

@@ -2,7 +2,7 @@
 
 >>> import pdeinv
 >>> pdeinv.equation_names()
-['allen-cahn', 'burgers', 'kdv', 'kuramoto-sivashinsky', 'nls']
+['allen-cahn', 'burgers', 'heat', 'kdv', 'kuramoto-sivashinsky', 'nls']
 >>> pdeinv.get_equation("ks").pde
 'u_t + alpha u u_x + beta u_xx + gamma u_xxxx = 0'
 
@@ -17,6 +17,7 @@ from .registry import describe_equation, equation_names, get_equation, plugin_er
 # The built-ins register themselves on import, like any user's module.
 from .allen_cahn import AllenCahn  # noqa: E402
 from .burgers import Burgers  # noqa: E402
+from .heat import Heat  # noqa: E402
 from .kdv import KdV  # noqa: E402
 from .ks import KuramotoSivashinsky  # noqa: E402
 from .nls import NLS  # noqa: E402
@@ -25,6 +26,7 @@ __all__ = [
     "AllenCahn",
     "Burgers",
     "Equation",
+    "Heat",
     "KdV",
     "KuramotoSivashinsky",
     "NLS",

@@ -187,6 +187,8 @@ def describe_equation(cls) -> dict:
         "field_params": list(cls.field_params),
         "u0": cls.u0_description,
         "domain": list(cls.default_domain),
+        "basis": cls.basis_type.name,
+        "boundary": cls.basis_type.boundary,
         "t_span": list(cls.default_t_span),
         "default_n": int(cls.default_n),
         "complex_state": bool(cls.complex_state),

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..equations import get_equation
 from ..problems.observations import ObservationError, Observations
 from .h5 import _reading
 
@@ -260,6 +261,15 @@ def _grid_observations(
     if t.size > 1 and np.any(np.diff(t) <= 0):
         i = int(np.argmax(np.diff(t) <= 0))
         raise ObservationError(f"{where}: t must be strictly increasing (t[{i}] = {t[i]:g}, t[{i + 1}] = {t[i + 1]:g})")
+    try:
+        basis = get_equation(equation).basis_type
+    except ValueError:  # an unknown equation: Observations names the problem below
+        basis = None
+    if basis is not None and not basis.periodic:
+        # A bounded grid's ends and its u0's nodes follow other rules than a periodic one's; guessing
+        # them would put the data on the wrong points.
+        raise ObservationError(f"{where}: the importers read periodic grids, and {equation} is on a bounded domain "
+                               f"({basis.boundary}); build its Observations in Python (pdeinv.Observations)")
     grid = periodic_grid(x, field, str(where), domain)
     field = np.asarray(field)
     field = field.astype(complex if field.dtype.kind == "c" else float)[:, : grid.x.size]
