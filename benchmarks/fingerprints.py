@@ -217,6 +217,11 @@ def initial_condition(root: Path) -> dict:
     return out
 
 
+def snapshot_coverage(root: Path) -> dict:
+    """The same fits as ``initial_condition`` (that benchmark's arms at scale)."""
+    return initial_condition(root)
+
+
 def _allen_cahn_field(seed: int):
     import numpy as np
 
@@ -310,7 +315,7 @@ def walltime(root: Path) -> dict:
 
 
 FINGERPRINTS = {f.__name__: f for f in (solvers, fit, convergence, paper, pinn, fields, import_grid, multiparam,
-                                        uncertainty, initial_condition, regularization, undetermined,
+                                        uncertainty, initial_condition, snapshot_coverage, regularization, undetermined,
                                         penalty_order, distributed, walltime)}
 
 

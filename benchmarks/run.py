@@ -30,6 +30,7 @@ SCRIPTS = [
     ("multiparam", "Several unknowns from far starts: the global phase with and without time windows"),
     ("uncertainty", "How sure the answer is: interval coverage, robust losses, profile cost"),
     ("initial_condition", "Measured data: a noisy first snapshot fitted with the parameters, against taking it as exact"),
+    ("snapshot_coverage", "Measured data at scale: interval coverage with u0 fitted, over hundreds of data sets"),
     ("regularization", "Regularization rules over many noise draws: the chosen weight against the oracle"),
     ("undetermined", "A field the data determine only in part: how each local method reaches the minimum"),
     ("penalty_order", "Which penalty order: the marginal likelihood over orders 1 to 4, against the oracle"),
