@@ -314,9 +314,27 @@ def walltime(root: Path) -> dict:
     return out
 
 
+def bounded(root: Path) -> dict:
+    """A rod on the Chebyshev basis: a solve against its exact solution, and D and ub fitted."""
+    import numpy as np
+
+    import pdeinv
+    from pdeinv.equations import Rod
+
+    eq = Rod(24)
+    t = np.linspace(0, 1, 11)
+    out = {"solve error": float(np.max(np.abs(eq.solve({"D": 1.0}, t) - np.exp(-t)[:, None] * np.sin(np.pi * eq.x))))}
+    obs = pdeinv.simulate("rod", {"D": 1.0, "ub": 0.5}, points=64, layout="random", seed=3, fixed=("ua",),
+                          u0=lambda x: np.sin(np.pi * x) + 0.25 * (1 + x))
+    result = pdeinv.fit(pdeinv.InverseProblem(obs), {"D": 0.1, "ub": 0.0})
+    out.update({f"fit: {k}": float(v) for k, v in result.params.items()})
+    out.update({"fit: nfev": int(result.nfev), "fit: status": result.status})
+    return out
+
+
 FINGERPRINTS = {f.__name__: f for f in (solvers, fit, convergence, paper, pinn, fields, import_grid, multiparam,
                                         uncertainty, initial_condition, snapshot_coverage, regularization, undetermined,
-                                        penalty_order, distributed, walltime)}
+                                        penalty_order, distributed, walltime, bounded)}
 
 
 def differences(before: dict, after: dict, rtol: float = RTOL, atol: float = ATOL) -> list[str]:

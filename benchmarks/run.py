@@ -36,6 +36,7 @@ SCRIPTS = [
     ("penalty_order", "Which penalty order: the marginal likelihood over orders 1 to 4, against the oracle"),
     ("distributed", "Many fits and clusters: parallel efficiency, fit-many speed-up, scheduler overhead"),
     ("walltime", "A fit in seconds: end-to-end wall time, compilations, --help, many observation times"),
+    ("bounded", "Bounded domains: Chebyshev solves against scipy's stiff integrators, recovery on a rod"),
 ]
 
 

@@ -38,6 +38,8 @@ class Basis:
     mode_word: str = "modes"
     #: whether a field unknown must have an even number of coefficients
     even_field_modes: bool = False
+    #: linear operators are matrices (collocation) rather than one symbol per mode
+    dense: bool = False
 
     def __init__(self, n: int, domain: tuple[float, float], *, complex_state: bool = False,
                  dealias: bool = False):
@@ -126,6 +128,16 @@ class Basis:
     def coefficients_for(cls, wavenumbers: int) -> int:
         """The field coefficients that hold every wavenumber index up to ``wavenumbers``."""
         raise NotImplementedError
+
+    # ---- boundary conditions -------------------------------------------------------------------
+    def closure(self, conditions):
+        """The equation's boundary conditions applied to its operator, nonlinear term and initial
+        state (see ``chebyshev.Closure``), or ``None`` for a basis that holds its conditions
+        itself (periodic; sine: u = 0 at both ends)."""
+        if conditions is not None:
+            raise ValueError(f"the {self.name} basis holds its own boundary conditions ({self.boundary}); an "
+                             "equation on it gives none")
+        return None
 
     # ---- fields as unknowns --------------------------------------------------------------------
     @classmethod

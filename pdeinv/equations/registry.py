@@ -188,7 +188,7 @@ def describe_equation(cls) -> dict:
         "u0": cls.u0_description,
         "domain": list(cls.default_domain),
         "basis": cls.basis_type.name,
-        "boundary": cls.basis_type.boundary,
+        "boundary": getattr(cls, "boundary", "") or cls.basis_type.boundary,
         "t_span": list(cls.default_t_span),
         "default_n": int(cls.default_n),
         "complex_state": bool(cls.complex_state),

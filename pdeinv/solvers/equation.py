@@ -48,8 +48,12 @@ class SpectralEquation:
       (may vary in x);
     - ``basis_type``: the discretization (default ``FourierBasis``, periodic; ``SineBasis`` for
       u = 0 at both ends of a bounded interval); it owns the grid, transforms and interpolation;
-    - ``linear_symbol(params)``: the diagonal symbol L(k) on the basis's ``self.k``, treated
-      exactly;
+    - ``linear_symbol(params)``: the linear operator, treated exactly: the diagonal symbol L(k)
+      on the basis's ``self.k`` (Fourier, sine), or a matrix on the state (Chebyshev: from
+      ``self.basis.D1``, ``self.basis.D2``);
+    - on the Chebyshev basis, ``boundary_conditions(params)`` (a condition at each end) and
+      ``boundary`` (the conditions in words); on any basis, optionally ``source(t, x, params)``
+      (an explicit forcing);
       ``nonlinear(v, params)``: the rest, spectrum -> spectrum, in JAX (helpers:
       :meth:`physical`, :meth:`spectral`, :meth:`derivative`);
     - ``default_initial_condition(x)`` and ``u0_description``; ``default_domain``,
@@ -92,6 +96,8 @@ class SpectralEquation:
     default_t_span: tuple[float, float] = (0.0, 1.0)
     complex_state: bool = False
     u0_description: str = ""
+    #: the boundary conditions in words, for equations that set their own (Chebyshev basis)
+    boundary: str = ""
     #: highest x-derivative ``pinn_residual`` uses (0: the equation has no PINN residual)
     pinn_order: int = 0
     paper_learning_rate: float = 1e-2
@@ -149,6 +155,36 @@ class SpectralEquation:
 
     def default_initial_condition(self, x):  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def source(self, t, x, params):
+        """An explicit source ``f(t, x; params)`` added to the right-hand side, grid values on ``x``
+        (JAX; ``t`` traced). Not defined by default: an equation without a source leaves it out."""
+        raise NotImplementedError
+
+    def boundary_conditions(self, params):
+        """``(left, right)``: the condition at each end for a basis that takes them from the
+        equation (Chebyshev: ``pdeinv.discretizations.dirichlet``, ``neumann``, ``robin``; values and
+        coefficients may be parameters, values may be functions of t); ``None`` (the default) for
+        a basis that holds its own (periodic; sine)."""
+        return None
+
+    def check_initial_condition(self, params, u0=None) -> None:
+        """Refuse an initial condition whose end values contradict the boundary conditions at
+        ``t0`` (one clear ``ValueError``); nothing to check on a basis without conditions of its own."""
+        full = self.params_pytree(params)
+        closure = self.basis.closure(self.boundary_conditions({**self.defaults, **full}))
+        if closure is None:
+            return
+        u = np.asarray(self._start(u0))
+        mismatch = np.real(closure.mismatch(u + 0j, self.t_span[0]))
+        scale = max(float(np.max(np.abs(u))), 1.0)
+        end = int(np.argmax(np.abs(mismatch)))
+        if abs(mismatch[end]) > 1e-6 * scale:
+            side, x_end, value = (("left", self.domain[0], u[0]), ("right", self.domain[1], u[-1]))[end]
+            bc = (closure.left, closure.right)[end]
+            raise ValueError(f"the initial condition contradicts the {side} boundary condition ({bc.describe()} at "
+                             f"x = {x_end:g}): u0 there is {np.real(value):.6g}, the condition needs "
+                             f"{np.real(value) - mismatch[end]:.6g}")
 
     def pinn_residual(self, u, d, params):
         """The PDE residual at a point from ``u`` and its derivatives (``d["t"]``, ``d["x"]``,
@@ -305,10 +341,26 @@ class SpectralEquation:
 
         defaults = {name: float(value) for name, value in self.defaults.items()}
 
+        t0 = self.t_span[0]
+        has_source = type(self).source is not SpectralEquation.source
+
         def solve(params, u0_hat):
             params = {**defaults, **params}  # parameters not given take the equation's defaults
             with library_fft(batched):  # tracing happens here: the choice is baked in
-                return etdrk4_solve(self.linear_symbol(params), lambda v: self.nonlinear(v, params), u0_hat, schedule)
+                L = self.linear_symbol(params)
+                if has_source:
+                    x = jnp.asarray(self.x)
+
+                    def rate(v, t):
+                        return self.nonlinear(v, params) + self.spectral(jnp.broadcast_to(self.source(t, x, params), x.shape))
+                else:
+                    def rate(v, t):
+                        return self.nonlinear(v, params)
+                closure = self.basis.closure(self.boundary_conditions(params))
+                if closure is None:
+                    return etdrk4_solve(L, rate, u0_hat, schedule, t0)
+                return etdrk4_solve(closure.linear(L), closure.rate(rate), closure.impose(u0_hat, t0), schedule, t0,
+                                    project=closure.impose)
 
         return solve
 
@@ -435,6 +487,7 @@ class SpectralEquation:
         for name, value in pytree.items():
             if value.ndim and not (name in self.field_params and value.shape == (self.n,)):
                 raise ValueError(f"parameter {name} must be a scalar for solve(); use solve_batch for batches")
+        self.check_initial_condition(params, u0)
         u = np.asarray(self._grid_solver(t)(pytree, jnp.asarray(self._start(u0))))
         if not np.all(np.isfinite(u)):
             raise SolverDivergedError(

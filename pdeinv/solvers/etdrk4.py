@@ -1,9 +1,18 @@
-"""ETDRK4 time stepping, a pure function of (linear symbol, nonlinear term, initial spectrum,
+"""ETDRK4 time stepping, a pure function of (linear operator, nonlinear term, initial state,
 step schedule).
 
-ETDRK4 follows Cox & Matthews (2002) with the phi-function coefficients evaluated by a contour
-integral around each ``h L`` (Kassam & Trefethen 2005), which avoids the cancellation of the
-explicit formulas for small ``|h L|`` and stays stable for stiff modes.
+ETDRK4 follows Cox & Matthews (2002). A diagonal operator (one symbol per mode: Fourier and sine
+bases) has its phi-function coefficients evaluated by a contour integral around each ``h L``
+(Kassam & Trefethen 2005), which avoids the cancellation of the explicit formulas for small
+``|h L|`` and stays stable for stiff modes. A dense operator (a matrix: Chebyshev collocation with
+boundary conditions) has them from the exponential of one augmented block matrix (Saad 1992;
+Al-Mohy & Higham 2011): ``expm([[A, I, 0, 0], [0, 0, I, 0], [0, 0, 0, I], [0, 0, 0, 0]])`` holds
+``exp(A), phi_1(A), phi_2(A), phi_3(A)`` in its first block row, computed by scaling and squaring
+(a Taylor polynomial at norm <= 1), which the tests check against the diagonal formulas and a
+non-normal change of basis.
+
+The nonlinear term may depend on time explicitly (``N(v, t)``: sources, boundary data that vary
+in time); the stages evaluate it at ``t``, ``t + h/2``, ``t + h/2`` and ``t + h``.
 """
 
 from __future__ import annotations
@@ -15,7 +24,8 @@ import numpy as np
 
 from .._jax import jax, jnp
 
-__all__ = ["DenseSchedule", "StepSchedule", "dense_schedule", "etdrk4_coefficients", "etdrk4_solve", "step_schedule"]
+__all__ = ["DenseSchedule", "StepSchedule", "dense_schedule", "etdrk4_coefficients", "etdrk4_matrix_coefficients",
+           "etdrk4_solve", "step_schedule"]
 
 # Points on the contour used for the phi functions. The integrands are entire, so the
 # trapezoidal rule converges faster than geometrically: 16 points on the unit circle already
@@ -47,6 +57,75 @@ def etdrk4_coefficients(L, h, n_contour: int = _CONTOUR_POINTS):
     f2 = h * jnp.mean((2.0 + z + ez * (-2.0 + z)) * iz3, axis=-1)
     f3 = h * jnp.mean((-4.0 - 3.0 * z - z**2 + ez * (4.0 - z)) * iz3, axis=-1)
     return E, E2, Q, f1, f2, f3
+
+
+#: Taylor degree and the norm the augmented matrix is scaled to before squaring: the truncation
+#: error is below ``1 / 19! = 8e-18`` relative at ``||W|| <= 1``.
+_TAYLOR_DEGREE = 18
+
+
+def _expm(W):
+    """``exp(W)`` by scaling, a degree-18 Taylor polynomial and squaring, in plain matrix
+    products. The LAPACK solve of a Pade approximant (``jax.scipy.linalg.expm``) is avoided on
+    purpose: fits whose batched Chebyshev solves contained it hung in XLA with two host devices,
+    every thread idle (jax 0.10.2; one device ran); with these products six fits in a row ran,
+    split across both devices."""
+    norm = jnp.max(jnp.sum(jnp.abs(W), axis=0))
+    squarings = jnp.maximum(0, jnp.ceil(jnp.log2(jnp.maximum(norm, 1e-300)))).astype(jnp.int32)
+    A = W / (2.0 ** squarings).astype(W.dtype)
+    eye = jnp.eye(W.shape[-1], dtype=W.dtype)
+    X = eye
+    for j in range(_TAYLOR_DEGREE, 0, -1):  # Horner: I + A/1 (I + A/2 (I + ...))
+        X = eye + (A @ X) / j
+    return jax.lax.fori_loop(0, squarings, lambda _, Y: Y @ Y, X)
+
+
+def _phi_blocks(A, count: int):
+    """``[exp(A), phi_1(A), ..., phi_count(A)]`` for a square matrix ``A`` from the exponential of
+    one augmented block matrix (see the module notes)."""
+    m = A.shape[-1]
+    size = m * (count + 1)
+    W = jnp.zeros((size, size), dtype=A.dtype).at[:m, :m].set(A)
+    eye = jnp.eye(m, dtype=A.dtype)
+    for j in range(count):
+        W = W.at[j * m:(j + 1) * m, (j + 1) * m:(j + 2) * m].set(eye)
+    X = _expm(W)
+    return [X[:m, j * m:(j + 1) * m] for j in range(count + 1)]
+
+
+def etdrk4_matrix_coefficients(L, h):
+    """ETDRK4 coefficients ``(E, E2, Q, f1, f2, f3)`` (matrices) for a dense linear operator
+    ``L`` (m x m) and step ``h``: ``f1 = h (phi_1 - 3 phi_2 + 4 phi_3)``, ``f2 = h (phi_2 - 2
+    phi_3)``, ``f3 = h (-phi_2 + 4 phi_3)`` at ``h L``, ``Q = h/2 phi_1(h L / 2)`` (Cox & Matthews'
+    coefficients written with phi functions)."""
+    L = jnp.asarray(L)
+    E, p1, p2, p3 = _phi_blocks(h * L, 3)
+    E2, q1 = _phi_blocks(0.5 * h * L, 1)
+    return E, E2, 0.5 * h * q1, h * (p1 - 3.0 * p2 + 4.0 * p3), h * (p2 - 2.0 * p3), h * (4.0 * p3 - p2)
+
+
+def _dense(L) -> bool:
+    """A matrix operator (2-D) rather than one symbol per mode; static under tracing."""
+    return jnp.ndim(L) == 2
+
+
+def _apply(M, v):
+    """``M v`` for a diagonal (1-D) or dense (2-D) operator, ``v`` a state (modes,). The dense
+    product is formed from real products: XLA's complex matmul, vmapped and split across CPU
+    devices, has returned wrong values (see ``SpectralEquation.point_solver``)."""
+    if not _dense(M):
+        return M * v
+    if jnp.iscomplexobj(M):
+        Mr, Mi = jnp.real(M), jnp.imag(M)
+        vr, vi = jnp.real(v), jnp.imag(v)
+        return (Mr @ vr - Mi @ vi) + 1j * (Mr @ vi + Mi @ vr)
+    return M @ jnp.real(v) + 1j * (M @ jnp.imag(v))
+
+
+def _coefficients(L, h):
+    if _dense(L):
+        return etdrk4_matrix_coefficients(L, h)
+    return etdrk4_coefficients(L, h)
 
 
 @dataclass(frozen=True)
@@ -145,66 +224,88 @@ def dense_schedule(t: np.ndarray, t0: float, dt: float) -> DenseSchedule:
                          weights=weights, n_out=t.size)
 
 
-def _etdrk4_step(coefs, N: Callable, v, Nv):
-    """One ETDRK4 step from ``v`` (with ``Nv = N(v)`` already formed)."""
+def _etdrk4_step(coefs, N: Callable, v, Nv, t, h):
+    """One ETDRK4 step of size ``h`` from ``v`` at time ``t`` (with ``Nv = N(v, t)`` formed)."""
     E, E2, Q, f1, f2, f3 = coefs
+    if _dense(E):
+        a = _apply(E2, v) + _apply(Q, Nv)
+        Na = N(a, t + 0.5 * h)
+        b = _apply(E2, v) + _apply(Q, Na)
+        Nb = N(b, t + 0.5 * h)
+        c = _apply(E2, a) + _apply(Q, 2.0 * Nb - Nv)
+        Nc = N(c, t + h)
+        return _apply(E, v) + _apply(f1, Nv) + _apply(f2, 2.0 * (Na + Nb)) + _apply(f3, Nc)
     a = E2 * v + Q * Nv
-    Na = N(a)
+    Na = N(a, t + 0.5 * h)
     b = E2 * v + Q * Na
-    Nb = N(b)
+    Nb = N(b, t + 0.5 * h)
     c = E2 * a + Q * (2.0 * Nb - Nv)
-    Nc = N(c)
+    Nc = N(c, t + h)
     return E * v + f1 * Nv + 2.0 * f2 * (Na + Nb) + f3 * Nc
 
 
-def _etdrk4_dense(L, N: Callable, v0, schedule: DenseSchedule):
-    coefs = etdrk4_coefficients(L, schedule.step_size)
+def _etdrk4_dense(L, N: Callable, v0, schedule: DenseSchedule, t0: float, project: Callable):
+    h = schedule.step_size
+    coefs = _coefficients(L, h)
     v0 = jnp.asarray(v0).astype(jnp.complex128)
     rows = (schedule.n_nodes + 1, v0.shape[-1])  # the last row takes the points not needed
     nodes, slopes = jnp.zeros(rows, dtype=jnp.complex128), jnp.zeros(rows, dtype=jnp.complex128)
 
-    def step(carry, slot):
+    def step(carry, x):
         v, nodes, slopes = carry
-        Nv = N(v)
-        nodes, slopes = nodes.at[slot].set(v), slopes.at[slot].set(L * v + Nv)
-        return (_etdrk4_step(coefs, N, v, Nv), nodes, slopes), None
+        index, slot = x
+        t = t0 + h * index
+        Nv = N(v, t)
+        nodes, slopes = nodes.at[slot].set(v), slopes.at[slot].set(_apply(L, v) + Nv)
+        return (project(_etdrk4_step(coefs, N, v, Nv, t, h), t + h), nodes, slopes), None
 
-    (v, nodes, slopes), _ = jax.lax.scan(step, (v0, nodes, slopes), jnp.asarray(schedule.node_slot[:-1]))
+    slots = schedule.node_slot[:-1]
+    xs = (jnp.arange(slots.size, dtype=jnp.float64), jnp.asarray(slots))
+    (v, nodes, slopes), _ = jax.lax.scan(step, (v0, nodes, slopes), xs)
     last = int(schedule.node_slot[-1])
-    nodes, slopes = nodes.at[last].set(v), slopes.at[last].set(L * v + N(v))
+    t_end = t0 + h * slots.size
+    nodes, slopes = nodes.at[last].set(v), slopes.at[last].set(_apply(L, v) + N(v, t_end))
     w = jnp.asarray(schedule.weights)
     left, right = jnp.asarray(schedule.left), jnp.asarray(schedule.right)
     return (w[:, 0:1] * nodes[left] + w[:, 1:2] * slopes[left]
             + w[:, 2:3] * nodes[right] + w[:, 3:4] * slopes[right])
 
 
-def etdrk4_solve(L, N: Callable, v0, schedule: StepSchedule | DenseSchedule):
-    """ETDRK4 for ``v_t = L v + N(v)``: the pure stepping every equation reuses.
+def etdrk4_solve(L, N: Callable, v0, schedule: StepSchedule | DenseSchedule, t0: float = 0.0,
+                 project: Callable | None = None):
+    """ETDRK4 for ``v_t = L v + N(v, t)``: the pure stepping every equation reuses.
 
-    ``L`` is the linear symbol per mode, ``N`` the nonlinear term (spectrum -> spectrum, JAX),
-    ``v0`` the initial spectrum and ``schedule`` a :class:`StepSchedule` (steps landing on every
-    output time) or a :class:`DenseSchedule` (uniform steps, Hermite interpolation between
-    them). Returns the spectra at the schedule's output times, shape ``(n_out, modes)``.
-    Traceable, differentiable and vmap-able: the schedule is static, everything else may be
-    traced.
+    ``L`` is the linear operator: a symbol per mode (1-D, diagonal) or a matrix (2-D, dense);
+    ``N(v, t)`` the nonlinear term (state -> state, JAX; ``t`` the time, for sources and
+    boundary data that vary in time), ``v0`` the initial state at time ``t0`` and ``schedule`` a
+    :class:`StepSchedule` (steps landing on every output time) or a :class:`DenseSchedule`
+    (uniform steps, Hermite interpolation between them). Returns the states at the schedule's
+    output times, shape ``(n_out, modes)``. ``project(v, t)``, if given, maps each new state onto
+    the constraints it must satisfy (boundary conditions: the end values from the interior ones),
+    removing the rounding that the exponential of a stiff operator lets drift. Traceable, differentiable and vmap-able: the schedule
+    is static, everything else may be traced.
     """
+    if project is None:
+        def project(v, t):
+            return v
     if isinstance(schedule, DenseSchedule):
-        return _etdrk4_dense(L, N, v0, schedule)
+        return _etdrk4_dense(L, N, v0, schedule, t0, project)
     step_sizes = jnp.asarray(schedule.step_sizes)
     # One step size at a time: the (modes x contour) temporaries stay in cache (a vmap over
     # hundreds of step sizes materializes them and runs ~3x slower).
-    coefs = jax.lax.map(lambda h: jnp.stack(etdrk4_coefficients(L, h)), step_sizes)
+    coefs = jax.lax.map(lambda h: jnp.stack(_coefficients(L, h)), step_sizes)
 
     def step(carry, x):
-        v, out = carry
+        v, out, t = carry
         kind, slot = x
-        v = _etdrk4_step(coefs[kind], N, v, N(v))
-        return (v, out.at[slot].set(v)), None
+        h = step_sizes[kind]
+        v = project(_etdrk4_step(coefs[kind], N, v, N(v, t), t, h), t + h)
+        return (v, out.at[slot].set(v), t + h), None
 
     v0 = jnp.asarray(v0).astype(jnp.complex128)
     out = jnp.zeros((schedule.n_out + 1, v0.shape[-1]), dtype=jnp.complex128)
     out = out.at[jnp.asarray(schedule.initial_outputs, dtype=jnp.int32)].set(v0)
     if schedule.step_kind.size:
         xs = (jnp.asarray(schedule.step_kind), jnp.asarray(schedule.output_slot))
-        (_, out), _ = jax.lax.scan(step, (v0, out), xs)
+        (_, out, _), _ = jax.lax.scan(step, (v0, out, jnp.float64(t0)), xs)
     return out[: schedule.n_out]
