@@ -98,7 +98,7 @@ def recovery(quick: bool) -> tuple[list[dict], list[dict]]:
             if "ub" in unknowns:
                 init["ub"] = 0.0
             t0 = time.perf_counter()
-            result = pdeinv.fit(pdeinv.InverseProblem(obs), init)
+            result = pdeinv.fit(pdeinv.InverseProblem(obs, unknowns=unknowns), init)
             wall = time.perf_counter() - t0
             error = max(abs(result.params[k] / truth[k] - 1) for k in unknowns)
             runs.append({"start_D": float(start), "status": result.status, "error": error, "nfev": int(result.nfev),

@@ -326,7 +326,7 @@ def bounded(root: Path) -> dict:
     out = {"solve error": float(np.max(np.abs(eq.solve({"D": 1.0}, t) - np.exp(-t)[:, None] * np.sin(np.pi * eq.x))))}
     obs = pdeinv.simulate("rod", {"D": 1.0, "ub": 0.5}, points=64, layout="random", seed=3, fixed=("ua",),
                           u0=lambda x: np.sin(np.pi * x) + 0.25 * (1 + x))
-    result = pdeinv.fit(pdeinv.InverseProblem(obs), {"D": 0.1, "ub": 0.0})
+    result = pdeinv.fit(pdeinv.InverseProblem(obs, unknowns=("D", "ub")), {"D": 0.1, "ub": 0.0})
     out.update({f"fit: {k}": float(v) for k, v in result.params.items()})
     out.update({"fit: nfev": int(result.nfev), "fit: status": result.status})
     return out
