@@ -22,7 +22,7 @@ import contextlib
 import os
 import warnings
 
-__all__ = ["CompilationLog", "compilations", "jax", "jnp", "use_cpu_cores"]
+__all__ = ["CompilationLog", "compilations", "jax", "jnp", "real_matvec", "use_cpu_cores"]
 
 from ._devices import apply_environment, device_count as _device_count, set_device_flag as _set_device_flag
 
@@ -33,6 +33,19 @@ import jax  # noqa: E402
 jax.config.update("jax_enable_x64", True)
 
 import jax.numpy as jnp  # noqa: E402  (must follow the config update)
+
+
+def real_matvec(M, v):
+    """``M @ v`` for a matrix ``M`` and a vector ``v``, either of them complex, formed from real
+    products only: XLA's complex matmul, vmapped and split across CPU devices, has returned wrong
+    values (see ``SpectralEquation.point_solver``)."""
+    if jnp.iscomplexobj(M):
+        Mr, Mi = jnp.real(M), jnp.imag(M)
+        vr, vi = jnp.real(v), jnp.imag(v)
+        return (Mr @ vr - Mi @ vi) + 1j * (Mr @ vi + Mi @ vr)
+    if jnp.iscomplexobj(v):
+        return M @ jnp.real(v) + 1j * (M @ jnp.imag(v))
+    return M @ v
 
 
 def compilation_cache_dir() -> str | None:

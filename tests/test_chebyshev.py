@@ -116,12 +116,23 @@ def test_rod_converges_spectrally_in_space():
     assert errors[-1] < 1e-7
 
 
-class MovingEnd(Equation):
+class Diffusion(Equation):
+    """u_t = D u_xx (+ a source) on the Chebyshev basis: what the test equations below share."""
+
+    basis_type = ChebyshevBasis
+
+    def linear_symbol(self, params):
+        return params["D"] * jnp.asarray(self.basis.D2)
+
+    def nonlinear(self, v, params):
+        return 0.0 * v
+
+
+class MovingEnd(Diffusion):
     """u_t = u_xx + f on [0, 1], u(0) = 0, u(1) = cos(t): the exact solution x^2 cos(t) needs a
     source and an end value that varies in time."""
 
     name = "test-moving-end"
-    basis_type = ChebyshevBasis
     param_names = ("D",)
     defaults = {"D": 1.0}
     default_n = 8
@@ -130,12 +141,6 @@ class MovingEnd(Equation):
 
     def default_initial_condition(self, x):
         return x**2
-
-    def linear_symbol(self, params):
-        return params["D"] * jnp.asarray(self.basis.D2)
-
-    def nonlinear(self, v, params):
-        return 0.0 * v
 
     def source(self, t, x, params):
         return -x**2 * jnp.sin(t) - 2.0 * params["D"] * jnp.cos(t)
@@ -155,11 +160,10 @@ def test_time_dependent_end_and_source_converge_at_fourth_order_in_time():
     assert abs(MovingEnd(dt=0.01).solve({}, t)[0, -1] - np.cos(2.0)) <= 1e-9  # the end follows g(t)
 
 
-class FluxRod(Equation):
+class FluxRod(Diffusion):
     """u_t = D u_xx on [0, 1] with the flux u_x = C at both ends: exact u = C x + exp(-D pi^2 t) cos(pi x)."""
 
     name = "test-flux-rod"
-    basis_type = ChebyshevBasis
     param_names = ("D", "C")
     defaults = {"D": 0.1, "C": 0.5}
     positive = ("D",)
@@ -173,12 +177,6 @@ class FluxRod(Equation):
 
     def default_dt(self):
         return 2e-3
-
-    def linear_symbol(self, params):
-        return params["D"] * jnp.asarray(self.basis.D2)
-
-    def nonlinear(self, v, params):
-        return 0.0 * v
 
     def boundary_conditions(self, params):
         return neumann(params["C"]), neumann(params["C"])
@@ -200,12 +198,11 @@ K, H = 1.5, 1.0
 GAMMA = (K * np.sin(K) - H * np.cos(K)) / (np.cos(K) + H / K * np.sin(K))
 
 
-class CoolingRod(Equation):
+class CoolingRod(Diffusion):
     """u_t = u_xx on [0, 1], u_x = H u at 0 and u_x + GAMMA u = 0 at 1 (Robin): exact
     u = exp(-K^2 t) (cos(K x) + H / K sin(K x))."""
 
     name = "test-cooling-rod"
-    basis_type = ChebyshevBasis
     param_names = ("D",)
     defaults = {"D": 1.0}
     default_n = 20
@@ -213,12 +210,6 @@ class CoolingRod(Equation):
 
     def default_initial_condition(self, x):
         return np.cos(K * x) + H / K * np.sin(K * x)
-
-    def linear_symbol(self, params):
-        return params["D"] * jnp.asarray(self.basis.D2)
-
-    def nonlinear(self, v, params):
-        return 0.0 * v
 
     def boundary_conditions(self, params):
         return robin(-H, 1.0), robin(GAMMA, 1.0)

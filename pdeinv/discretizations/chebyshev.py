@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from .._jax import jax, jnp
+from .._jax import jax, jnp, real_matvec
 from .base import Basis
 
 __all__ = ["BoundaryCondition", "ChebyshevBasis", "ChebyshevField", "Closure", "dirichlet", "neumann", "robin"]
@@ -181,10 +181,7 @@ class ChebyshevBasis(Basis):
         return np.asarray(u) + 0j
 
     def derivative(self, v, order: int = 1):
-        D = jnp.asarray(np.linalg.matrix_power(self.D1, int(order)) if order != 2 else self.D2)
-        if jnp.iscomplexobj(v):
-            return D @ jnp.real(v) + 1j * (D @ jnp.imag(v))
-        return D @ v
+        return real_matvec(jnp.asarray(np.linalg.matrix_power(self.D1, int(order)) if order != 2 else self.D2), v)
 
     def interpolation_matrix(self, x_points):
         """The barycentric interpolation matrix ``A (P, n)``: ``u(x_p) = sum_j A[p, j] u_j``."""
@@ -230,13 +227,6 @@ class ChebyshevBasis(Basis):
         return Closure(self, *conditions)
 
 
-def _matvec(M, v):
-    """``M v`` along the last axis of ``v`` from real products (see ``etdrk4._apply``)."""
-    if jnp.iscomplexobj(v):
-        return jnp.real(v) @ M.T + 1j * (jnp.imag(v) @ M.T)
-    return v @ M.T
-
-
 def _value_and_rate(value, t):
     """``g(t)`` and ``g'(t)`` of a boundary value (a number, a parameter or a function of t)."""
     if callable(value):
@@ -275,7 +265,8 @@ class Closure:
     def linear(self, L):
         """The closed operator: interior rows of ``L``, end rows ``P`` times them."""
         inner = jnp.asarray(L)[1:-1]
-        return jnp.concatenate([(self.P @ inner)[:1], inner, (self.P @ inner)[1:]], axis=0)
+        ends = self.P @ inner
+        return jnp.concatenate([ends[:1], inner, ends[1:]], axis=0)
 
     def rate(self, N):
         """The closed nonlinear term ``(v, t) -> ...``: interior rows of ``N``, end rows ``P`` times
@@ -284,7 +275,7 @@ class Closure:
         def closed(v, t):
             inner = N(v, t)[..., 1:-1]
             _, rate = self._values(t)
-            return self._assemble(inner, _matvec(self.P, inner) + self.Q @ rate)
+            return self._assemble(inner, real_matvec(self.P, inner) + self.Q @ rate)
 
         return closed
 
@@ -295,7 +286,7 @@ class Closure:
         1.9e-12 imposed)."""
         inner = jnp.asarray(v)[..., 1:-1]
         value, _ = self._values(jnp.asarray(t, dtype=jnp.float64))
-        return self._assemble(inner, _matvec(self.P, inner) + self.Q @ value)
+        return self._assemble(inner, real_matvec(self.P, inner) + self.Q @ value)
 
     def mismatch(self, u, t0) -> np.ndarray:
         """How far the end values of grid values ``u`` are from what the conditions demand at

@@ -171,8 +171,7 @@ class SpectralEquation:
     def check_initial_condition(self, params, u0=None) -> None:
         """Refuse an initial condition whose end values contradict the boundary conditions at
         ``t0`` (one clear ``ValueError``); nothing to check on a basis without conditions of its own."""
-        full = self.params_pytree(params)
-        closure = self.basis.closure(self.boundary_conditions({**self.defaults, **full}))
+        closure = self.basis.closure(self.boundary_conditions(self.params_pytree(params)))
         if closure is None:
             return
         u = np.asarray(self._start(u0))

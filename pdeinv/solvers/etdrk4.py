@@ -22,7 +22,7 @@ from typing import Callable
 
 import numpy as np
 
-from .._jax import jax, jnp
+from .._jax import jax, jnp, real_matvec
 
 __all__ = ["DenseSchedule", "StepSchedule", "dense_schedule", "etdrk4_coefficients", "etdrk4_matrix_coefficients",
            "etdrk4_solve", "step_schedule"]
@@ -110,16 +110,11 @@ def _dense(L) -> bool:
 
 
 def _apply(M, v):
-    """``M v`` for a diagonal (1-D) or dense (2-D) operator, ``v`` a state (modes,). The dense
-    product is formed from real products: XLA's complex matmul, vmapped and split across CPU
-    devices, has returned wrong values (see ``SpectralEquation.point_solver``)."""
+    """``M v`` for a diagonal (1-D) or dense (2-D) operator, ``v`` a state (modes,); the dense
+    product from real products (see ``real_matvec``)."""
     if not _dense(M):
         return M * v
-    if jnp.iscomplexobj(M):
-        Mr, Mi = jnp.real(M), jnp.imag(M)
-        vr, vi = jnp.real(v), jnp.imag(v)
-        return (Mr @ vr - Mi @ vi) + 1j * (Mr @ vi + Mi @ vr)
-    return M @ jnp.real(v) + 1j * (M @ jnp.imag(v))
+    return real_matvec(M, v + 0j)
 
 
 def _coefficients(L, h):
@@ -228,9 +223,10 @@ def _etdrk4_step(coefs, N: Callable, v, Nv, t, h):
     """One ETDRK4 step of size ``h`` from ``v`` at time ``t`` (with ``Nv = N(v, t)`` formed)."""
     E, E2, Q, f1, f2, f3 = coefs
     if _dense(E):
-        a = _apply(E2, v) + _apply(Q, Nv)
+        E2v = _apply(E2, v)  # a matrix product: formed once for both stages
+        a = E2v + _apply(Q, Nv)
         Na = N(a, t + 0.5 * h)
-        b = _apply(E2, v) + _apply(Q, Na)
+        b = E2v + _apply(Q, Na)
         Nb = N(b, t + 0.5 * h)
         c = _apply(E2, a) + _apply(Q, 2.0 * Nb - Nv)
         Nc = N(c, t + h)
@@ -282,8 +278,8 @@ def etdrk4_solve(L, N: Callable, v0, schedule: StepSchedule | DenseSchedule, t0:
     (uniform steps, Hermite interpolation between them). Returns the states at the schedule's
     output times, shape ``(n_out, modes)``. ``project(v, t)``, if given, maps each new state onto
     the constraints it must satisfy (boundary conditions: the end values from the interior ones),
-    removing the rounding that the exponential of a stiff operator lets drift. Traceable, differentiable and vmap-able: the schedule
-    is static, everything else may be traced.
+    removing the rounding that the exponential of a stiff operator lets drift. Traceable,
+    differentiable and vmap-able: the schedule is static, everything else may be traced.
     """
     if project is None:
         def project(v, t):
