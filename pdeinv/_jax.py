@@ -38,14 +38,21 @@ import jax.numpy as jnp  # noqa: E402  (must follow the config update)
 def real_matvec(M, v):
     """``M @ v`` for a matrix ``M`` and a vector ``v``, either of them complex, formed from real
     products only: XLA's complex matmul, vmapped and split across CPU devices, has returned wrong
-    values (see ``SpectralEquation.point_solver``)."""
+    values (see ``SpectralEquation.point_solver``). A stack of matrices ``(..., m, m)`` applies
+    each to its own vector ``(..., m)``."""
+    if jnp.ndim(M) > 2:
+        def mul(A, b):
+            return (A @ b[..., None])[..., 0]
+    else:
+        def mul(A, b):
+            return A @ b
     if jnp.iscomplexobj(M):
         Mr, Mi = jnp.real(M), jnp.imag(M)
         vr, vi = jnp.real(v), jnp.imag(v)
-        return (Mr @ vr - Mi @ vi) + 1j * (Mr @ vi + Mi @ vr)
+        return (mul(Mr, vr) - mul(Mi, vi)) + 1j * (mul(Mr, vi) + mul(Mi, vr))
     if jnp.iscomplexobj(v):
-        return M @ jnp.real(v) + 1j * (M @ jnp.imag(v))
-    return M @ v
+        return mul(M, jnp.real(v)) + 1j * mul(M, jnp.imag(v))
+    return mul(M, v)
 
 
 def compilation_cache_dir() -> str | None:

@@ -63,11 +63,12 @@ def field_at(observations, params: Mapping[str, float], *, n: int | None = None,
 
     Returns ``(t, x, u)``; parameters missing from ``params`` take the file's known values;
     coefficients ``u0[j]`` of a recovered initial condition replace the file's u0. A complex
-    field (NLS) is returned as its modulus |u|, which is what the figures draw.
+    field (NLS) is returned as its modulus |u|, which is what the figures draw. A system's ``u``
+    has a component axis: ``(times, C, n)``.
     """
     eq, full = _equation_for(observations, params, n)
     t = np.linspace(*observations.t_span, times)
-    u = eq.solve(full, t)
+    u = eq.solve(full, t, check_ends=False)  # the ends as a fit's solves have them (set by the conditions)
     return t, eq.x, np.abs(u) if np.iscomplexobj(u) else u
 
 
@@ -75,7 +76,7 @@ def predictions_at(observations, params: Mapping[str, float], *, n: int | None =
     """The model's values at the observation points for ``params`` (see ``field_at``): what
     the observations measure (``|u|`` for observable "abs")."""
     eq, full = _equation_for(observations, params, n)
-    values = eq.solve_at(full, observations.t, observations.x)
+    values = eq.solve_at(full, observations.t, observations.x, components=observations.component)
     return np.abs(values) if observations.observable == "abs" else values
 
 
@@ -92,6 +93,9 @@ SLICE_MARKS = 40
 
 
 def _image(ax, t, x, u, vmin, vmax, cmap="RdBu_r"):
+    steps = np.diff(x)
+    if steps.size and not np.allclose(steps, steps[0], rtol=1e-6):  # Chebyshev points: each row where it lies
+        return ax.pcolormesh(t, x, np.asarray(u).T, vmin=vmin, vmax=vmax, cmap=cmap, shading="nearest")
     dx = x[1] - x[0] if x.size > 1 else 1.0
     extent = (t[0], t[-1], x[0], x[-1] + dx)
     return ax.imshow(u.T, origin="lower", aspect="auto", extent=extent, vmin=vmin, vmax=vmax, cmap=cmap,
@@ -311,14 +315,76 @@ def plot_recovered_field(observations, params: Mapping[str, float], *, ax=None, 
     return ax
 
 
+def component_view(observations, c: int):
+    """The observations of a system's component ``c`` alone (for drawing them over its field);
+    None when no point measures it."""
+    import dataclasses
+
+    keep = observations.component == c
+    if not keep.any():
+        return None
+    return dataclasses.replace(observations, t=observations.t[keep], x=observations.x[keep], u=observations.u[keep],
+                               sigma=None if observations.sigma is None else observations.sigma[keep],
+                               component=observations.component[keep])
+
+
+def plot_system_fields(t, x, recovered, reference, observations, rows):
+    """A system's components, one row of panels each (recovered, true when known, difference),
+    each with the points that measure that component."""
+    names = observations.equation_class.components
+    for c, (name, axes) in enumerate(zip(names, rows)):
+        view = component_view(observations, c)
+        plot_comparison(t, x, recovered[:, c], None if reference is None else reference[:, c],
+                        observations=view, axes=axes,
+                        labels=(f"{name}: recovered", f"{name}: true"))
+    return rows
+
+
+def _system_summary(result, observations, n):
+    import matplotlib.pyplot as plt
+
+    t, x, recovered = field_at(observations, result.params, n=n)
+    reference = None
+    if observations.true_params:
+        reference = field_at(observations, {**observations.true_params, **observations.true_fields}, n=n)[2]
+    C = len(observations.equation_class.components)
+    columns = 3 if reference is not None else 1
+    fig = plt.figure(figsize=(13, 3.6 * (C + 1)), constrained_layout=True)
+    grid = fig.add_gridspec(C + 1, 3)
+    rows = [[fig.add_subplot(grid[c, i]) for i in range(3)] if columns == 3 else [fig.add_subplot(grid[c, :])]
+            for c in range(C)]
+    plot_system_fields(t, x, recovered, reference, observations, rows)
+    plot_residuals(observations, predictions_at(observations, result.params, n=n), ax=fig.add_subplot(grid[C, 0]),
+                   goodness=result.goodness)
+    scalars = {k: v for k, v in result.params.items() if "[" not in k}
+    sub = grid[C, 1:].subgridspec(1 + len(scalars), 1)
+    plot_convergence({result.settings.get("method", "fit"): result},
+                     axes=[fig.add_subplot(sub[i]) for i in range(1 + len(scalars))])
+    fig.suptitle(f"{observations.equation}: {estimate_text(result)}  ({result.nfev} solver calls)")
+    return fig
+
+
+def _system_field_figure(t, x, u, observations, title):
+    import matplotlib.pyplot as plt
+
+    names = observations.equation_class.components
+    fig, axes = plt.subplots(len(names), 1, figsize=(6, 3.2 * len(names)), constrained_layout=True, squeeze=False)
+    for c, (name, ax) in enumerate(zip(names, axes[:, 0])):
+        view = component_view(observations, c)
+        plot_field(t, x, u[:, c], observations=view, ax=ax, title=f"{title}: {name}")
+    return fig
+
+
 def summary_figure(result, observations, *, n: int | None = None):
     """One figure for a fit: recovered vs true field and difference, slices, residuals and
-    convergence."""
+    convergence (a system: a row of fields per component)."""
     import matplotlib.pyplot as plt
 
     from .problems.fields import split_field
 
     n = n or result.grid.get("n")
+    if observations.component is not None:
+        return _system_summary(result, observations, n)
     t, x, recovered = field_at(observations, result.params, n=n)
     reference = None
     if observations.true_params or observations.true_fields:
@@ -491,10 +557,14 @@ def figure_for_file(path, kind: str = "summary", *, n: int | None = None):
         if kind == "uncertainty":
             return plot_uncertainty(result, observations=obs)[0].figure
         t, x, u = field_at(obs, result.params, n=grid_n)
+        if obs.component is not None:
+            return _system_field_figure(t, x, u, obs, f"{obs.equation} at the estimate")
         return plot_field(t, x, u, observations=obs, title=f"{obs.equation} at the estimate").figure
     obs = load_observations(path)
     if obs.true_params is not None:
         t, x, u = field_at(obs, {**obs.true_params, **obs.true_fields}, n=n)
+        if obs.component is not None:
+            return _system_field_figure(t, x, u, obs, f"{obs.equation} at the true parameters")
         return plot_field(t, x, u, observations=obs, title=f"{obs.equation} at the true parameters").figure
     fig, ax = plt.subplots(figsize=(6, 3.5), constrained_layout=True)
     values = observed_values(obs)

@@ -37,6 +37,8 @@ def equations(name, as_json):
             extras.append(f"may vary in x: {', '.join(d['field_params'])}")
         if d["complex_state"]:
             extras.append("complex field")
+        if d["components"]:
+            extras.append(f"a system of {', '.join(d['components'])} (observations name their component)")
         if extras:
             click.echo(f"    {'; '.join(extras)}")
         closed = ")" if d["boundary"] == "periodic" else f"] ({d['boundary']})"
@@ -79,16 +81,20 @@ def equations(name, as_json):
                    "[default: measured with --noise, exact without].")
 @click.option("--snapshot-points", type=int, default=256, show_default=True,
               help="Samples of a measured first snapshot.")
+@click.option("--components", "components_text", default=None, metavar="NAMES",
+              help="For a system (e.g. reaction: A,B): the components observed at each point, comma-separated "
+                   "[default: all].")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Observation file to write (.h5).")
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
 def simulate(equation, params, fields, u0_text, points, layout, grid_shape, noise, seed, n, dt, known, observe,
-             snapshot, snapshot_points, output, force):
+             snapshot, snapshot_points, components_text, output, force):
     """Simulate EQUATION with pdeinv's solver and sample observations into an HDF5 file.
 
     The solve runs on a finer grid and step than fits use by default, so a fit on these data
     sees its own discretization error, as it would on real data. With --noise the initial
     condition is recorded as a measured first snapshot with the same noise (a fit then
-    estimates u0 with the parameters); --snapshot exact keeps the exact u0.
+    estimates u0 with the parameters); --snapshot exact keeps the exact u0. A system of several
+    components is observed in each of --components at the same (t, x) points.
     """
     from ..io import save_observations
     from ..problems import simulate as simulate_obs
@@ -124,6 +130,7 @@ def simulate(equation, params, fields, u0_text, points, layout, grid_shape, nois
             equation, values, points=points, layout=layout, grid=grid, u0=u0,
             noise=noise, seed=seed, n=n, dt=dt, observable=observe, snapshot=snapshot, snapshot_points=snapshot_points,
             fixed=None if known is None else tuple(k.strip() for k in known.split(",") if k.strip()),
+            components=None if components_text is None else [c.strip() for c in components_text.split(",") if c.strip()],
         )
         save_observations(obs, output, overwrite=force)
     truth = ", ".join([f"{k}={v:g}" for k, v in obs.true_params.items()]

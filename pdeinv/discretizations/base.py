@@ -130,10 +130,11 @@ class Basis:
         raise NotImplementedError
 
     # ---- boundary conditions -------------------------------------------------------------------
-    def closure(self, conditions):
+    def closure(self, conditions, components: int | None = None):
         """The equation's boundary conditions applied to its operator, nonlinear term and initial
         state (see ``chebyshev.Closure``), or ``None`` for a basis that holds its conditions
-        itself (periodic; sine: u = 0 at both ends)."""
+        itself (periodic; sine: u = 0 at both ends). A system of ``components`` fields gives one
+        ``(left, right)`` pair per component."""
         if conditions is not None:
             raise ValueError(f"the {self.name} basis holds its own boundary conditions ({self.boundary}); an "
                              "equation on it gives none")

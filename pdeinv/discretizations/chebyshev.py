@@ -27,7 +27,8 @@ import numpy as np
 from .._jax import jax, jnp, real_matvec
 from .base import Basis
 
-__all__ = ["BoundaryCondition", "ChebyshevBasis", "ChebyshevField", "Closure", "dirichlet", "neumann", "robin"]
+__all__ = ["BoundaryCondition", "ChebyshevBasis", "ChebyshevField", "Closure", "SystemClosure", "dirichlet", "neumann",
+           "robin"]
 
 
 @dataclass(frozen=True)
@@ -220,11 +221,13 @@ class ChebyshevBasis(Basis):
         return ChebyshevField(modes, domain)
 
     # ---- boundary conditions ---------------------------------------------------------------------
-    def closure(self, conditions):
+    def closure(self, conditions, components=None):
         if conditions is None:
             raise ValueError("an equation on the Chebyshev basis must give a boundary condition at each end "
                              "(boundary_conditions returning (left, right))")
-        return Closure(self, *conditions)
+        if components is None:
+            return Closure(self, *conditions)
+        return SystemClosure([Closure(self, *pair) for pair in conditions])
 
 
 def _value_and_rate(value, t):
@@ -262,6 +265,10 @@ class Closure:
     def _assemble(self, inner, ends):
         return jnp.concatenate([ends[..., :1], inner, ends[..., 1:]], axis=-1)
 
+    def condition(self, row: int, end: int) -> BoundaryCondition:
+        """The condition at ``end`` (0: left, 1: right); ``row`` is the component (0 here)."""
+        return (self.left, self.right)[end]
+
     def linear(self, L):
         """The closed operator: interior rows of ``L``, end rows ``P`` times them."""
         inner = jnp.asarray(L)[1:-1]
@@ -273,11 +280,15 @@ class Closure:
         them plus ``Q g'(t)``."""
 
         def closed(v, t):
-            inner = N(v, t)[..., 1:-1]
-            _, rate = self._values(t)
-            return self._assemble(inner, real_matvec(self.P, inner) + self.Q @ rate)
+            return self.close_rate(N(v, t), t)
 
         return closed
+
+    def close_rate(self, values, t):
+        """Rate ``values`` (the state's shape) with their end rows replaced (see :meth:`rate`)."""
+        inner = values[..., 1:-1]
+        _, rate = self._values(t)
+        return self._assemble(inner, real_matvec(self.P, inner) + self.Q @ rate)
 
     def impose(self, v, t):
         """The state ``v`` with its end values set by the conditions at time ``t`` from its interior
@@ -293,6 +304,35 @@ class Closure:
         ``t0`` given the interior values (NumPy, for checks of an initial condition)."""
         u = np.asarray(u)
         return u[[0, -1]] - np.asarray(self.impose(u, t0))[[0, -1]]
+
+
+class SystemClosure:
+    """The closures of a system's components (one :class:`Closure` each), applied to states,
+    operators and rates with a leading component axis ``(C, n)``."""
+
+    def __init__(self, closures):
+        self.closures = list(closures)
+
+    def condition(self, row: int, end: int) -> BoundaryCondition:
+        return self.closures[row].condition(0, end)
+
+    def linear(self, L):
+        return jnp.stack([c.linear(L[i]) for i, c in enumerate(self.closures)])
+
+    def rate(self, N):
+        def closed(v, t):
+            values = N(v, t)
+            return jnp.stack([c.close_rate(values[i], t) for i, c in enumerate(self.closures)])
+
+        return closed
+
+    def impose(self, v, t):
+        v = jnp.asarray(v)
+        return jnp.stack([c.impose(v[i], t) for i, c in enumerate(self.closures)])
+
+    def mismatch(self, u, t0) -> np.ndarray:
+        u = np.asarray(u)
+        return np.stack([c.mismatch(u[i], t0) for i, c in enumerate(self.closures)])
 
 
 class ChebyshevField:

@@ -2,7 +2,7 @@
 
 >>> import pdeinv
 >>> pdeinv.equation_names()
-['allen-cahn', 'burgers', 'heat', 'kdv', 'kuramoto-sivashinsky', 'nls', 'rod']
+['allen-cahn', 'burgers', 'heat', 'kdv', 'kuramoto-sivashinsky', 'nls', 'reaction', 'rod']
 >>> pdeinv.get_equation("ks").pde
 'u_t + alpha u u_x + beta u_xx + gamma u_xxxx = 0'
 
@@ -21,6 +21,7 @@ from .heat import Heat  # noqa: E402
 from .kdv import KdV  # noqa: E402
 from .ks import KuramotoSivashinsky  # noqa: E402
 from .nls import NLS  # noqa: E402
+from .reaction import Reaction  # noqa: E402
 from .rod import Rod  # noqa: E402
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "KdV",
     "KuramotoSivashinsky",
     "NLS",
+    "Reaction",
     "Rod",
     "describe_equation",
     "equation_names",

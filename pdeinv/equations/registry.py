@@ -192,6 +192,7 @@ def describe_equation(cls) -> dict:
         "t_span": list(cls.default_t_span),
         "default_n": int(cls.default_n),
         "complex_state": bool(cls.complex_state),
+        "components": list(cls.components),
         "pinn": bool(cls.pinn_order),
         "source": f"{cls.__module__}:{cls.__qualname__}",
     }

@@ -16,9 +16,9 @@ __all__ = ["FORMAT", "READABLE_VERSIONS", "VERSION", "load_observations", "save_
            "write_observations_group"]
 
 FORMAT = "pdeinv-observations"
-VERSION = 3
-#: Observation-file versions this pdeinv reads.
-READABLE_VERSIONS = (1, 2, 3)
+VERSION = 4
+#: Observation-file versions this pdeinv reads (4 added the component of each point, for systems).
+READABLE_VERSIONS = (1, 2, 3, 4)
 
 
 def save_observations(obs: Observations, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
@@ -32,7 +32,7 @@ def save_observations(obs: Observations, path: str | os.PathLike, *, overwrite: 
 
 
 def write_observations_group(f, obs: Observations) -> None:
-    """Write ``obs`` into an open h5py file or group (layout version 3)."""
+    """Write ``obs`` into an open h5py file or group (layout version 4)."""
     f.attrs["format"] = FORMAT
     f.attrs["version"] = VERSION
     f.attrs["equation"] = obs.equation
@@ -65,6 +65,9 @@ def write_observations_group(f, obs: Observations) -> None:
         _write_real_imag(g, "u", obs.u)
         if obs.sigma is not None:
             g.create_dataset("sigma", data=obs.sigma)
+        if obs.component is not None:
+            g.create_dataset("component", data=obs.component.astype(np.int32))
+            g["component"].attrs["names"] = json.dumps(list(obs.equation_class.components))
     params = f.create_group("parameters")
     fixed = params.create_group("fixed")
     for k, v in obs.fixed_params.items():
@@ -92,13 +95,13 @@ def _params(f, name: str) -> dict | None:
     return out
 
 
-def _fields(f, name: str) -> dict:
+def _fields(f, name: str, system: bool = False) -> dict:
     if "parameters" not in f or name not in f["parameters"]:
         return {}
     group = f["parameters"][name]
     if not hasattr(group, "keys"):
         raise ObservationError(f"/parameters/{name} must be a group")
-    return {k: _read_array(group, k, f"/parameters/{name}", ndim=1) for k in group.keys()}
+    return {k: _read_array(group, k, f"/parameters/{name}", ndim=2 if k == "u0" and system else 1) for k in group.keys()}
 
 
 def load_observations(path: str | os.PathLike) -> Observations:
@@ -139,7 +142,10 @@ def _read(f) -> Observations:
     kind = kind.decode() if isinstance(kind, bytes) else str(kind)
     if kind not in ("exact", "measured", "none"):
         raise ObservationError(f"/initial_condition kind must be 'exact', 'measured' or 'none', got {kind!r}")
-    u0 = None if kind == "none" else _read_real_imag(ic, "u0", "/initial_condition", ndim=1)
+    from ..equations import get_equation
+
+    system = bool(get_equation(equation).components)
+    u0 = None if kind == "none" else _read_real_imag(ic, "u0", "/initial_condition", ndim=2 if system else 1)
     u0_sigma = ic.attrs.get("sigma")
     if u0_sigma is not None:
         try:
@@ -161,7 +167,7 @@ def _read(f) -> Observations:
         t_span=tuple(t_span.ravel()) if t_span.size == 2 else t_span,
         fixed_params=_params(f, "fixed") or {},
         true_params=_params(f, "true"),
-        true_fields=_fields(f, "true"),
+        true_fields=_fields(f, "true", system),
         u0_description=description,
         metadata=_metadata(f),
     )
@@ -178,8 +184,24 @@ def _read(f) -> Observations:
         x = _read_array(g, "x", "/observations", ndim=1)
         u = _read_real_imag(g, "u", "/observations", ndim=1)
         sigma = _read_array(g, "sigma", "/observations", ndim=1) if "sigma" in g else None
-        return Observations(equation, t, x, u, sigma=sigma, **common)
+        component = _components(g, get_equation(equation)) if "component" in g else None
+        return Observations(equation, t, x, u, sigma=sigma, component=component, **common)
     raise ObservationError(f"/observations layout must be 'points' or 'grid', got {layout!r}")
+
+
+def _components(g, cls) -> np.ndarray:
+    """The component of each point, as names (checked against the equation's by ``Observations``)."""
+    index = _read_array(g, "component", "/observations", ndim=1)
+    names = g["component"].attrs.get("names")
+    try:
+        names = json.loads(names.decode() if isinstance(names, bytes) else str(names))
+    except (TypeError, json.JSONDecodeError):
+        raise ObservationError("/observations/component needs a 'names' attribute (a JSON list of component "
+                               "names)") from None
+    if not isinstance(names, list) or not names or np.any(index != np.round(index)) or \
+            np.any(index < 0) or np.any(index >= len(names)):
+        raise ObservationError(f"/observations/component must hold indices into its names {names}")
+    return np.asarray([str(v) for v in names])[index.astype(int)]
 
 
 def _metadata(f) -> dict:

@@ -49,6 +49,9 @@ def snapshot_noise(samples) -> float | None:
     kink or a front touches a few differences only, which the median ignores. None for complex
     or too few samples."""
     u = np.asarray(samples)
+    if u.ndim == 2:  # a system's components: the noisiest row
+        rows = [snapshot_noise(row) for row in u]
+        return None if any(r is None for r in rows) else max(rows)
     if np.iscomplexobj(u) or u.size < 16:
         return None
     estimates = []
@@ -103,7 +106,7 @@ def _snapshot_sigma(obs) -> tuple[float | None, str | None]:
 
 
 def decide_initial_condition(obs, choice: str, *, fits_other_field: str | None, complex_state: bool,
-                             black_box: bool, largest_modes: int) -> InitialCondition:
+                             black_box: bool, largest_modes: int, system: bool = False) -> InitialCondition:
     """What to do with ``obs``'s initial condition for ``choice`` ("auto", "exact", "fit", or
     "given": the user's own, exact); a clear ``ValueError`` when the choice cannot be honoured."""
     if choice == "given":
@@ -117,6 +120,8 @@ def decide_initial_condition(obs, choice: str, *, fits_other_field: str | None, 
         blocked = "a black-box forward map computes from its own initial condition"
     elif complex_state:
         blocked = "a complex initial condition cannot be fitted yet"
+    elif system:
+        blocked = "the initial condition of a system of several components cannot be fitted yet"
     elif fits_other_field is not None:
         blocked = f"one field unknown at a time ({fits_other_field} is fitted)"
     if choice == "fit":
@@ -194,16 +199,20 @@ def given_initial_condition(obs, u0):
             raise ValueError(f"u0 must be one of {U0_CHOICES}, a function of x or samples, got {u0!r}")
         return obs
     a, b = obs.domain
+    rows = obs.equation_class.components
     if callable(u0):
         x = obs.equation_class.basis_type.nodes((a, b), GIVEN_SAMPLES)
         try:
-            samples = np.broadcast_to(np.asarray(u0(x)), x.shape)
+            samples = np.broadcast_to(np.asarray(u0(x)), (len(rows),) * bool(rows) + x.shape)
         except Exception as err:  # a user's function may fail anywhere
             raise ValueError(f"the given u0 could not be evaluated on x in [{a:g}, {b:g}): {err}") from None
         description = str(getattr(u0, "expression", "given function"))
     else:
         samples, description = np.asarray(u0), "given samples"
-    if samples.ndim != 1 or samples.size < 4 or not np.all(np.isfinite(samples)):
+    if rows and (samples.ndim != 2 or samples.shape[0] != len(rows)):
+        raise ValueError(f"the given u0 of the system {obs.equation} must give a row per component ({', '.join(rows)}), "
+                         f"got shape {samples.shape}")
+    if samples.shape[-1] < 4 or samples.ndim != 1 + bool(rows) or not np.all(np.isfinite(samples)):
         raise ValueError(f"the given u0 must give finite samples of one period (at least 4), got shape {samples.shape}")
     return dataclasses.replace(obs, u0=np.array(samples), u0_measured=False, u0_sigma=None, u0_description=description)
 

@@ -272,6 +272,7 @@ class InverseProblem:
         self.initial = decide_initial_condition(
             obs, "fit" if "u0" in fields else (u0 if isinstance(u0, str) else "given"),
             fits_other_field=next((f for f in fields if f != "u0"), None), complex_state=cls.complex_state,
+            system=bool(cls.components),
             black_box=forward is not None, largest_modes=largest)
         if self.initial.mode == "fit" and "u0" not in unknowns:
             unknowns, fields = unknowns + ("u0",), fields + ["u0"]
@@ -291,6 +292,9 @@ class InverseProblem:
             raise ValueError(f"unknowns repeat a name: {list(unknowns)}")
         if len(fields) > 1:
             raise ValueError(f"one field unknown at a time, got {fields}")
+        if fields and cls.components:
+            raise ValueError(f"{cls.name} is a system ({', '.join(cls.components)}): field unknowns ({fields[0]}) are "
+                             "not supported for systems yet")
         if "u0" in fields and cls.complex_state:
             raise ValueError(f"u0 of {cls.name} is complex; fitting it as a field is not supported")
         if not (np.isfinite(regularization) and regularization >= 0):
@@ -356,9 +360,10 @@ class InverseProblem:
         if self.field is not None and self.equation.n <= self.field.modes:
             raise ValueError(f"the solver grid n={self.equation.n} must exceed the field's modes ({self.field.modes})")
         if self._custom_forward is None:
-            self._point_solver = self.equation.point_solver(obs.t, obs.x)
+            self._point_solver = self.equation.point_solver(obs.t, obs.x, components=obs.component)
             self._u0_hat = self.equation.initial_spectrum()
-            self._batched = BatchedSolver(self.equation.point_solver(obs.t, obs.x, batched=True),
+            self._batched = BatchedSolver(self.equation.point_solver(obs.t, obs.x, batched=True,
+                                                                     components=obs.component),
                                           in_axes=(0, 0 if self.field_name == "u0" else None))
 
     def with_grid(self, n: int | None = None, dt: float | None = None) -> "InverseProblem":
@@ -429,7 +434,8 @@ class InverseProblem:
         other = copy.copy(self)
         other.observations = dataclasses.replace(
             obs, t=obs.t[keep], x=obs.x[keep], u=obs.u[keep], grid_shape=None,
-            sigma=None if obs.sigma is None else obs.sigma[keep])
+            sigma=None if obs.sigma is None else obs.sigma[keep],
+            component=None if obs.component is None else obs.component[keep])
         other.data = self.data[keep]
         other.weights = self.weights[keep]
         if self._custom_forward is not None:

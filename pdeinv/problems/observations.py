@@ -67,7 +67,7 @@ def _field_dict(values: Mapping[str, np.ndarray] | None, equation: str):
     for key, samples in dict(values).items():
         if key == "u0":  # the true initial condition behind a noisy snapshot
             arr = _frozen(samples, "true u0", complex_ok=cls.complex_state)
-            if arr.ndim != 1 or arr.size < 4:
+            if arr.ndim != 1 + bool(cls.components) or arr.shape[-1] < 4:
                 raise ObservationError(f"true u0 must be 1-D samples with at least 4 points, got shape {arr.shape}")
             out[key] = arr
             continue
@@ -109,7 +109,7 @@ class Observations:
         state, unless ``observable="abs"``).
     u0 : array (m,) or None
         Initial condition sampled on the equation's basis nodes for ``m`` points (periodic:
-        ``linspace(a, b, m, endpoint=False)``); None when the data
+        ``linspace(a, b, m, endpoint=False)``; a system: ``(C, m)``, a row per component); None when the data
         hold no snapshot at the initial time (sensors that start later): a fit then estimates
         u0 from the later data.
     u0_measured : bool
@@ -137,6 +137,10 @@ class Observations:
         data).
     grid_shape : (nt, nx) or None
         Set when the points form a full t-by-x grid (stored as such in files).
+    component : array (P,) of int or None
+        For a system of several fields (an equation with ``components``, e.g. ``("A", "B")``): the
+        component each point measures, as an index into the equation's components (names are
+        accepted and converted). None for an equation of one field; required for a system.
     u0_description, metadata : free text and a small dict of provenance.
     """
 
@@ -157,6 +161,7 @@ class Observations:
     observable: str = "value"
     u0_measured: bool = False
     u0_sigma: float | None = None
+    component: np.ndarray | None = None
 
     def __post_init__(self):
         cls = _equation(self.equation)
@@ -170,13 +175,43 @@ class Observations:
         set_("u", _frozen(self.u, "u", t.shape, complex_ok=cls.complex_state and self.observable == "value"))
         if t.size == 0:
             raise ObservationError("there are no observation points")
+        names = tuple(cls.components)
+        if self.component is not None or names:
+            if self.component is None:
+                raise ObservationError(f"{cls.name} is a system of {', '.join(names)}: the observations must say which "
+                                       "component each point measures")
+            raw = np.array(self.component).ravel()
+            if raw.shape != t.shape:
+                raise ObservationError(f"component must give one per point ({t.size}), got {raw.size}")
+            if not names:
+                raise ObservationError(f"{cls.name} has one field; observations of components cannot be fitted by it")
+            if raw.dtype.kind in "US":
+                lookup = {name: i for i, name in enumerate(names)}
+                unknown = sorted({str(v) for v in raw} - set(lookup))
+                if unknown:
+                    raise ObservationError(f"{cls.name} has no component {unknown[0]!r}; its components are "
+                                           f"{', '.join(names)}")
+                raw = np.array([lookup[str(v)] for v in raw])
+            if raw.dtype.kind not in "iu" or np.any(raw < 0) or np.any(raw >= len(names)):
+                raise ObservationError(f"component must hold indices 0..{len(names) - 1} ({', '.join(names)}) or those "
+                                       f"names")
+            raw = raw.astype(np.int64)
+            raw.setflags(write=False)
+            set_("component", raw)
+            if self.grid_shape is not None:
+                raise ObservationError("observations of a system are stored as points (with a component each), not as "
+                                       "a grid")
         if self.domain is None:
             set_("domain", cls.default_domain)
         if self.t_span is None:
             set_("t_span", cls.default_t_span)
         if self.u0 is not None:
             u0 = _frozen(self.u0, "u0", complex_ok=cls.complex_state)
-            if u0.ndim != 1 or u0.size < 4:
+            if names:
+                if u0.ndim != 2 or u0.shape[0] != len(names) or u0.shape[1] < 4:
+                    raise ObservationError(f"u0 of the system {cls.name} must have a row of at least 4 samples per "
+                                           f"component ({', '.join(names)}), got shape {u0.shape}")
+            elif u0.ndim != 1 or u0.size < 4:
                 raise ObservationError(f"u0 must be 1-D samples with at least 4 points, got shape {u0.shape}")
             set_("u0", u0)
         set_("u0_measured", bool(self.u0_measured) and self.u0 is not None)
@@ -252,10 +287,17 @@ class Observations:
         params.update(self.fixed_params)
         return params
 
+    @property
+    def component_names(self) -> np.ndarray | None:
+        """The component each point measures, by name (None for an equation of one field)."""
+        if self.component is None:
+            return None
+        return np.asarray(self.equation_class.components)[self.component]
+
     def _u0_summary(self) -> dict:
         if self.u0 is None:
             return {"samples": 0, "description": "none: no snapshot at the initial time (estimated by a fit)"}
-        out = {"samples": int(self.u0.size), "description": self.u0_description,
+        out = {"samples": int(self.u0.shape[-1]), "description": self.u0_description,
                "kind": "measured snapshot" if self.u0_measured else "exact"}
         if self.u0_sigma is not None:
             out["sigma"] = self.u0_sigma
@@ -275,6 +317,9 @@ class Observations:
             "u_range": [float(np.abs(self.u).min()), float(np.abs(self.u).max())] if self.is_complex
             else [float(self.u.min()), float(self.u.max())],
             "u0": self._u0_summary(),
+            **({"components": {name: int(np.sum(self.component == i))
+                               for i, name in enumerate(self.equation_class.components)}}
+               if self.component is not None else {}),
             "noise_sigma": None if self.sigma is None else [float(self.sigma.min()), float(self.sigma.max())],
             "fixed_params": dict(self.fixed_params),
             "true_params": None if self.true_params is None else dict(self.true_params),

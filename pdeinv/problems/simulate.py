@@ -87,6 +87,7 @@ def simulate(
     observable: str = "value",
     snapshot: str | None = None,
     snapshot_points: int = SNAPSHOT_POINTS,
+    components=None,
 ) -> Observations:
     """Solve ``equation`` at ``params`` and sample observations.
 
@@ -108,6 +109,9 @@ def simulate(
     ``u0_sigma``) with the true u0 beside it (``true_fields["u0"]``), as an experiment gives it.
     ``"exact"`` (the default without noise): the exact u0 on the simulation grid, as known.
     ``"none"``: no snapshot (sensors that start later; the true u0 is kept for comparison).
+
+    A system (an equation with ``components``) is observed at the same ``(t, x)`` points in each
+    of ``components`` (names; default all), with noise scaled to each component's own spread.
     """
     try:
         cls = get_equation(equation)
@@ -139,32 +143,50 @@ def simulate(
     if count > 0:
         check_memory(points_bytes(count, eq.k.size), f"{count} observation points on n={eq.n}",
                      "use fewer points or a coarser grid")
+    observed = _observed_components(cls, components)
     t, x, grid_shape = observation_layout(points, layout, eq.domain, eq.t_span, seed, grid)
+    if observed is not None:
+        grid_shape = None  # a system's values are stored as points, a component each
     times, row = np.unique(t, return_inverse=True)
     field = eq.solve(true, times)
     # Each point's own row, in chunks: one interpolation call per chunk, not per point (a point
     # at a time cost ~4 ms each: 10 s for a 50 x 48 grid).
-    values = np.empty(t.shape, dtype=field.dtype)
-    for start in range(0, t.size, SAMPLE_CHUNK):
-        part = slice(start, start + SAMPLE_CHUNK)
-        values[part] = eq.interpolate(field[row[part]], x[part, None])[:, 0]
+    layers = [field] if observed is None else [field[:, c] for c in observed]
+    values = np.empty((len(layers),) + t.shape, dtype=field.dtype)
+    for c, layer in enumerate(layers):
+        for start in range(0, t.size, SAMPLE_CHUNK):
+            part = slice(start, start + SAMPLE_CHUNK)
+            values[c, part] = eq.interpolate(layer[row[part]], x[part, None])[:, 0]
     if observable == "abs":
         values = np.abs(values)
     sigma = None
-    scale = 0.0
+    scale = np.zeros(len(eq.components) or 1)
     if noise > 0:
         reference = eq.solve(true, np.linspace(*eq.t_span, 51))
-        scale = noise * float(np.std(np.abs(reference) if observable == "abs" else reference))
+        reference = np.abs(reference) if observable == "abs" else reference
+        if eq.components:  # each component's own spread
+            scale = noise * np.std(np.moveaxis(reference, 1, 0).reshape(len(eq.components), -1), axis=1)
+        else:
+            scale = np.array([noise * float(np.std(reference))])
+        per_point = scale[observed][:, None] if observed is not None else scale[:, None]
         draw = np.random.default_rng([seed, 1]).normal(size=values.shape + ((2,) if np.iscomplexobj(values) else ()))
-        values = values + scale * (draw[..., 0] + 1j * draw[..., 1] if np.iscomplexobj(values) else draw)
-        sigma = np.full(values.shape, scale)
+        values = values + per_point * (draw[..., 0] + 1j * draw[..., 1] if np.iscomplexobj(values) else draw)
+        sigma = np.broadcast_to(per_point, values.shape).ravel().copy()
+    component = None
+    if observed is not None:
+        component = np.repeat(np.asarray(observed), t.size)
+        t, x = np.tile(t, len(observed)), np.tile(x, len(observed))
+    values = values.ravel()
     initial = {"u0": eq.u0}
     if snapshot != "exact":
-        samples = cls.basis_type.resample(np.asarray(eq.u0), int(snapshot_points))
+        samples = np.asarray(eq.u0)
+        samples = np.stack([cls.basis_type.resample(r, int(snapshot_points)) for r in samples]) if eq.components \
+            else cls.basis_type.resample(samples, int(snapshot_points))
         # its own noise stream: the later points' noise is the same with and without a snapshot
-        samples = samples + scale * np.random.default_rng([seed, 2]).standard_normal(samples.shape)
+        samples = samples + (scale[:, None] if eq.components else scale[0]) * \
+            np.random.default_rng([seed, 2]).standard_normal(samples.shape)
         initial = {"u0": samples if snapshot == "measured" else None, "u0_measured": snapshot == "measured",
-                   "u0_sigma": scale if snapshot == "measured" else None}
+                   "u0_sigma": float(np.max(scale)) if snapshot == "measured" else None}
     fixed = tuple(p for p in cls.param_names if p not in cls.default_unknowns) if fixed is None else tuple(fixed)
     fields = {name: np.asarray(v) for name, v in true.items() if np.ndim(v)}
     if snapshot != "exact":
@@ -177,7 +199,8 @@ def simulate(
     description = cls.u0_description if u0 is None else (
         getattr(u0, "expression", "custom callable") if callable(u0) else "samples")
     if snapshot == "measured":
-        description = f"snapshot of {description} at t0: {int(snapshot_points)} samples with noise {scale:.3g}"
+        description = f"snapshot of {description} at t0: {int(snapshot_points)} samples with noise " + \
+            "/".join(f"{v:.3g}" for v in scale)
     elif snapshot == "none":
         description = f"none (the data start after t0; the true u0 is {description})"
     return Observations(
@@ -194,6 +217,7 @@ def simulate(
         true_fields=fields,
         grid_shape=grid_shape,
         observable=observable,
+        component=component,
         u0_description=description,
         metadata={
             "source": "pdeinv simulate",
@@ -205,3 +229,21 @@ def simulate(
             "snapshot": snapshot if snapshot == "exact" else f"{snapshot} ({int(snapshot_points)} points)",
         },
     )
+
+
+def _observed_components(cls, components) -> list[int] | None:
+    """Indices of the components a simulated system is observed in (all by default); None for an
+    equation of one field (a clear error if components are named for it)."""
+    names = tuple(cls.components)
+    if components is None:
+        return list(range(len(names))) if names else None
+    wanted = [components] if isinstance(components, str) else list(components)
+    if not names:
+        raise ObservationError(f"{cls.name} has one field; it has no components {wanted} to observe")
+    unknown = [c for c in wanted if c not in names]
+    if unknown or not wanted:
+        raise ObservationError(f"{cls.name} has no component {unknown[0]!r}; its components are {', '.join(names)}"
+                               if unknown else "components must name at least one component")
+    if len(set(wanted)) != len(wanted):
+        raise ObservationError(f"components repeat a name: {wanted}")
+    return [names.index(c) for c in wanted]

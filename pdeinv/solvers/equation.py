@@ -56,6 +56,12 @@ class SpectralEquation:
       (an explicit forcing);
       ``nonlinear(v, params)``: the rest, spectrum -> spectrum, in JAX (helpers:
       :meth:`physical`, :meth:`spectral`, :meth:`derivative`);
+    - for a system of several fields (species), ``components`` (their names, e.g. ``("A", "B")``):
+      the state then has a leading component axis, ``(C, n)`` grid values and ``(C, modes)``
+      spectra; ``linear_symbol`` gives one operator per component (``(C, modes)`` or ``(C, n,
+      n)``; one operator for all is broadcast), ``nonlinear`` couples them, the initial condition
+      and ``source`` are ``(C, n)``, and ``boundary_conditions`` gives one ``(left, right)`` pair per
+      component. Observations say which component each point measures;
     - ``default_initial_condition(x)`` and ``u0_description``; ``default_domain``,
       ``default_t_span``, ``default_n``; ``complex_state`` for a complex field (e.g. NLS);
     - optionally ``pinn_residual(u, d, params)``: the PDE residual from u and its derivatives
@@ -95,6 +101,8 @@ class SpectralEquation:
     default_domain: tuple[float, float] = (-1.0, 1.0)
     default_t_span: tuple[float, float] = (0.0, 1.0)
     complex_state: bool = False
+    #: names of the fields of a system (species), e.g. ("A", "B"); empty for one field
+    components: tuple[str, ...] = ()
     u0_description: str = ""
     #: the boundary conditions in words, for equations that set their own (Chebyshev basis)
     boundary: str = ""
@@ -130,6 +138,8 @@ class SpectralEquation:
         self.k, self.mask = basis.k, basis.mask
         self.t_span = (t0, t1)
         self.dealias = basis.dealias
+        #: the state's shape on the grid: ``(n,)``, or ``(C, n)`` for a system
+        self.state_shape = ((len(self.components),) if self.components else ()) + (self.n,)
         self.u0 = self._initial_samples(u0)
         if not np.all(np.isfinite(self.u0)):
             raise ValueError("u0 must be finite on the grid")
@@ -171,19 +181,22 @@ class SpectralEquation:
     def check_initial_condition(self, params, u0=None) -> None:
         """Refuse an initial condition whose end values contradict the boundary conditions at
         ``t0`` (one clear ``ValueError``); nothing to check on a basis without conditions of its own."""
-        closure = self.basis.closure(self.boundary_conditions(self.params_pytree(params)))
+        closure = self._closure(self.params_pytree(params))
         if closure is None:
             return
         u = np.asarray(self._start(u0))
-        mismatch = np.real(closure.mismatch(u + 0j, self.t_span[0]))
+        mismatch = np.real(closure.mismatch(u + 0j, self.t_span[0])).reshape(-1, 2)
+        rows = u.reshape(-1, self.n)
         scale = max(float(np.max(np.abs(u))), 1.0)
-        end = int(np.argmax(np.abs(mismatch)))
-        if abs(mismatch[end]) > 1e-6 * scale:
-            side, x_end, value = (("left", self.domain[0], u[0]), ("right", self.domain[1], u[-1]))[end]
-            bc = (closure.left, closure.right)[end]
-            raise ValueError(f"the initial condition contradicts the {side} boundary condition ({bc.describe()} at "
-                             f"x = {x_end:g}): u0 there is {np.real(value):.6g}, the condition needs "
-                             f"{np.real(value) - mismatch[end]:.6g}")
+        row, end = np.unravel_index(int(np.argmax(np.abs(mismatch))), mismatch.shape)
+        if abs(mismatch[row, end]) > 1e-6 * scale:
+            value = rows[row, 0 if end == 0 else -1]
+            side, x_end = (("left", self.domain[0]), ("right", self.domain[1]))[end]
+            bc = closure.condition(row, end)
+            which = f" of {self.components[row]}" if self.components else ""
+            raise ValueError(f"the initial condition{which} contradicts the {side} boundary condition ({bc.describe()} "
+                             f"at x = {x_end:g}): u0 there is {np.real(value):.6g}, the condition needs "
+                             f"{np.real(value) - mismatch[row, end]:.6g}")
 
     def pinn_residual(self, u, d, params):
         """The PDE residual at a point from ``u`` and its derivatives (``d["t"]``, ``d["x"]``,
@@ -233,18 +246,58 @@ class SpectralEquation:
             if np.iscomplexobj(values) and not self.complex_state:
                 raise ValueError(f"u0 of {self.name} must be real (its state is real)")
             values = np.asarray(values, dtype=dtype)
-            if values.shape != (self.n,):
-                values = np.broadcast_to(values, (self.n,)).copy()
+            if values.shape != self.state_shape:
+                try:
+                    values = np.broadcast_to(values, self.state_shape).copy()
+                except ValueError:
+                    raise ValueError(f"u0 of {self.name} gives shape {values.shape} on the grid, expected "
+                                     f"{self.state_shape}") from None
             return values
         values = np.asarray(u0)
         if np.iscomplexobj(values) and not self.complex_state:
             raise ValueError(f"u0 of {self.name} must be real (its state is real)")
         values = np.asarray(values, dtype=dtype)
+        rows = len(self.components)
+        if rows:
+            if values.ndim != 2 or values.shape[0] != rows or values.shape[1] < 2:
+                raise ValueError(f"u0 of the system {self.name} must be a callable of x or an array ({rows}, m): one row "
+                                 f"per component {', '.join(self.components)}, got shape {values.shape}")
+            if values.shape[1] == self.n:
+                return values.copy()
+            return np.stack([self.basis_type.resample(row, self.n) for row in values])
         if values.ndim != 1 or values.size < 2:
             raise ValueError(f"u0 must be a callable of x or a 1-D array, got shape {values.shape}")
         if values.size == self.n:
             return values.copy()
         return self.basis_type.resample(values, self.n)
+
+    def component_index(self, components) -> np.ndarray:
+        """Component indices (0 ... C-1) of observation points from names or indices; ``None`` for
+        an equation of one field (all points measure it). A clear ``ValueError`` names what the
+        equation does not have."""
+        names = self.components
+        if components is None:
+            if names:
+                raise ValueError(f"{self.name} is a system of {', '.join(names)}: say which component each "
+                                 "observation measures")
+            return None
+        values = np.asarray(components).ravel()
+        if not names:
+            if values.size and not np.all((values == 0) | (values == "u")):
+                raise ValueError(f"{self.name} has one field; observations of components {sorted(set(values.tolist()))} "
+                                 "cannot be fitted by it")
+            return None
+        if values.dtype.kind in "iu":
+            bad = values[(values < 0) | (values >= len(names))]
+            if bad.size:
+                raise ValueError(f"component index {int(bad[0])} is not one of {self.name}'s components 0..{len(names) - 1} "
+                                 f"({', '.join(names)})")
+            return values.astype(np.int64)
+        lookup = {name: i for i, name in enumerate(names)}
+        unknown = sorted({str(v) for v in values} - set(lookup))
+        if unknown:
+            raise ValueError(f"{self.name} has no component {unknown[0]!r}; its components are {', '.join(names)}")
+        return np.array([lookup[str(v)] for v in values], dtype=np.int64)
 
     def check_params(self, params: Mapping[str, float], *, batch: bool = False) -> dict[str, float]:
         """Validate a parameter mapping, fill missing names from the defaults.
@@ -346,16 +399,17 @@ class SpectralEquation:
         def solve(params, u0_hat):
             params = {**defaults, **params}  # parameters not given take the equation's defaults
             with library_fft(batched):  # tracing happens here: the choice is baked in
-                L = self.linear_symbol(params)
+                L = self._per_component(self.linear_symbol(params))
                 if has_source:
                     x = jnp.asarray(self.x)
 
                     def rate(v, t):
-                        return self.nonlinear(v, params) + self.spectral(jnp.broadcast_to(self.source(t, x, params), x.shape))
+                        forcing = jnp.broadcast_to(self.source(t, x, params), self.state_shape)
+                        return self.nonlinear(v, params) + self.spectral(forcing)
                 else:
                     def rate(v, t):
                         return self.nonlinear(v, params)
-                closure = self.basis.closure(self.boundary_conditions(params))
+                closure = self._closure(params)
                 if closure is None:
                     return etdrk4_solve(L, rate, u0_hat, schedule, t0)
                 return etdrk4_solve(closure.linear(L), closure.rate(rate), closure.impose(u0_hat, t0), schedule, t0,
@@ -363,26 +417,57 @@ class SpectralEquation:
 
         return solve
 
-    def point_solver(self, t_points, x_points, *, batched: bool = False) -> Callable:
+    def _per_component(self, L):
+        """A system's linear operator with one block per component (an operator shared by all
+        components is repeated); a single field's as it is."""
+        if not self.components:
+            return L
+        L = jnp.asarray(L)
+        core = 2 if self.basis.dense else 1
+        shape = (len(self.components),) + L.shape[L.ndim - core:]
+        if L.ndim not in (core, core + 1) or (L.ndim == core + 1 and L.shape[0] != shape[0]):
+            raise ValueError(f"linear_symbol of the system {self.name} must give one operator, or one per component "
+                             f"({shape[0]}), got shape {L.shape}")
+        return jnp.broadcast_to(L, shape)
+
+    def _closure(self, params):
+        """The basis's closure of the equation's boundary conditions (None on a basis that holds its
+        own); for a system, one pair of conditions per component."""
+        conditions = self.boundary_conditions(params)
+        if self.components and conditions is not None:
+            if len(conditions) != len(self.components):
+                raise ValueError(f"boundary_conditions of the system {self.name} must give a (left, right) pair per "
+                                 f"component ({', '.join(self.components)}), got {len(conditions)}")
+            return self.basis.closure(conditions, components=len(self.components))
+        return self.basis.closure(conditions)
+
+    def point_solver(self, t_points, x_points, *, batched: bool = False, components=None) -> Callable:
         """A pure JAX function ``(params, u0_hat) -> values`` at scattered points ``(t_j, x_j)``
         (a :class:`WithOperands`: the interpolation matrix is an argument of the compiled program).
 
         The field is solved at the distinct times and Fourier-interpolated in x at each point,
         so the result is spectrally accurate wherever the grid resolves the field. Like
         ``spectral_solver`` it is jit-compiled, differentiable and vmap-able over ``params``
-        (``batched=True``: the variant meant to be vmapped, see ``spectral_solver``).
+        (``batched=True``: the variant meant to be vmapped, see ``spectral_solver``). For a system,
+        ``components`` names (or indexes) the component each point measures.
         """
         t_points = np.asarray(t_points, dtype=float).ravel()
         x_points = self.basis.place(np.asarray(x_points, dtype=float).ravel())
         if t_points.shape != x_points.shape:
             raise ValueError(f"t_points and x_points must have the same length, got {t_points.size} and {x_points.size}")
+        picked = self.component_index(components)
+        if picked is not None and picked.shape != t_points.shape:
+            raise ValueError(f"components must give one per point ({t_points.size}), got {picked.size}")
         times, row_of_point = np.unique(t_points, return_inverse=True)
-        key = ("points", t_points.tobytes(), x_points.tobytes(), bool(batched))
+        key = ("points", t_points.tobytes(), x_points.tobytes(), bool(batched),
+               None if picked is None else picked.tobytes())
         if key not in self._cache:
             spectral = self.spectral_solver(times, batched=batched)
             by_time = times.size * x_points.size <= x_points.size * self.k.size
             operands = self._point_operands(times, row_of_point, x_points, by_time)
             complex_state = self.complex_state
+            if picked is not None:
+                return self._cache.setdefault(key, self._system_points(spectral, operands, picked, by_time))
 
             def at_points(params, u0_hat, operands):
                 u_hat = spectral(params, u0_hat)
@@ -402,6 +487,26 @@ class SpectralEquation:
 
             self._cache[key] = WithOperands(at_points, operands)
         return self._cache[key]
+
+    def _system_points(self, spectral, operands, picked, by_time: bool) -> WithOperands:
+        """The point solver of a system: each point takes its own component (see ``point_solver``)."""
+        complex_state = self.complex_state
+        component = jax.device_put(picked)
+
+        def at_points(params, u0_hat, operands):
+            u_hat = spectral(params, u0_hat)  # (times, C, modes)
+            if by_time:
+                rows, columns, A_re, A_im = operands
+                U_re, U_im = jnp.real(u_hat), jnp.imag(u_hat)
+                real = (U_re @ A_re - U_im @ A_im)[rows, component, columns]
+                if not complex_state:
+                    return real
+                return real + 1j * (U_re @ A_im + U_im @ A_re)[rows, component, columns]
+            rows, _, A = operands
+            values = jnp.sum(u_hat[rows, component] * A, axis=-1)
+            return values if complex_state else jnp.real(values)
+
+        return WithOperands(at_points, operands)
 
     def _point_operands(self, times, row_of_point, x_points, by_time: bool) -> tuple:
         """The point solver's operands, ``(time row, column)`` per point and the interpolation
@@ -434,10 +539,11 @@ class SpectralEquation:
         state), from the basis (Fourier: the trigonometric interpolant, Nyquist mode as a cosine)."""
         return self.basis.interpolation_matrix(x_points)
 
-    def solve_at(self, params: Mapping[str, float], t_points, x_points, *, u0=None) -> np.ndarray:
-        """Solution values at scattered points ``(t_j, x_j)``; raises ``SolverDivergedError``
-        when the solve is not finite."""
-        values = np.asarray(self.point_solver(t_points, x_points)(self.params_pytree(params), self.initial_spectrum(u0)))
+    def solve_at(self, params: Mapping[str, float], t_points, x_points, *, u0=None, components=None) -> np.ndarray:
+        """Solution values at scattered points ``(t_j, x_j)`` (of a system: of the component each
+        point names in ``components``); raises ``SolverDivergedError`` when the solve is not finite."""
+        values = np.asarray(self.point_solver(t_points, x_points, components=components)(
+            self.params_pytree(params), self.initial_spectrum(u0)))
         if not np.all(np.isfinite(values)):
             raise SolverDivergedError(f"{self.name} solve diverged (non-finite values) at params {dict(params)}")
         return values
@@ -476,17 +582,20 @@ class SpectralEquation:
             self._cache[key] = jax.jit(lambda params, u0: self._inverse(spectral(params, self._forward(u0) * mask)))
         return self._cache[key]
 
-    def solve(self, params: Mapping[str, float], t, *, u0=None) -> np.ndarray:
-        """Solve and return ``u`` of shape ``(len(t), n)`` on ``self.x``.
+    def solve(self, params: Mapping[str, float], t, *, u0=None, check_ends: bool = True) -> np.ndarray:
+        """Solve and return ``u`` of shape ``(len(t), n)`` on ``self.x`` (a system: ``(len(t), C, n)``).
 
-        Raises ``ValueError`` for bad arguments and ``SolverDivergedError`` if the solution
-        is not finite.
+        Raises ``ValueError`` for bad arguments (with ``check_ends``, the default, also for an
+        initial condition that contradicts the boundary conditions) and ``SolverDivergedError``
+        if the solution is not finite. ``check_ends=False`` lets the conditions set the initial
+        end values, as fits do with a measured (noisy) snapshot or an estimated u0.
         """
         pytree = self.params_pytree(params)
         for name, value in pytree.items():
             if value.ndim and not (name in self.field_params and value.shape == (self.n,)):
                 raise ValueError(f"parameter {name} must be a scalar for solve(); use solve_batch for batches")
-        self.check_initial_condition(params, u0)
+        if check_ends:
+            self.check_initial_condition(params, u0)
         u = np.asarray(self._grid_solver(t)(pytree, jnp.asarray(self._start(u0))))
         if not np.all(np.isfinite(u)):
             raise SolverDivergedError(
@@ -500,7 +609,7 @@ class SpectralEquation:
 
         ``params`` maps names to 1-D arrays of equal length B (scalars broadcast); a field
         parameter takes a ``(B, n)`` array or a callable of x shared by all members. Returns
-        ``u`` of shape ``(B, len(t), n)``; with ``on_blowup="mask"`` returns ``(u, finite)``
+        ``u`` of shape ``(B, len(t), n)`` (a system: ``(B, len(t), C, n)``); with ``on_blowup="mask"`` returns ``(u, finite)``
         where ``finite[b]`` tells whether member ``b`` stayed finite.
         """
         if on_blowup not in ("raise", "mask"):
@@ -525,7 +634,7 @@ class SpectralEquation:
             self._cache[key] = BatchedSolver(self.spectral_solver(t, batched=True), in_axes=(0, None))
         u_hat = self._cache[key](pytree, self.initial_spectrum(u0))
         u = np.asarray(self._inverse(u_hat))
-        finite = np.all(np.isfinite(u), axis=(1, 2))
+        finite = np.all(np.isfinite(u), axis=tuple(range(1, u.ndim)))
         if on_blowup == "mask":
             return u, finite
         if not finite.all():

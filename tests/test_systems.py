@@ -1,0 +1,186 @@
+"""Systems of several components (species): the stepper with a component axis against exact
+solutions (Fourier, per-component symbols and coupling through the nonlinear term), the
+two-species diffusion-reaction system against an independent implicit reference, recovery of D
+and k from both species and from one, observation files with a component per point, and bad
+input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from numpy.polynomial import chebyshev as npcheb
+from scipy.integrate import solve_ivp
+
+from pdeinv import InverseProblem, Observations, fit, load_observations, save_observations, simulate
+from pdeinv._jax import jnp
+from pdeinv.cli import cli
+from pdeinv.discretizations import dirichlet
+from pdeinv.equations import Equation, Reaction
+from pdeinv.problems.observations import ObservationError
+
+
+class Exchange(Equation):
+    """Two periodic fields that diffuse (each with its own D) and exchange at rate c:
+    ``A_t = Da A_xx - c (A - B)``, ``B_t = Db B_xx - c (B - A)``."""
+
+    name = "test-exchange"
+    components = ("A", "B")
+    param_names = ("Da", "Db", "c")
+    defaults = {"Da": 0.1, "Db": 0.1, "c": 0.5}
+    default_n = 32
+    default_domain = (0.0, 2 * np.pi)
+    default_t_span = (0.0, 1.0)
+    max_dt = 0.01
+
+    def default_initial_condition(self, x):
+        return np.stack([np.sin(x) + np.cos(x), np.sin(x) - np.cos(x)])
+
+    def linear_symbol(self, params):
+        k2 = jnp.asarray(self.k) ** 2
+        return jnp.stack([-params["Da"] * k2, -params["Db"] * k2])
+
+    def nonlinear(self, v, params):
+        return params["c"] * jnp.stack([v[1] - v[0], v[0] - v[1]])
+
+
+def test_a_coupled_periodic_system_equals_its_exact_solution():
+    # With Da = Db = D the sum decays as exp(-D t) sin x, the difference as exp(-(D + 2c) t) cos x.
+    D, c = 0.1, 0.5
+    eq = Exchange()
+    t = np.linspace(0, 1, 6)
+    u = eq.solve({"Da": D, "Db": D, "c": c}, t)
+    assert u.shape == (6, 2, 32)
+    x = eq.x
+    s = np.exp(-D * t)[:, None] * np.sin(x)
+    d = np.exp(-(D + 2 * c) * t)[:, None] * np.cos(x)
+    assert np.max(np.abs(u[:, 0] - (s + d))) < 1e-10
+    assert np.max(np.abs(u[:, 1] - (s - d))) < 1e-10
+    # each component keeps its own symbol: uncoupled, exp(-Da t) and exp(-Db t)
+    u = eq.solve({"Da": 0.3, "Db": 0.05, "c": 0.0}, t)
+    u0 = eq.u0
+    assert np.max(np.abs(u[:, 0] - np.exp(-0.3 * t)[:, None] * u0[0])) < 1e-10
+    assert np.max(np.abs(u[:, 1] - np.exp(-0.05 * t)[:, None] * u0[1])) < 1e-10
+    # at scattered points, each point its own component, single and batched
+    rng = np.random.default_rng(0)
+    tp, xp = rng.uniform(0, 1, 40), rng.uniform(0, 2 * np.pi, 40)
+    comp = rng.integers(0, 2, 40)
+    values = eq.solve_at({"Da": D, "Db": D, "c": c}, tp, xp, components=comp)
+    exact = np.exp(-D * tp) * np.sin(xp) + np.where(comp == 0, 1, -1) * np.exp(-(D + 2 * c) * tp) * np.cos(xp)
+    assert np.max(np.abs(values - exact)) < 1e-10
+    batch = eq.solve_batch({"Da": [0.3, D], "Db": [0.05, D], "c": [0.0, c]}, t)
+    assert batch.shape == (2, 6, 2, 32)
+    assert np.max(np.abs(batch[1, :, 0] - (s + d))) < 1e-10
+
+
+def reference_reaction(t, nr=64, D=2e-3, k=0.1):
+    """The diffusion-reaction system by scipy's Radau (rtol 1e-12) on a Chebyshev collocation
+    whose second-derivative matrix comes from numpy.polynomial (not from pdeinv)."""
+    s = -np.cos(np.pi * np.arange(nr) / (nr - 1))
+    x = (s + 1) / 2
+    to_coefficients = np.linalg.inv(npcheb.chebvander(s, nr - 1))
+    second = np.stack([npcheb.chebval(s, npcheb.chebder(np.eye(nr)[j], 2)) for j in range(nr)], axis=1)
+    D2 = 4.0 * second @ to_coefficients  # d/dx = 2 d/ds on [0, 1]
+
+    def rate(_, y):
+        A, B = y[:nr].copy(), y[nr:].copy()
+        A[0] = B[0] = 1.0
+        A[-1] = B[-1] = 0.0
+        r = k * A * B * B
+        dA, dB = D * D2 @ A - r, D * D2 @ B - 2 * r
+        dA[[0, -1]] = dB[[0, -1]] = 0.0
+        return np.concatenate([dA, dB])
+
+    u0 = np.exp(-20 * x)
+    u0[0], u0[-1] = 1.0, 0.0
+    sol = solve_ivp(rate, (t[0], t[-1]), np.concatenate([u0, u0]), method="Radau", t_eval=t, rtol=1e-12, atol=1e-14)
+    assert sol.success
+    return x, sol.y.T.reshape(len(t), 2, nr)
+
+
+def test_the_diffusion_reaction_system_agrees_with_an_independent_implicit_reference():
+    t = np.linspace(0, 10, 6)
+    x, reference = reference_reaction(t)
+    # the reference itself: 64 and 80 collocation points agree to well inside the tolerance
+    x80, finer = reference_reaction(t, nr=80)
+    assert np.max(np.abs(Reaction(n=80).interpolate(finer, x) - reference)) < 1e-9
+    eq = Reaction()
+    u = eq.solve({}, t)
+    assert u.shape == (6, 2, eq.n)
+    assert np.max(np.abs(eq.interpolate(u, x) - reference)) < 1e-8
+    # a coarser grid is visibly worse: the agreement is spectral accuracy, not luck
+    coarse = Reaction(n=24).solve({}, t)
+    assert np.max(np.abs(Reaction(n=24).interpolate(coarse, x) - reference)) > 1e-7
+
+
+@pytest.mark.parametrize("observed", [("A", "B"), ("B",)])
+def test_d_and_k_are_recovered_from_both_species_and_from_one(observed, tmp_path):
+    obs = simulate("reaction", points=64, layout="random", seed=3, components=list(observed))
+    assert obs.n_points == 64 * len(observed)
+    assert set(obs.component_names) == set(observed)
+    path = save_observations(obs, tmp_path / "r.h5")
+    again = load_observations(path)
+    assert np.array_equal(again.component, obs.component)
+    result = fit(InverseProblem(again), {"D": 2e-3 * 10, "k": 0.1 / 5})
+    assert result.status == "converged"
+    assert abs(result.params["D"] / 2e-3 - 1) < 1e-7
+    assert abs(result.params["k"] / 0.1 - 1) < 1e-7
+
+
+def test_a_system_without_components_or_with_a_wrong_one_is_refused_in_one_line(tmp_path):
+    t, x, u = np.array([1.0, 2.0]), np.array([0.2, 0.4]), np.array([0.5, 0.3])
+    u0 = np.ones((2, 8))
+    with pytest.raises(ObservationError, match="say which component"):
+        Observations("reaction", t, x, u, u0)
+    with pytest.raises(ObservationError, match="no component 'C'; its components are A, B"):
+        Observations("reaction", t, x, u, u0, component=["A", "C"])
+    with pytest.raises(ObservationError, match="indices 0..1"):
+        Observations("reaction", t, x, u, u0, component=[0, 2])
+    with pytest.raises(ObservationError, match="one field"):
+        Observations("burgers", t, x, u, np.ones(8), component=[0, 0])
+    with pytest.raises(ObservationError, match="a row of at least 4 samples per component"):
+        Observations("reaction", t, x, u, np.ones(8), component=["A", "B"])
+    runner = CliRunner()
+    out = tmp_path / "c.h5"
+    result = runner.invoke(cli, ["simulate", "reaction", "--components", "A,C", "-o", str(out)])
+    assert result.exit_code == 2 and "no component 'C'" in result.output and not out.exists()
+    assert "Traceback" not in result.output
+
+
+class TwoRods(Equation):
+    """Two species on a rod, each with its own Dirichlet ends (for the bad-input test)."""
+
+    name = "test-two-rods"
+    basis_type = Reaction.basis_type
+    components = ("u", "v")
+    param_names = ("D",)
+    defaults = {"D": 1.0}
+    default_n = 16
+    max_dt = 0.01
+
+    def default_initial_condition(self, x):
+        return np.stack([np.zeros_like(x), 2.0 + 0 * x])
+
+    def linear_symbol(self, params):
+        return params["D"] * jnp.asarray(self.basis.D2)
+
+    def nonlinear(self, v, params):
+        return 0.0 * v
+
+    def boundary_conditions(self, params):
+        return (dirichlet(0.0), dirichlet(0.0)), (dirichlet(2.0), dirichlet(2.0))
+
+
+def test_each_component_keeps_its_own_boundary_conditions_and_a_contradiction_names_it():
+    eq = TwoRods()
+    u = eq.solve({}, np.linspace(0, 0.5, 3))
+    assert np.max(np.abs(u[:, 0])) < 1e-12 and np.max(np.abs(u[:, 1] - 2.0)) < 1e-10
+    with pytest.raises(ValueError, match="initial condition of v contradicts the left boundary condition"):
+        eq.solve({}, [0.5], u0=lambda x: np.stack([0 * x, 1.0 + x - x]))
+
+
+def test_a_measured_snapshot_of_a_system_is_said_to_be_assumed_exact():
+    obs = simulate("reaction", points=16, layout="random", noise=0.01, seed=0)
+    assert obs.u0.shape[0] == 2 and obs.u0_measured
+    problem = InverseProblem(obs)
+    assert problem.initial.mode == "exact" and problem.initial.reason.startswith("ASSUMED EXACT")
