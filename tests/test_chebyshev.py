@@ -73,8 +73,8 @@ def test_matrix_etdrk4_coefficients_equal_the_diagonal_ones_on_a_diagonal_operat
 
 
 def test_matrix_etdrk4_coefficients_follow_a_change_of_basis():
-    # phi(V diag(z) V^-1) = V phi(diag(z)) V^-1 for a non-normal V: the augmented exponential is
-    # not confined to diagonal input.
+    # phi(V diag(z) V^-1) = V phi(diag(z)) V^-1 for a non-normal V: the scaling and squaring of the
+    # phi functions is not confined to diagonal input.
     rng = np.random.default_rng(1)
     V = np.eye(6) + 0.3 * rng.standard_normal((6, 6))
     z = np.array([-400.0, -20.0, -1.0, -0.1, 0.0, 0.3])
