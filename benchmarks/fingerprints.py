@@ -332,9 +332,25 @@ def bounded(root: Path) -> dict:
     return out
 
 
+def systems(root: Path) -> dict:
+    """The two-species diffusion-reaction system: a solve, and D and k fitted from species B alone."""
+    import numpy as np
+
+    import pdeinv
+    from pdeinv.equations import Reaction
+
+    u = Reaction(48).solve({}, np.linspace(0, 10, 6))
+    out = {"solve: A(10, x_24)": float(u[-1, 0, 24]), "solve: B(10, x_24)": float(u[-1, 1, 24])}
+    obs = pdeinv.simulate("reaction", points=64, layout="random", seed=3, components=["B"])
+    result = pdeinv.fit(pdeinv.InverseProblem(obs), {"D": 0.02, "k": 0.02})
+    out.update({f"fit: {k}": float(v) for k, v in result.params.items()})
+    out.update({"fit: nfev": int(result.nfev), "fit: status": result.status})
+    return out
+
+
 FINGERPRINTS = {f.__name__: f for f in (solvers, fit, convergence, paper, pinn, fields, import_grid, multiparam,
                                         uncertainty, initial_condition, snapshot_coverage, regularization, undetermined,
-                                        penalty_order, distributed, walltime, bounded)}
+                                        penalty_order, distributed, walltime, bounded, systems)}
 
 
 def differences(before: dict, after: dict, rtol: float = RTOL, atol: float = ATOL) -> list[str]:

@@ -37,6 +37,7 @@ SCRIPTS = [
     ("distributed", "Many fits and clusters: parallel efficiency, fit-many speed-up, scheduler overhead"),
     ("walltime", "A fit in seconds: end-to-end wall time, compilations, --help, many observation times"),
     ("bounded", "Bounded domains: Chebyshev solves against scipy's stiff integrators, recovery on a rod"),
+    ("systems", "Systems: two-species diffusion-reaction solves against scipy, D and k from both species or one"),
 ]
 
 

@@ -7,7 +7,7 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pdeinv import InverseProblem, fit, simulate
+from pdeinv import InverseProblem, fit, load_observations, simulate
 from pdeinv.cli import cli
 from pdeinv.discretizations import FourierBasis, SineBasis, SineField
 from pdeinv.equations import Heat
@@ -120,11 +120,17 @@ def test_equations_list_says_the_bounded_domain():
     assert "x in [-1, 1), t in [0, 1]" in done.output  # the periodic ones keep their half-open interval
 
 
-def test_importing_a_grid_for_a_bounded_equation_is_refused_in_one_line(tmp_path):
+def test_a_bounded_grid_is_imported_only_with_its_initial_condition_given(tmp_path):
     x = np.linspace(0, 1, 33)
     np.savez(tmp_path / "rod.npz", t=np.linspace(0, 1, 5), x=x, u=np.outer(np.ones(5), np.sin(np.pi * x)))
-    done = CliRunner().invoke(cli, ["import", "arrays", str(tmp_path / "rod.npz"), "--equation", "heat",
-                                    "-o", str(tmp_path / "rod.h5")])
+    command = ["import", "arrays", str(tmp_path / "rod.npz"), "--equation", "heat", "-o", str(tmp_path / "rod.h5")]
+    done = CliRunner().invoke(cli, command)
     assert done.exit_code == 2 and "Traceback" not in done.output
-    assert "the importers read periodic grids, and heat is on a bounded domain (u = 0 at both ends)" in done.output
+    assert "the first time row lies on 33 evenly spaced x, not on the sine points" in done.output
     assert not (tmp_path / "rod.h5").exists()
+    done = CliRunner().invoke(cli, command + ["--u0", "sin(pi*x)"])
+    assert done.exit_code == 0, done.output
+    obs = load_observations(tmp_path / "rod.h5")
+    assert obs.domain == (0.0, 1.0) and obs.component is None and obs.n_points == 4 * 33
+    nodes = Heat.basis_type.nodes((0, 1), obs.u0.size)
+    assert np.allclose(obs.u0, np.sin(np.pi * nodes))

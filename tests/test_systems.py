@@ -184,3 +184,76 @@ def test_a_measured_snapshot_of_a_system_is_said_to_be_assumed_exact():
     assert obs.u0.shape[0] == 2 and obs.u0_measured
     problem = InverseProblem(obs)
     assert problem.initial.mode == "exact" and problem.initial.reason.startswith("ASSUMED EXACT")
+
+
+def test_grids_of_both_species_are_imported_with_the_domain_from_the_data_and_u0_never_guessed(tmp_path):
+    from pdeinv.io import import_arrays
+
+    eq = Reaction(64)
+    t = np.linspace(0, 10, 11)
+    u = eq.solve({}, t)
+    uniform = np.linspace(0, 1, 41)
+    path = tmp_path / "reaction.npz"
+    np.savez(path, t=t[:, None], x=uniform[:, None], Ca=eq.interpolate(u[:, 0], uniform),
+             Cb=eq.interpolate(u[:, 1], uniform))
+    # evenly spaced x are not where the state lives: the first row is not taken as u0 silently
+    runner = CliRunner()
+    out = tmp_path / "o.h5"
+    result = runner.invoke(cli, ["import", "arrays", str(path), "--equation", "reaction", "--u", "Ca,Cb", "-o", str(out)])
+    assert result.exit_code == 2 and "give the initial condition" in result.output and not out.exists()
+    result = runner.invoke(cli, ["import", "arrays", str(path), "--equation", "reaction", "--u", "Ca", "-o", str(out)])
+    assert result.exit_code == 2 and "one variable per component" in result.output
+    result = runner.invoke(cli, ["import", "arrays", str(path), "--equation", "reaction", "--u", "Ca,Cb",
+                                 "--u0", "exp(-20*x);exp(-20*x)", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    obs = load_observations(out)
+    assert obs.domain == (0.0, 1.0) and "first and last x" in obs.metadata["domain_source"]
+    assert obs.n_points == 2 * 10 * 41 and np.array_equal(np.bincount(obs.component), [410, 410])
+    b = obs.component == 1
+    assert np.max(np.abs(obs.u[b] - eq.solve_at({}, obs.t[b], obs.x[b], components=obs.component[b]))) < 1e-12
+    assert np.allclose(obs.u0, np.exp(-20 * Reaction.basis_type.nodes((0, 1), obs.u0.shape[1])))
+    # on the Chebyshev points the first row is the (measured) initial condition, and points subsample
+    np.savez(path, t=t, x=eq.x, Ca=u[:, 0], Cb=u[:, 1])
+    obs = import_arrays(path, "reaction", u="Ca,Cb", points=30, seed=1)
+    assert obs.u0_measured and obs.u0.shape == (2, 64) and obs.n_points == 60
+    assert np.array_equal(obs.t[:30], obs.t[30:]) and np.array_equal(obs.x[:30], obs.x[30:])
+
+
+def k_true(x):
+    return 0.1 + np.exp(-0.5 * ((np.asarray(x) - 0.5) / 0.15) ** 2)
+
+
+def test_a_space_dependent_rate_settles_on_the_steady_state_of_an_independent_collocation():
+    from pdeinv.equations import ReactionRate
+
+    # lambda u'' - k(x) u = sin(2 pi x), u(0) = u(1) = 0 by collocation at 80 Chebyshev points with
+    # numpy.polynomial's derivatives (not pdeinv's), solved directly
+    nr = 80
+    s = -np.cos(np.pi * np.arange(nr) / (nr - 1))
+    xr = (s + 1) / 2
+    second = np.stack([npcheb.chebval(s, npcheb.chebder(np.eye(nr)[j], 2)) for j in range(nr)], axis=1)
+    A = 0.01 * 4.0 * second @ np.linalg.inv(npcheb.chebvander(s, nr - 1)) - np.diag(k_true(xr))
+    rhs = np.sin(2 * np.pi * xr)
+    A[[0, -1]] = 0.0
+    A[0, 0] = A[-1, -1] = 1.0
+    rhs[[0, -1]] = 0.0
+    steady = np.linalg.solve(A, rhs)
+    eq = ReactionRate(40, t_span=(0.0, 200.0))  # the transient decays at least as exp(-0.2 t)
+    u = eq.solve({"k": k_true}, [200.0])
+    assert np.max(np.abs(eq.interpolate(u[-1], xr) - steady)) < 1e-8
+
+
+def test_a_space_dependent_rate_is_recovered_as_a_field_with_a_band_that_says_where_it_is_undetermined():
+    obs = simulate("reaction-rate", {"k": k_true}, points=64, layout="random", seed=2, noise=0.01, snapshot="exact")
+    problem = InverseProblem(obs, unknowns=("k(x)",))
+    result = fit(problem, problem.default_init(), regularization="auto")
+    assert result.status == "converged"
+    x = np.linspace(0.15, 0.85, 71)
+    estimate = np.exp(problem.field.basis_at(x) @ problem.field_coefficients(result.params))
+    assert np.max(np.abs(estimate / k_true(x) - 1)) < 0.15  # where u is large, k is determined
+    unc = result.uncertainty
+    low, high = (np.asarray(b) for b in unc["band"])
+    inside = (low <= k_true(np.asarray(unc["x"]))) & (k_true(np.asarray(unc["x"])) <= high)
+    assert inside.mean() >= 0.8
+    # u = 0 at the ends hides k there: the band says so
+    assert any("not determined on x in [0," in line for line in unc["undetermined"])

@@ -241,15 +241,32 @@ def check_output(output, force: bool, inputs=()) -> None:
 
 
 def parse_u0(text: str | None):
-    """``--u0 EXPR`` -> a function of x (None when not given); ValueError naming the option."""
+    """``--u0 EXPR`` -> a function of x (None when not given); ValueError naming the option. For a
+    system, ``EXPR1;EXPR2`` gives one expression per component (one expression serves all)."""
     if text is None:
         return None
     from ..expressions import parse_function
 
     try:
-        return parse_function(text)
+        parts = [parse_function(part) for part in text.split(";")]
     except ValueError as err:
         raise ValueError(f"--u0: {err}") from None
+    if len(parts) == 1:
+        return parts[0]
+    return _Rows(parts, text)
+
+
+class _Rows:
+    """Several functions of x, one row each (a system's initial condition, one per component)."""
+
+    def __init__(self, functions, expression: str):
+        self.functions, self.expression = functions, expression
+
+    def __call__(self, x):
+        import numpy as np
+
+        x = np.asarray(x, dtype=float)
+        return np.stack([np.broadcast_to(f(x), x.shape) for f in self.functions])
 
 
 def parse_assignments(values: tuple[str, ...], option: str) -> dict[str, float]:

@@ -257,16 +257,22 @@ def raissi(file, equation, domain_text, points, seed, output, force):
 @click.option("--equation", type=EQUATION_CHOICE, required=True, help="Which PDE the data solve.")
 @click.option("--t", "t_name", default="t", show_default=True, help="Name of the time vector in FILE.")
 @click.option("--x", "x_name", default="x", show_default=True, help="Name of the position vector in FILE.")
-@click.option("--u", "u_name", default="u", show_default=True, help="Name of the field matrix in FILE.")
+@click.option("--u", "u_name", default="u", show_default=True,
+              help="Name of the field matrix in FILE; for a system one per component, comma-separated (--u Ca,Cb).")
 @click.option("--layout", type=click.Choice(["tx", "xt"]), default=None,
               help="tx: u[i, j] = u(t[i], x[j]); xt: u(t[j], x[i]) [default: from the shape; required when len(t) == len(x)].")
 @domain_option
 @click.option("--u0", "u0_text", default=None, metavar="EXPR",
-              help="Initial condition as a function of x, at time --t0 [default: the first time row of u].")
+              help="Initial condition as a function of x, at time --t0 (a system: one per component separated by ';', "
+                   "or one for all) [default: the first time row of u; required on a bounded interval unless x are "
+                   "the Chebyshev points].")
 @click.option("--t0", type=float, default=None, help="Time of --u0 [default: 0].")
 @import_options
 def arrays(file, equation, t_name, x_name, u_name, layout, domain_text, u0_text, t0, points, seed, output, force):
-    """Import u(t, x) on a grid from a .mat or .npz file, variables and orientation named."""
+    """Import u(t, x) on a grid from a .mat or .npz file, variables and orientation named.
+
+    A system's components come from one matrix each (--u Ca,Cb); a bounded interval's ends are the
+    grid's first and last x unless --domain says otherwise."""
     from ..io import import_arrays, save_observations
 
     check_output(output, force, inputs=(file,))

@@ -2,7 +2,7 @@
 
 >>> import pdeinv
 >>> pdeinv.equation_names()
-['allen-cahn', 'burgers', 'heat', 'kdv', 'kuramoto-sivashinsky', 'nls', 'reaction', 'rod']
+['allen-cahn', 'burgers', 'heat', 'kdv', 'kuramoto-sivashinsky', 'nls', 'reaction', 'reaction-rate', 'rod']
 >>> pdeinv.get_equation("ks").pde
 'u_t + alpha u u_x + beta u_xx + gamma u_xxxx = 0'
 
@@ -22,6 +22,7 @@ from .kdv import KdV  # noqa: E402
 from .ks import KuramotoSivashinsky  # noqa: E402
 from .nls import NLS  # noqa: E402
 from .reaction import Reaction  # noqa: E402
+from .reaction_rate import ReactionRate  # noqa: E402
 from .rod import Rod  # noqa: E402
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "KuramotoSivashinsky",
     "NLS",
     "Reaction",
+    "ReactionRate",
     "Rod",
     "describe_equation",
     "equation_names",

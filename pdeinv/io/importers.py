@@ -296,6 +296,99 @@ def _grid_observations(
         raise ObservationError(f"{where}: {err}") from None
 
 
+#: Samples of a given initial condition on a bounded interval (the basis's nodes).
+BOUNDED_U0_SAMPLES = 128
+
+
+def component_grid_observations(cls, t, x, fields, where: Path, *, domain=None, points=None, seed: int = 0, u0=None,
+                                t0=None, metadata=None) -> Observations:
+    """Observations from grids ``(len(t), len(x))`` of each component of a system, or of one
+    field on a bounded interval, as points with the component each measures.
+
+    Periodic: the grid is decided by ``periodic_grid`` from all components together. Bounded: x must
+    increase; the domain is ``domain`` when given, else the grid's first and last x (said in the
+    metadata). The initial condition is the first time row when x lies on the basis's nodes (a
+    periodic grid; Chebyshev points), else it must be given (``u0``, a function of x; for a system
+    one row per component or one function for all): a uniform bounded grid is not where the
+    solver's state lives, and moving samples from it by a polynomial would amplify their noise.
+    ``points`` subsamples the later (t, x) positions, each then observed in every component.
+    """
+    names = tuple(cls.components)
+    if names and len(fields) != len(names):
+        raise ObservationError(f"{where}: {cls.name} has components {', '.join(names)}: name one variable per "
+                               f"component (--u with {len(names)} names, comma-separated), got {len(fields)}")
+    if not names and len(fields) != 1:
+        raise ObservationError(f"{where}: {cls.name} has one field; name one variable (--u), got {len(fields)}")
+    t = np.asarray(t, dtype=float)
+    if t.size > 1 and np.any(np.diff(t) <= 0):
+        raise ObservationError(f"{where}: t must be strictly increasing")
+    x = np.asarray(x, dtype=float)
+    basis = cls.basis_type
+    meta = dict(metadata or {})
+    if basis.periodic:
+        grid = periodic_grid(x, np.concatenate(fields, axis=0), str(where), domain)
+        keep, xs, dom = slice(0, grid.x.size), grid.x, grid.domain
+        meta.update(x_grid=grid.description, domain_source=grid.domain_source)
+        on_nodes = True
+    else:
+        if x.size < 4 or np.any(np.diff(x) <= 0):
+            raise ObservationError(f"{where}: x must be strictly increasing with at least 4 points")
+        if domain is not None:
+            dom = _check_domain(domain, str(where))
+            meta["domain_source"] = "given"
+        else:
+            dom = (float(x[0]), float(x[-1]))
+            meta["domain_source"] = (f"the grid's first and last x, [{dom[0]:g}, {dom[1]:g}], taken as the ends of the "
+                                     "interval (give --domain otherwise)")
+        keep, xs = slice(0, x.size), x
+        on_nodes = bool(np.allclose(x, basis.nodes(dom, x.size), rtol=0, atol=1e-9 * (dom[1] - dom[0])))
+    stack = np.stack([np.asarray(f)[:, keep] for f in fields], axis=1)  # (nt, C, nx)
+    if u0 is None:
+        if t.size < 2:
+            raise ObservationError(f"{where}: need at least two times (the first is the initial condition)")
+        if t0 is not None and t0 != t[0]:
+            raise ObservationError(f"{where}: t0 = {t0:g} without u0; the initial condition is the first row, at t = "
+                                   f"{t[0]:g}")
+        if not on_nodes:
+            raise ObservationError(f"{where}: the first time row lies on {x.size} evenly spaced x, not on the "
+                                   f"{basis.name} points {cls.name}'s initial condition is given on: give the initial "
+                                   "condition (--u0 EXPR; for a system one per component separated by ';')")
+        start = float(t[0])
+        initial = stack[0] if names else stack[0, 0]
+        described, note, measured = f"samples at t={start:g} from {where.name}", f"first time row (t = {start:g}), "             "measured", True
+    else:
+        start = 0.0 if t0 is None else float(t0)
+        if start > t[0] or start >= t[-1]:
+            raise ObservationError(f"{where}: t0 = {start:g} must be at most the first time t[0] = {t[0]:g} and before "
+                                   "the last")
+        nodes = basis.nodes(dom, BOUNDED_U0_SAMPLES if not basis.periodic else xs.size)
+        try:
+            initial = np.asarray(u0(nodes) if callable(u0) else u0, dtype=float)
+            initial = np.broadcast_to(initial, ((len(names),) if names else ()) + initial.shape[-1:]).copy()
+        except (ValueError, TypeError) as err:
+            raise ObservationError(f"{where}: the given u0 does not give {'a row per component' if names else 'samples'}"
+                                   f": {err}") from None
+        described = str(getattr(u0, "expression", "given function" if callable(u0) else "given samples"))
+        note, measured = f"given ({described}) at t = {start:g}", False
+    meta["initial_condition"] = note
+    later = t > start
+    rows = stack[later]  # (nt', C, nx)
+    tt, xx = np.meshgrid(t[later], xs, indexing="ij")
+    chosen = _subsample(points, tt.size, seed)
+    pick = np.arange(tt.size) if chosen is None else chosen
+    if chosen is not None:
+        meta.update(subsample_points=points, seed=seed)
+    C = max(len(names), 1)
+    values = np.moveaxis(rows, 1, 0).reshape(C, -1)[:, pick]
+    try:
+        return Observations(
+            cls.name, np.tile(tt.ravel()[pick], C), np.tile(xx.ravel()[pick], C), values.ravel(), u0=initial,
+            domain=dom, t_span=(start, float(t[-1])), u0_description=described, u0_measured=measured,
+            component=np.repeat(np.arange(C), pick.size) if names else None, metadata=meta)
+    except ObservationError as err:
+        raise ObservationError(f"{where}: {err}") from None
+
+
 def _initial_condition(t, field, grid: PeriodicGrid, u0, t0, where: Path) -> tuple[float, np.ndarray, str, str]:
     """``(t0, u0 samples, description, metadata note)``: the first row at t[0] unless u0 is given."""
     if u0 is None:
@@ -365,7 +458,9 @@ def import_arrays(
 
     Parameters
     ----------
-    t, x, u : variable names in the file; t and x vectors, u a matrix.
+    t, x, u : variable names in the file; t and x vectors, u a matrix. For a system of several
+        components (e.g. ``reaction``: A, B), ``u`` names one matrix per component, comma-separated
+        in the equation's order (``"Ca,Cb"``).
     layout : ``"tx"`` (u of shape (len(t), len(x))) or ``"xt"`` (shape (len(x), len(t)));
         ``None`` infers it from the shape, and is an error when len(t) == len(x).
     domain : the periodic interval ``(a, b)``; ``None`` decides from the data whether x[-1]
@@ -378,6 +473,24 @@ def import_arrays(
     data = _load_variables(path)
     tv = _variable(data, (t,), str(path), vector=True)
     xv = _variable(data, (x,), str(path), vector=True)
+    names = [name.strip() for name in str(u).split(",") if name.strip()]
+    try:
+        cls = get_equation(equation)
+    except ValueError as err:
+        raise ObservationError(str(err)) from None
+    if len(names) > 1 or cls.components or not cls.basis_type.periodic:
+        fields, orientations = [], set()
+        for name in names:
+            uv = _variable(data, (name,), str(path), complex_ok=True)
+            if uv.ndim != 2:
+                raise ObservationError(f"{path}: variable {name!r} must be 2-D, got shape {uv.shape}")
+            field, chosen = _orient(uv, tv.size, xv.size, layout, str(path))
+            fields.append(field)
+            orientations.add(chosen)
+        meta = {"source": f"arrays:{path.name}", "variables": {"t": t, "x": x, "u": names},
+                "layout": orientations.pop()}
+        return component_grid_observations(cls, tv, xv, fields, path, domain=domain, points=points, seed=seed, u0=u0,
+                                           t0=t0, metadata=meta)
     uv = _variable(data, (u,), str(path), complex_ok=True)
     if uv.ndim != 2:
         raise ObservationError(f"{path}: variable {u!r} must be 2-D, got shape {uv.shape}")
