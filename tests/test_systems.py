@@ -298,3 +298,17 @@ def test_gray_scott_feed_and_kill_rates_are_recovered_from_the_second_species_al
     result = fit(InverseProblem(obs), {"F": 0.04 * 3, "k": 0.06 / 3})
     assert result.status == "converged"
     assert abs(result.params["F"] / 0.04 - 1) < 1e-6 and abs(result.params["k"] / 0.06 - 1) < 1e-6
+
+
+def test_fisher_kpp_without_flux_keeps_a_uniform_population_logistic_and_gives_back_d_and_r():
+    from pdeinv.equations import FisherKPP
+
+    t = np.linspace(0, 5, 6)
+    u = FisherKPP().solve({"r": 1.0}, t, u0=lambda x: 0.2 + 0 * x)  # no flux: stays uniform, logistic
+    assert np.max(np.abs(u - (1 / (1 + 4 * np.exp(-t)))[:, None])) < 1e-9
+    with pytest.raises(ValueError, match="contradicts the left boundary condition"):
+        FisherKPP().solve({}, t, u0=lambda x: np.exp(-((x - 1) ** 2)))  # u_x(0) = 2 / e, not 0
+    obs = simulate("fisher-kpp", points=64, layout="random", seed=5)
+    result = fit(InverseProblem(obs), {"D": 10.0, "r": 0.2})
+    assert result.status == "converged"
+    assert abs(result.params["D"] - 1) < 1e-7 and abs(result.params["r"] - 1) < 1e-7

@@ -2,7 +2,7 @@
 
 >>> import pdeinv
 >>> pdeinv.equation_names()
-['allen-cahn', 'burgers', 'gray-scott', 'heat', 'kdv', 'kuramoto-sivashinsky', 'nls', 'reaction', 'reaction-rate', 'rod']
+['allen-cahn', 'burgers', 'fisher-kpp', 'gray-scott', 'heat', 'kdv', 'kuramoto-sivashinsky', 'nls', 'reaction', 'reaction-rate', 'rod']
 >>> pdeinv.get_equation("ks").pde
 'u_t + alpha u u_x + beta u_xx + gamma u_xxxx = 0'
 
@@ -17,6 +17,7 @@ from .registry import describe_equation, equation_names, get_equation, plugin_er
 # The built-ins register themselves on import, like any user's module.
 from .allen_cahn import AllenCahn  # noqa: E402
 from .burgers import Burgers  # noqa: E402
+from .fisher import FisherKPP  # noqa: E402
 from .gray_scott import GrayScott  # noqa: E402
 from .heat import Heat  # noqa: E402
 from .kdv import KdV  # noqa: E402
@@ -30,6 +31,7 @@ __all__ = [
     "AllenCahn",
     "Burgers",
     "Equation",
+    "FisherKPP",
     "GrayScott",
     "Heat",
     "KdV",
