@@ -184,6 +184,7 @@ def test_a_measured_snapshot_of_a_system_is_said_to_be_assumed_exact():
     assert obs.u0.shape[0] == 2 and obs.u0_measured
     problem = InverseProblem(obs)
     assert problem.initial.mode == "exact" and problem.initial.reason.startswith("ASSUMED EXACT")
+    assert "end values follow the boundary conditions (A = B = 1 at x = 0, A = B = 0 at x = 1)" in problem.initial.reason
 
 
 def test_grids_of_both_species_are_imported_with_the_domain_from_the_data_and_u0_never_guessed(tmp_path):

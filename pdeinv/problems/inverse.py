@@ -274,6 +274,11 @@ class InverseProblem:
             fits_other_field=next((f for f in fields if f != "u0"), None), complex_state=cls.complex_state,
             system=bool(cls.components),
             black_box=forward is not None, largest_modes=largest)
+        if cls.boundary and self.initial.source in ("snapshot", "none"):
+            # a measured or missing u0 on a bounded interval: its ends are what the conditions say
+            self.initial = dataclasses.replace(
+                self.initial, reason=f"{self.initial.reason}; its end values follow the boundary conditions "
+                                     f"({cls.boundary}), taken as exact unless their values are fitted")
         if self.initial.mode == "fit" and "u0" not in unknowns:
             unknowns, fields = unknowns + ("u0",), fields + ["u0"]
         if modes is None:
@@ -364,7 +369,8 @@ class InverseProblem:
             self._u0_hat = self.equation.initial_spectrum()
             self._batched = BatchedSolver(self.equation.point_solver(obs.t, obs.x, batched=True,
                                                                      components=obs.component),
-                                          in_axes=(0, 0 if self.field_name == "u0" else None))
+                                          in_axes=(0, 0 if self.field_name == "u0" else None),
+                                          sequential=self.equation.basis.dense)
 
     def with_grid(self, n: int | None = None, dt: float | None = None) -> "InverseProblem":
         """The same problem on solver grid ``n`` with step ``dt`` (``None``: defaults); the

@@ -633,7 +633,8 @@ class SpectralEquation:
         t = self.check_times(t)
         key = ("batch", t.tobytes())
         if key not in self._cache:
-            self._cache[key] = BatchedSolver(self.spectral_solver(t, batched=True), in_axes=(0, None))
+            self._cache[key] = BatchedSolver(self.spectral_solver(t, batched=True), in_axes=(0, None),
+                                             sequential=self.basis.dense)
         u_hat = self._cache[key](pytree, self.initial_spectrum(u0))
         u = np.asarray(self._inverse(u_hat))
         finite = np.all(np.isfinite(u), axis=tuple(range(1, u.ndim)))
