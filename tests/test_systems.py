@@ -108,6 +108,11 @@ def test_the_diffusion_reaction_system_agrees_with_an_independent_implicit_refer
     u = eq.solve({}, t)
     assert u.shape == (6, 2, eq.n)
     assert np.max(np.abs(eq.interpolate(u, x) - reference)) < 1e-8
+    # its batches run member by member (large step matrices): the same values as single solves
+    assert eq.sequential_batches and not Reaction(16).sequential_batches
+    batch = eq.solve_batch({"D": [2e-3, 3e-3, 2e-3]}, t)
+    assert np.max(np.abs(batch[0] - u)) < 1e-12 and np.max(np.abs(batch[2] - u)) < 1e-12
+    assert np.max(np.abs(batch[1] - u)) > 1e-3
     # a coarser grid is visibly worse: the agreement is spectral accuracy, not luck
     coarse = Reaction(n=24).solve({}, t)
     assert np.max(np.abs(Reaction(n=24).interpolate(coarse, x) - reference)) > 1e-7

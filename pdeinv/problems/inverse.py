@@ -370,7 +370,7 @@ class InverseProblem:
             self._batched = BatchedSolver(self.equation.point_solver(obs.t, obs.x, batched=True,
                                                                      components=obs.component),
                                           in_axes=(0, 0 if self.field_name == "u0" else None),
-                                          sequential=self.equation.basis.dense)
+                                          sequential=self.equation.sequential_batches)
 
     def with_grid(self, n: int | None = None, dt: float | None = None) -> "InverseProblem":
         """The same problem on solver grid ``n`` with step ``dt`` (``None``: defaults); the
