@@ -138,7 +138,9 @@ def coverage(replicates: int) -> tuple[dict, list[dict]]:
         result = pdeinv.fit(problem, {"D": 4e-3, "k": 0.2})
         runs.append({"seed": 1000 + seed, "status": result.status, "estimate": {k: float(v) for k, v in result.params.items()},
                      # an interval the data leave open on a side has None there
-                     "intervals": {k: [None if v is None else float(v) for v in result.intervals[k]] for k in TRUTH},
+                     # (a failed fit has no intervals: counted as not covering)
+                     "intervals": {k: [None if v is None else float(v) for v in result.intervals[k]]
+                                   if k in result.intervals else None for k in TRUTH},
                      "nfev": int(result.nfev),
                      "u0": problem.initial.mode})
         print("coverage", runs[-1], flush=True)
@@ -147,6 +149,8 @@ def coverage(replicates: int) -> tuple[dict, list[dict]]:
            "u0": ", ".join(sorted({r["u0"] for r in runs})), "median_nfev": float(np.median([r["nfev"] for r in runs]))}
 
     def covers(interval, truth):
+        if interval is None:
+            return False
         low, high = interval
         return (low is None or low <= truth) and (high is None or truth <= high)
 
@@ -177,7 +181,7 @@ def run(quick: bool):
         + markdown_table([cover], ["data sets", "statuses", "u0", "D covered", "D median_error", "k covered",
                                    "k median_error", "median_nfev"])
         + "\n\nA fit that ends poor_fit (it does not explain its data, e.g. a wrong minimum) has intervals marked "
-        "not calibrated; they are counted here as they are."
+        "not calibrated; they are counted here as they are; a failed fit has none and counts as not covering."
     )
     write_results("systems", {"quick": quick, "n": N, "batch": BATCH, "speed": speed_rows, "recovery": fit_rows,
                               "raw": raw, "coverage": cover, "coverage_runs": cover_runs}, table)
