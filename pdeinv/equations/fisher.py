@@ -18,7 +18,6 @@ class FisherKPP(SpectralEquation):
     """
 
     name = "fisher-kpp"
-    aliases = ("fisher",)
     basis_type = ChebyshevBasis
     pde = "u_t = D u_xx + r u (1 - u), u_x = 0 at both ends"
     boundary = "u_x = 0 at both ends (no flux)"
