@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import sys
 
 import click
@@ -267,6 +268,26 @@ class _Rows:
 
         x = np.asarray(x, dtype=float)
         return np.stack([np.broadcast_to(f(x), x.shape) for f in self.functions])
+
+
+def parse_ranges(values: tuple[str, ...], option: str) -> dict[str, tuple[float, float]]:
+    """``("nu=0.001:0.01",)`` -> ``{"nu": (0.001, 0.01)}`` with a clear error otherwise."""
+    out: dict[str, tuple[float, float]] = {}
+    for item in values:
+        name, sep, text = item.partition("=")
+        low, colon, high = text.partition(":")
+        if not sep or not colon or not name.strip():
+            raise UserError(f"{option} expects NAME=LOW:HIGH, got {item!r}")
+        try:
+            pair = (float(low), float(high))
+        except ValueError:
+            raise UserError(f"{option} {name.strip()}: {text!r} is not LOW:HIGH numbers") from None
+        if not (all(math.isfinite(v) for v in pair) and pair[0] < pair[1]):
+            raise UserError(f"{option} {name.strip()}: needs finite LOW < HIGH, got {text!r}")
+        if name.strip() in out:
+            raise UserError(f"{option} gives {name.strip()} twice; give it once")
+        out[name.strip()] = pair
+    return out
 
 
 def parse_assignments(values: tuple[str, ...], option: str) -> dict[str, float]:

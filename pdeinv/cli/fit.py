@@ -11,7 +11,7 @@ import click
 from ._common import (
     _SIGNALS, EQUATION_CHOICE, RESUME_MAY_CHANGE, RULE_NAMES, U0_CHOICES, _existing_files, _flags,
     _given_options, _is_zero, check_output, check_workers, cli, JsonAwareCommand, MethodChoice,
-    MethodOption, parse_assignments, parse_u0, PenaltyOrderType, plugin_option, StatusLine, user_errors,
+    MethodOption, parse_assignments, parse_ranges, parse_u0, PenaltyOrderType, plugin_option, StatusLine, user_errors,
     UserError,
 )
 from .report import format_result_table
@@ -27,6 +27,9 @@ from .report import format_result_table
               help="pinn: physics-informed network with forward-mode unrolling (the paper's (FG)^2U). "
                    "Options a method does not use (e.g. --directions for lsq) are refused.")
 @click.option("--init", "inits", multiple=True, metavar="NAME=VALUE", help="Starting value (repeatable) [default: equation defaults].")
+@click.option("--bounds", "bound_texts", multiple=True, metavar="NAME=LOW:HIGH",
+              help="Keep an unknown within [LOW, HIGH] (repeatable); the global phase then scans that range, e.g. "
+                   "the prior range a design assumed (pdeinv design prints it).")
 @click.option("--fit", "fit_names", default=None, metavar="NAMES",
               help="Comma-separated unknowns [default: the equation's, e.g. nu / D / lambda2; see "
                    "`pdeinv equations`]; u0 recovers the initial condition, "
@@ -101,7 +104,7 @@ from .report import format_result_table
 @click.option("--force", is_flag=True, help="Overwrite an existing result file.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result summary as JSON.")
-def fit_command(equation, obs_paths, method, inits, fit_names, modes, u0_text, regularization, penalty_order, directions, steps, max_nfev, max_time,
+def fit_command(equation, obs_paths, method, inits, bound_texts, fit_names, modes, u0_text, regularization, penalty_order, directions, steps, max_nfev, max_time,
                 seed, preset, n, dt, search, windows, auto_grid, tol, intervals, level, loss, loss_scale,
                 forward_command, forward_timeout, workers, scheduler, output, checkpoint, checkpoint_every, resume, force, quiet,
                 as_json):
@@ -200,6 +203,7 @@ def fit_command(equation, obs_paths, method, inits, fit_names, modes, u0_text, r
                     executor = stack.enter_context(make_executor(workers, scheduler))
             u0 = u0_text if u0_text in U0_CHOICES else parse_u0(u0_text)
             problem = InverseProblem(obs, unknowns, n=n, dt=dt, modes=modes, regularization=weight, u0=u0,
+                                     bounds=parse_ranges(bound_texts, "--bounds") or None,
                                      penalty_order=penalty_order, loss=loss, loss_scale=loss_scale, forward=forward, executor=executor)
             if problem.initial.source == "none" and problem.initial.mode == "fit" and rule is None and weight == 0 \
                     and not fits_field:

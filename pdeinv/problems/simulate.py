@@ -88,6 +88,7 @@ def simulate(
     snapshot: str | None = None,
     snapshot_points: int = SNAPSHOT_POINTS,
     components=None,
+    at=None,
 ) -> Observations:
     """Solve ``equation`` at ``params`` and sample observations.
 
@@ -112,6 +113,10 @@ def simulate(
 
     A system (an equation with ``components``) is observed at the same ``(t, x)`` points in each
     of ``components`` (names; default all), with noise scaled to each component's own spread.
+
+    ``at``: observe at given points instead of a layout: a ``pdeinv.design.Plan`` (from
+    ``design`` or ``load_plan``; for a system it names each point's component) or ``(t, x)``
+    arrays; ``points``, ``layout`` and ``grid`` are then not used.
     """
     try:
         cls = get_equation(equation)
@@ -136,15 +141,22 @@ def simulate(
         true = eq.check_params(params or {})
     except ValueError as err:
         raise ObservationError(str(err)) from None
+    picked = None
+    if at is not None:
+        t, x, picked = _given_points(at, cls, eq, components)
+        count = t.size
     try:
-        count = int(np.prod([int(v) for v in grid])) if grid is not None else int(points)
+        count = count if at is not None else int(np.prod([int(v) for v in grid])) if grid is not None else int(points)
     except (TypeError, ValueError):
         count = 0  # observation_layout names the problem
     if count > 0:
         check_memory(points_bytes(count, eq.k.size), f"{count} observation points on n={eq.n}",
                      "use fewer points or a coarser grid")
-    observed = _observed_components(cls, components)
-    t, x, grid_shape = observation_layout(points, layout, eq.domain, eq.t_span, seed, grid)
+    observed = _observed_components(cls, components) if picked is None else sorted(set(picked.tolist()))
+    if at is None:
+        t, x, grid_shape = observation_layout(points, layout, eq.domain, eq.t_span, seed, grid)
+    else:
+        grid_shape = None
     if observed is not None:
         grid_shape = None  # a system's values are stored as points, a component each
     times, row = np.unique(t, return_inverse=True)
@@ -157,6 +169,9 @@ def simulate(
         for start in range(0, t.size, SAMPLE_CHUNK):
             part = slice(start, start + SAMPLE_CHUNK)
             values[c, part] = eq.interpolate(layer[row[part]], x[part, None])[:, 0]
+    if picked is not None:  # each point measures its own component
+        values = values[np.searchsorted(observed, picked), np.arange(t.size)][None] if observed is not None \
+            else values
     if observable == "abs":
         values = np.abs(values)
     sigma = None
@@ -169,11 +184,15 @@ def simulate(
         else:
             scale = np.array([noise * float(np.std(reference))])
         per_point = scale[observed][:, None] if observed is not None else scale[:, None]
+        if picked is not None and observed is not None:
+            per_point = scale[picked][None, :]
         draw = np.random.default_rng([seed, 1]).normal(size=values.shape + ((2,) if np.iscomplexobj(values) else ()))
         values = values + per_point * (draw[..., 0] + 1j * draw[..., 1] if np.iscomplexobj(values) else draw)
         sigma = np.broadcast_to(per_point, values.shape).ravel().copy()
     component = None
-    if observed is not None:
+    if picked is not None and observed is not None:
+        component = picked
+    elif observed is not None:
         component = np.repeat(np.asarray(observed), t.size)
         t, x = np.tile(t, len(observed)), np.tile(x, len(observed))
     values = values.ravel()
@@ -223,7 +242,7 @@ def simulate(
             "source": "pdeinv simulate",
             "solver_n": eq.n,
             "solver_dt": eq.dt,
-            "layout": layout,
+            "layout": layout if at is None else "plan",
             "noise": noise,
             "seed": seed,
             "snapshot": snapshot if snapshot == "exact" else f"{snapshot} ({int(snapshot_points)} points)",
@@ -247,3 +266,41 @@ def _observed_components(cls, components) -> list[int] | None:
     if len(set(wanted)) != len(wanted):
         raise ObservationError(f"components repeat a name: {wanted}")
     return [names.index(c) for c in wanted]
+
+
+def _given_points(at, cls, eq, components):
+    """``(t, x, component per point or None)`` of observation points given by a plan or arrays."""
+    component = None
+    if hasattr(at, "t") and hasattr(at, "x"):  # a Plan
+        if at.equation != cls.name:
+            raise ObservationError(f"the plan is for {at.equation}, not {cls.name}")
+        t, x, component = at.t, at.x, at.component
+    else:
+        try:
+            t, x = at
+        except (TypeError, ValueError):
+            raise ObservationError("at must be a plan or (t, x) arrays of observation points") from None
+    t, x = np.asarray(t, dtype=float).ravel(), np.asarray(x, dtype=float).ravel()
+    if t.shape != x.shape or t.size == 0:
+        raise ObservationError(f"observation points need one t per x, got {t.size} times and {x.size} positions")
+    if not (np.all(np.isfinite(t)) and np.all(np.isfinite(x))):
+        raise ObservationError("observation points must be finite")
+    t0, t1 = eq.t_span
+    if t.min() < t0 or t.max() > t1:
+        raise ObservationError(f"observation times must lie in [{t0:g}, {t1:g}], got {t.min():g} ... {t.max():g}")
+    a, b = eq.domain
+    if x.min() < a or x.max() > b:
+        raise ObservationError(f"observation positions must lie in [{a:g}, {b:g}], got {x.min():g} ... {x.max():g}")
+    if cls.components:
+        if component is None:
+            observed = _observed_components(cls, components)
+            component = np.repeat(np.asarray(observed), t.size)
+            t, x = np.tile(t, len(observed)), np.tile(x, len(observed))
+        component = np.asarray(component, dtype=np.int64)
+        if component.min() < 0 or component.max() >= len(cls.components):
+            raise ObservationError(f"plan components must be indices 0..{len(cls.components) - 1}")
+        if components is not None:
+            raise ObservationError("the plan names each point's component: components cannot be given as well")
+    elif component is not None:
+        raise ObservationError(f"the plan names components, but {cls.name} has one field")
+    return t, x, component
