@@ -5,8 +5,9 @@ off (Burgers 1.5x the truth, prior box x/÷ 2; KdV 1.2x, x/÷ 1.5). Then, over m
 experiments (seeds), data are simulated at the designed points and at 64 uniformly random
 points with the same 1 % noise, each fitted the same way (the default fit from the design's
 guess, bounded to the design's prior box for both layouts: equal help), with the initial
-condition exact (the design's assumption) and as a measured snapshot with the same noise (u0
-fitted with the parameter). The target: the designed points' standard deviation of the estimate
+condition exact, and as a measured first snapshot with the same noise (u0 fitted with the
+parameter); the design is told which (a measured u0's coefficients are nuisances in its
+information). The target: the designed points' standard deviation of the estimate
 at least 2x smaller than the random points', measured by fitting, not only predicted.
 
     python -m benchmarks.design [--quick] [--replicates N] [--processes P]
@@ -15,6 +16,7 @@ at least 2x smaller than the random points', measured by fitting, not only predi
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import time
 
@@ -32,33 +34,34 @@ POINTS = 64
 ARMS = {"exact u0": "exact", "measured snapshot": "measured"}
 
 
-def make_plan(case):
+def make_plan(case, snapshot):
+    """The design for a case, told what the experiment knows of u0 (exact, or a measured snapshot)."""
     equation, unknown, factor, spread = CASES[case]
     from pdeinv.equations import get_equation
 
     truth = get_equation(equation).defaults[unknown]
     t0 = time.perf_counter()
-    plan = design(equation, {unknown: factor * truth}, budget=POINTS, spread=spread, noise=NOISE)
+    plan = design(equation, {unknown: factor * truth}, budget=POINTS, spread=spread, noise=NOISE, initial=snapshot)
     return plan, time.perf_counter() - t0
 
 
 def replicate(job):
-    """The four fits of one seed: designed and random points, u0 exact and measured."""
-    case, plan, seed = job
+    """The fits of one seed and one arm: designed and random points."""
+    case, arm, plan, seed = job
+    snapshot = ARMS[arm]
     equation, unknown, factor, spread = CASES[case]
     truth = plan.guess[unknown] / factor
     bounds = {unknown: tuple(plan.settings["prior_box"][unknown])}
     out = {}
     for layout in ("designed", "random"):
-        for arm, snapshot in ARMS.items():
-            obs = simulate(equation, at=plan, noise=NOISE, seed=seed, snapshot=snapshot) if layout == "designed" else \
-                simulate(equation, points=POINTS, layout="random", noise=NOISE, seed=seed, snapshot=snapshot)
-            t0 = time.perf_counter()
-            result = fit(InverseProblem(obs, [unknown], bounds=bounds), {unknown: plan.guess[unknown]}, seed=seed)
-            lo, hi = result.intervals.get(unknown, [None, None])
-            out[(layout, arm)] = {"error": result.params[unknown] / truth - 1, "status": result.status,
-                                  "covers": bool(lo is not None and lo <= truth <= hi), "nfev": result.nfev,
-                                  "wall": time.perf_counter() - t0}
+        obs = simulate(equation, at=plan, noise=NOISE, seed=seed, snapshot=snapshot) if layout == "designed" else \
+            simulate(equation, points=POINTS, layout="random", noise=NOISE, seed=seed, snapshot=snapshot)
+        t0 = time.perf_counter()
+        result = fit(InverseProblem(obs, [unknown], bounds=bounds), {unknown: plan.guess[unknown]}, seed=seed)
+        lo, hi = result.intervals.get(unknown, [None, None])
+        out[(layout, arm)] = {"error": result.params[unknown] / truth - 1, "status": result.status,
+                              "covers": bool(lo is not None and lo <= truth <= hi), "nfev": result.nfev,
+                              "wall": time.perf_counter() - t0}
     return out
 
 
@@ -66,24 +69,23 @@ COLUMNS = ["case", "u0", "points", "replicates", "sd", "sd random / sd designed"
            "median |error|", "coverage", "converged", "poor_fit", "median_nfev", "median_wall_s"]
 
 
-def summarize(case, plan, done) -> list[dict]:
+def summarize(case, arm, plan, done) -> list[dict]:
     rows = []
-    for arm in ARMS:
-        sds = {layout: float(np.std([d[(layout, arm)]["error"] for d in done], ddof=1)) for layout in ("designed", "random")}
-        for layout in ("designed", "random"):
-            runs = [d[(layout, arm)] for d in done]
-            errors = np.array([r["error"] for r in runs])
-            unknown = CASES[case][1]
-            rows.append({"case": case, "u0": arm, "points": layout, "replicates": len(runs), "sd": sds[layout],
-                         "sd random / sd designed": sds["random"] / sds["designed"] if layout == "designed" else "",
-                         "predicted sd": plan.predicted_std[unknown] if layout == "designed" else plan.random_std[unknown],
-                         "rmse": float(np.sqrt(np.mean(errors ** 2))),
-                         "median |error|": float(np.median(np.abs(errors))),
-                         "coverage": float(np.mean([r["covers"] for r in runs])),
-                         "converged": float(np.mean([r["status"] == "converged" for r in runs])),
-                         "poor_fit": float(np.mean([r["status"] == "poor_fit" for r in runs])),
-                         "median_nfev": float(np.median([r["nfev"] for r in runs])),
-                         "median_wall_s": float(np.median([r["wall"] for r in runs]))})
+    sds = {layout: float(np.std([d[(layout, arm)]["error"] for d in done], ddof=1)) for layout in ("designed", "random")}
+    for layout in ("designed", "random"):
+        runs = [d[(layout, arm)] for d in done]
+        errors = np.array([r["error"] for r in runs])
+        unknown = CASES[case][1]
+        rows.append({"case": case, "u0": arm, "points": layout, "replicates": len(runs), "sd": sds[layout],
+                     "sd random / sd designed": sds["random"] / sds["designed"] if layout == "designed" else "",
+                     "predicted sd": plan.predicted_std[unknown] if layout == "designed" else plan.random_std[unknown],
+                     "rmse": float(np.sqrt(np.mean(errors ** 2))),
+                     "median |error|": float(np.median(np.abs(errors))),
+                     "coverage": float(np.mean([r["covers"] for r in runs])),
+                     "converged": float(np.mean([r["status"] == "converged" for r in runs])),
+                     "poor_fit": float(np.mean([r["status"] == "poor_fit" for r in runs])),
+                     "median_nfev": float(np.median([r["nfev"] for r in runs])),
+                     "median_wall_s": float(np.median([r["wall"] for r in runs]))})
     return rows
 
 
@@ -92,17 +94,18 @@ def run(quick: bool, replicates: int | None = None, processes: int | None = None
     processes = processes or len(os.sched_getaffinity(0))
     rows, plans = [], {}
     with ProcessPool(processes) as pool:
-        for case in CASES:
-            plan, seconds = make_plan(case)
-            plans[case] = {**plan.summary(), "design_wall_s": seconds,
-                           "t": plan.t.tolist(), "x": plan.x.tolist()}
-            print(f"{case}: designed in {seconds:.1f} s; predicted sd {plan.predicted_std} vs random {plan.random_std}",
-                  flush=True)
-            done = pool.map(replicate, [(case, plan, seed) for seed in range(replicates)])
-            rows.extend(summarize(case, plan, done))
+        for case, (arm, snapshot) in itertools.product(CASES, ARMS.items()):
+            plan, seconds = make_plan(case, snapshot)
+            plans[f"{case}, {arm}"] = {**plan.summary(), "design_wall_s": seconds,
+                                       "t": plan.t.tolist(), "x": plan.x.tolist()}
+            print(f"{case}, {arm}: designed in {seconds:.1f} s; predicted sd {plan.predicted_std} vs random "
+                  f"{plan.random_std}", flush=True)
+            done = pool.map(replicate, [(case, arm, plan, seed) for seed in range(replicates)])
+            rows.extend(summarize(case, arm, plan, done))
             complete = len(rows) == 4 * len(CASES)
-            lines = [f"- {case}: {p['notes'][0]}; {p['design_wall_s']:.1f} s, "
-                     f"{p['settings']['draws_used'] * 3} solves" for case, p in plans.items()]
+            lines = [f"- {key}: {p['notes'][0]}; {p['design_wall_s']:.1f} s, "
+                     f"{p['settings']['draws_used'] * (3 + 2 * p['settings']['u0_modes'])} solves"
+                     for key, p in plans.items()]
             table = ("### Designed against random observation points\n\n"
                      f"{replicates} replicate experiments per row (seeds 0-{replicates - 1}), {POINTS} points, "
                      f"{NOISE:.0%} noise on every value; the same seeds for both layouts; every fit the default one "

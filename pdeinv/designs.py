@@ -43,6 +43,9 @@ from .problems.simulate import _observed_components
 __all__ = ["CRITERIA", "PLAN_FORMAT", "Plan", "design", "load_plan", "save_plan"]
 
 CRITERIA = ("D", "A")
+#: What the experiment knows of the initial condition: a measured snapshot (estimated with the
+#: unknowns, as a fit of such data does) or the exact u0.
+INITIAL = ("measured", "exact")
 PLAN_FORMAT = "pdeinv-plan"
 PLAN_VERSION = 1
 #: Candidate observation times (scattered points) and sensor observation times, by default.
@@ -159,14 +162,14 @@ def _prior_box(cls, unknowns, guess, spread, prior) -> tuple[np.ndarray, np.ndar
     return np.array(logs), np.array(lo), np.array(hi)
 
 
-def _solve_members(eq, members: dict, times, chunk: int = CHUNK, progress=None) -> tuple[np.ndarray, np.ndarray]:
+def _solve_members(eq, members: dict, times, chunk: int = CHUNK, progress=None, u0=None) -> tuple[np.ndarray, np.ndarray]:
     """Grid values ``(B, T, C, n)`` (C = 1 for one field) and finite flags for a batch of
-    parameter sets, solved ``chunk`` members at a time."""
+    parameter sets, solved ``chunk`` members at a time (from ``u0``, default the equation's)."""
     count = len(next(iter(members.values())))
     out, finite = [], []
     for start in range(0, count, chunk):
         part = {k: v[start:start + chunk] for k, v in members.items()}
-        u, ok = eq.solve_batch(part, times, on_blowup="mask")
+        u, ok = eq.solve_batch(part, times, on_blowup="mask", u0=u0)
         out.append(u if eq.components else u[:, :, None, :])
         finite.append(ok)
         if progress is not None:
@@ -203,31 +206,60 @@ def _spread(shape: tuple, count: int) -> list[int]:
     return sorted(set(int(p) for p in picks))[:count]
 
 
-def _greedy(P0: np.ndarray, G: np.ndarray, count: int, criterion: str, start=()) -> tuple[list[int], np.ndarray]:
-    """Choose ``count`` candidates one at a time, after those of ``start``. ``P0 (K, d, d)``: the
-    information before, per draw; ``G (K, S, d, d)``: each candidate's. Returns the chosen indices
-    (``start`` first) and the information after ``(K, d, d)``."""
-    P = P0 + G[:, list(start)].sum(axis=1)
-    used = np.zeros(G.shape[1], dtype=bool)
+def _score(P: np.ndarray, d: int, criterion: str) -> np.ndarray:
+    """The criterion of informations ``(..., D, D)`` for their first ``d`` unknowns (the others,
+    nuisances, marginalized): ``"D"`` the log-determinant of that block's information, ``"A"``
+    minus the trace of its covariance; larger is better."""
+    if P.shape[-1] == d:
+        return np.linalg.slogdet(P)[1] if criterion == "D" else -np.trace(np.linalg.inv(P), axis1=-2, axis2=-1)
+    C = np.linalg.inv(P)[..., :d, :d]
+    return -np.linalg.slogdet(C)[1] if criterion == "D" else -np.trace(C, axis1=-2, axis2=-1)
+
+
+def _greedy(P0: np.ndarray, G: np.ndarray, count: int, criterion: str, start=(), d: int | None = None,
+            chunk: int = 4096) -> tuple[list[int], np.ndarray]:
+    """Choose ``count`` candidates one at a time, after those of ``start``. ``P0 (K, D, D)``: the
+    information before, per draw; ``G (K, S, D, D)``: each candidate's, or ``(K, S, D)`` the row of
+    a candidate of one observation (information r r^T, chosen by rank-one updates); the criterion is that of
+    the first ``d`` unknowns (default all), averaged over the draws. Returns the chosen indices
+    (``start`` first) and the information after ``(K, D, D)``."""
+    d = P0.shape[-1] if d is None else d
+    rows = G.ndim == 3  # one observation per candidate: G holds its row r, the information r r^T
+    if rows:
+        R, G = G, None
+        outer = lambda idx: np.einsum("ksi,ksj->kij", R[:, idx], R[:, idx])  # noqa: E731
+    else:
+        outer = lambda idx: G[:, idx].sum(axis=1)  # noqa: E731
+    P = P0 + outer(list(start))
+    used = np.zeros((R if rows else G).shape[1], dtype=bool)
     used[list(start)] = True
     chosen = list(start)
     for _ in range(count - len(chosen)):
-        trial = P[:, None] + G  # (K, S, d, d)
-        if criterion == "D":
-            score = np.mean(np.linalg.slogdet(trial)[1], axis=0)
+        if rows:  # rank-one updates of the covariance C = P^-1, per draw
+            C = np.linalg.inv(P)
+            CR = np.einsum("kij,ksj->ksi", C, R)
+            q = np.einsum("ksi,ksi->ks", CR, R)
+            a = CR[..., :d]
+            if criterion == "D":  # log det of the block's information after: before - log(1 - a' Cb^-1 a / (1 + q))
+                w = np.einsum("kij,ksj->ksi", np.linalg.inv(C[:, :d, :d]), a)
+                score = np.mean(-np.log1p(-np.einsum("ksi,ksi->ks", w, a) / (1 + q)), axis=0)
+            else:  # the block's covariance trace falls by |a|^2 / (1 + q)
+                score = np.mean(np.einsum("ksi,ksi->ks", a, a) / (1 + q), axis=0)
         else:
-            score = -np.mean(np.trace(np.linalg.inv(trial), axis1=-2, axis2=-1), axis=0)
+            score = np.concatenate([np.mean(_score(P[:, None] + G[:, i:i + chunk], d, criterion), axis=0)
+                                    for i in range(0, G.shape[1], chunk)])
         score[used] = -np.inf
         best = int(np.argmax(score))
         used[best] = True
         chosen.append(best)
-        P = P + G[:, best]
+        P = P + outer([best])
     return chosen, P
 
 
-def _std(P: np.ndarray) -> np.ndarray:
-    """Standard deviations ``(K, d)`` from informations ``(K, d, d)``."""
-    return np.sqrt(np.diagonal(np.linalg.inv(P), axis1=-2, axis2=-1))
+def _std(P: np.ndarray, d: int | None = None) -> np.ndarray:
+    """Standard deviations ``(K, d)`` of the first ``d`` unknowns from informations ``(K, D, D)``."""
+    d = P.shape[-1] if d is None else d
+    return np.sqrt(np.diagonal(np.linalg.inv(P), axis1=-2, axis2=-1))[..., :d]
 
 
 def design(
@@ -247,6 +279,8 @@ def design(
     sigma=None,
     position_noise: float = 0.0,
     explore: float = 0.25,
+    initial: str = "measured",
+    snapshot_points: int = 256,
     given: Observations | None = None,
     components=None,
     seed: int = 0,
@@ -305,6 +339,14 @@ def design(
         sensors = _positive_int(sensors, "sensors")
     else:
         budget = _positive_int(budget, "budget")
+    if initial not in INITIAL:
+        raise ValueError(f"initial must be one of {', '.join(INITIAL)}, got {initial!r}")
+    if initial == "measured" and (cls.components or cls.complex_state):
+        initial = "exact"  # a system's or a complex field's snapshot is not fitted (said in the notes)
+        forced = True
+    else:
+        forced = False
+    snapshot_points = _positive_int(snapshot_points, "snapshot_points")
     if not (isinstance(explore, (int, float)) and 0 <= explore <= 1):
         raise ValueError(f"explore must be a fraction in [0, 1], got {explore!r}")
     if not (isinstance(position_noise, (int, float)) and np.isfinite(position_noise) and position_noise >= 0):
@@ -373,29 +415,44 @@ def design(
     if given is not None:
         P0 = P0 + _given_information(given, cls, unknowns, values, logs, Z[good], step, eq, noise, sigma,
                                      scale, observed)
-        notes.append(f"the {given.n_points} points already taken count as information before the new ones")
+        notes.append(f"the {given.n_points} points already taken count as information before the new ones"
+                     + (" (on the unknowns; what they say about u0 is not counted)" if initial == "measured" else ""))
+    modes = 0
+    if initial == "measured":
+        # u0 is a measured snapshot, estimated with the unknowns: its coefficients are nuisances
+        # whose uncertainty the chosen points must overcome too (the criterion is the unknowns'
+        # after marginalizing them)
+        Ju, snapshot_info, modes = _initial_condition_information(
+            eq, cls, {k: v[::per][good] for k, v in batch.items()}, T, observed, columns, scale[0],
+            snapshot_points)
+        J = np.concatenate([J, Ju / effective[..., None]], axis=-1)
+        P0 = np.stack([np.block([[p, np.zeros((d, modes))], [np.zeros((modes, d)), snapshot_info]]) for p in P0])
+    D = d + modes
     if sensors is None:
-        rows = J.reshape(K, -1, d)  # candidates in (time, component, position) order
-        G = rows[..., :, None] * rows[..., None, :]
-        chosen, P = _greedy(P0, G, budget, criterion, _spread((T.size, len(observed), X.size),
-                                                            int(round(explore * budget))))
+        rows = J.reshape(K, -1, D)  # candidates in (time, component, position) order
+        chosen, P = _greedy(P0, rows, budget, criterion, _spread((T.size, len(observed), X.size),
+                                                            int(round(explore * budget))), d=d)
         ti, ci, xi = np.unravel_index(chosen, (T.size, len(observed), X.size))
         order = np.lexsort((X[xi], ci, T[ti]))
         t_out, x_out, c_out = T[ti][order], X[xi][order], np.asarray(observed)[ci][order]
         size, sensor_x = budget, None
     else:
-        blocks = np.moveaxis(J, 3, 1).reshape(K, X.size, -1, d)  # per position: its (time, component) rows
+        blocks = np.moveaxis(J, 3, 1).reshape(K, X.size, -1, D)  # per position: its (time, component) rows
         G = np.einsum("ksri,ksrj->ksij", blocks, blocks)
-        chosen, P = _greedy(P0, G, sensors, criterion, _spread((1, X.size), int(round(explore * sensors))))
+        chosen, P = _greedy(P0, G, sensors, criterion, _spread((1, X.size), int(round(explore * sensors))), d=d)
         sensor_x = np.sort(X[chosen])
         tt, cc, xx = np.meshgrid(T, np.asarray(observed), sensor_x, indexing="ij")
         t_out, c_out, x_out = tt.ravel(), cc.ravel(), xx.ravel()
         size = sensors
-    designed = _std(P)
+    designed = _std(P, d)
     random = []
     for _ in range(RANDOM_LAYOUTS):
-        pick = rng.choice(G.shape[1], size=size, replace=False)
-        random.append(_std(P0 + G[:, pick].sum(axis=1)))
+        if sensors is None:
+            pick = rng.choice(rows.shape[1], size=size, replace=False)
+            random.append(_std(P0 + np.einsum("ksi,ksj->kij", rows[:, pick], rows[:, pick]), d))
+        else:
+            pick = rng.choice(G.shape[1], size=size, replace=False)
+            random.append(_std(P0 + G[:, pick].sum(axis=1), d))
     random = np.array(random)  # (layouts, K, d)
     prior_sd = (hi - lo) / np.sqrt(12.0)
     predicted = {u: float(np.median(designed[:, i])) for i, u in enumerate(unknowns)}
@@ -405,12 +462,18 @@ def design(
             notes.append(f"{u} is barely determined by these points: predicted standard deviation {predicted[u]:.3g} "
                          f"against the prior's {prior_sd[i]:.3g}")
     u0_text = ("the equation's initial condition" if u0 is None else "the given initial condition")
+    u0_text = f"{u0_text} (measured)" if initial == "measured" else f"{u0_text} and"
     box = ", ".join(f"{u} in [{(np.exp(lo[i]) if logs[i] else lo[i]):.4g}, {(np.exp(hi[i]) if logs[i] else hi[i]):.4g}]"
                     for i, u in enumerate(unknowns))
+    if forced:
+        notes.append(f"{cls.name}'s initial condition is taken as exact: a fit does not estimate it")
     notes.insert(0, f"designed at {', '.join(f'{u}={values[u]:g}' for u in unknowns)} over {K} prior draws "
-                    f"({box}); {u0_text} and the known parameters taken as exact; noise {sigma_text}; sensor "
+                    f"({box}); {u0_text} the known parameters taken as exact; noise {sigma_text}; sensor "
                     + (f"positions uncertain by {position_noise:g}" if position_noise else "positions taken as exact"))
-    sens = np.sqrt(np.sum(J[0] ** 2, axis=-1)) if d > 1 else np.abs(J[0, ..., 0])
+    sens = np.sqrt(np.sum(J[0, ..., :d] ** 2, axis=-1)) if d > 1 else np.abs(J[0, ..., 0])
+    if initial == "measured":
+        notes.append(f"u0 is a measured snapshot ({snapshot_points} samples with the same noise), estimated with "
+                     f"the unknowns in {modes} modes: the design accounts for its uncertainty")
     return Plan(
         equation=cls.name, t=np.asarray(t_out, dtype=float), x=np.asarray(x_out, dtype=float),
         component=np.asarray(c_out, dtype=np.int64) if cls.components else None,
@@ -423,7 +486,8 @@ def design(
                   "spread": float(spread), "prior": {k: list(v) for k, v in (prior or {}).items()},
                   "prior_box": {u: [float(np.exp(lo[i]) if logs[i] else lo[i]), float(np.exp(hi[i]) if logs[i] else hi[i])]
                                 for i, u in enumerate(unknowns)},
-                  "explore": float(explore), "position_noise": float(position_noise),
+                  "explore": float(explore), "position_noise": float(position_noise), "initial": initial,
+                  "u0_modes": modes,
                   "noise": None if sigma is not None else float(noise),
                   "sigma": [float(v) for v in scale], "seed": seed, "n": eq.n, "dt": eq.dt,
                   "candidate_times": int(T.size), "candidate_positions": int(X.size),
@@ -432,6 +496,27 @@ def design(
                   "given": given.n_points if given is not None else 0},
         candidates={"t": T, "x": X, "components": observed, "sensitivity": sens},
     )
+
+
+def _initial_condition_information(eq, cls, base: dict, T, observed, columns, sigma: float, snapshot_points: int):
+    """Sensitivities ``(K, T, C, X, M)`` of the candidate values to u0's coefficients (the basis's
+    field of the modes a fit would give a snapshot at this noise), the snapshot's information on
+    them ``(M, M)``, and M."""
+    from .problems.initial import snapshot_modes
+
+    samples = cls.basis_type.resample(np.asarray(eq.u0), snapshot_points)
+    modes = snapshot_modes(samples, sigma, min(128, eq.n - 2, snapshot_points // 2), cls.basis_type)
+    field = cls.basis_type.field(modes, eq.domain)
+    phi = np.asarray(field.basis_at(np.asarray(eq.x)))  # (n, M)
+    h = 1e-3 * max(float(np.std(eq.u0)), 1e-12)
+    columns_out = []
+    for j in range(modes):
+        plus = _solve_members(eq, base, T, u0=np.asarray(eq.u0) + h * phi[:, j])[0]
+        minus = _solve_members(eq, base, T, u0=np.asarray(eq.u0) - h * phi[:, j])[0]
+        columns_out.append(((plus - minus) / (2 * h))[:, :, observed][..., columns])
+    nodes = cls.basis_type.nodes(eq.domain, snapshot_points)
+    B = np.asarray(field.basis_at(np.asarray(nodes))) / sigma
+    return np.stack(columns_out, axis=-1), B.T @ B, modes
 
 
 def _given_information(given, cls, unknowns, values, logs, Z, step, eq, noise, sigma, scale, observed):

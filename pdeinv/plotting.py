@@ -17,6 +17,7 @@ __all__ = [
     "plot_comparison",
     "plot_uncertainty",
     "plot_convergence",
+    "plot_design",
     "plot_field",
     "plot_recovered_field",
     "plot_residuals",
@@ -622,4 +623,49 @@ def plot_posterior(samples, *, names=None, bins: int = 40):
     axes[0, 0].legend(fontsize=7, loc="upper right")
     fig.suptitle(_wrap(f"{samples.settings.get('equation', '')}: posterior ({samples.samples.shape[0]} draws; "
                        f"{samples.verdict})", width=int(18 * d + 22)), fontsize=9)
+    return fig
+
+
+def plot_design(plan, *, axes=None):
+    """Where a design (``pdeinv.design``) puts its points and why: per observed component, the
+    candidates' information (sensitivity to the unknowns over the noise, at the guess; the root
+    sum of squares over several unknowns) over (t, x), the chosen points on top. A plan read from a
+    file has no candidates: its points are drawn alone."""
+    import matplotlib.pyplot as plt
+
+    candidates = plan.candidates
+    rows = len(candidates["components"]) if candidates is not None else 1
+    if axes is None:
+        fig, axes = plt.subplots(rows, 1, figsize=(7.5, 3.2 * rows + 0.6), constrained_layout=True, squeeze=False)
+        axes = axes[:, 0]
+    axes = np.atleast_1d(axes)
+    fig = axes[0].figure
+    for r, ax in enumerate(axes):
+        if candidates is not None:
+            c = candidates["components"][r]
+            info = candidates["sensitivity"][:, r, :]
+            image = _image(ax, candidates["t"], candidates["x"], info, 0.0, float(np.max(info)) or 1.0, cmap="viridis")
+            coords = plan.settings.get("coordinates", {})
+            wrt = ", ".join(f"log {u}" if coords.get(u) == "log" else u for u in plan.unknowns)
+            fig.colorbar(image, ax=ax, label=f"|du/d({wrt})| / noise")
+            mine = plan.component == c if plan.component is not None else np.ones(plan.t.size, dtype=bool)
+        else:
+            mine = np.ones(plan.t.size, dtype=bool)
+        ax.scatter(plan.t[mine], plan.x[mine], s=18, facecolor="white", edgecolor="black", linewidth=0.8,
+                   label=f"{int(mine.sum())} designed points")
+        if plan.sensors is not None:
+            for x in plan.sensors:
+                ax.axhline(x, color="white", linewidth=0.6, alpha=0.7)
+        ax.set_xlabel("t")
+        ax.set_ylabel("x")
+        ax.set_xlim(plan.t_span)
+        ax.set_ylim(plan.domain)
+        name = f" ({plan.equation} component {c})" if plan.component is not None and candidates is not None else ""
+        ax.legend(loc="upper right", fontsize=8, framealpha=0.8)
+        if r == 0:
+            gains = "; ".join(f"{u}: sd {plan.predicted_std[u]:.3g} (random points {plan.random_std[u]:.3g})"
+                              for u in plan.unknowns)
+            ax.set_title(_wrap(f"{plan.criterion}-optimal design for {plan.equation}{name}: {gains}"), fontsize=9)
+        elif name:
+            ax.set_title(name.strip(" ()"), fontsize=9)
     return fig

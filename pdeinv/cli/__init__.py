@@ -16,7 +16,7 @@ import sys
 
 import click
 
-from . import data, fit, many  # noqa: F401  (the commands register on the group)
+from . import data, fit, many, plan  # noqa: F401  (the commands register on the group)
 from ._common import _SIGNALS, RULE_NAMES, U0_CHOICES, _interrupt, cli
 
 __all__ = ["RULE_NAMES", "U0_CHOICES", "cli", "main"]

@@ -7,7 +7,7 @@ import json
 import click
 
 from ._common import (
-    EQUATION_CHOICE, _given_options, check_output, cli, parse_assignments, parse_u0, plugin_option,
+    EQUATION_CHOICE, _existing_files, _given_options, check_output, cli, parse_assignments, parse_u0, plugin_option,
     user_errors, UserError,
 )
 from .report import _describe_uncertainty, _samples_file, _scalars_and_fields, describe_goodness
@@ -84,10 +84,13 @@ def equations(name, as_json):
 @click.option("--components", "components_text", default=None, metavar="NAMES",
               help="For a system (e.g. reaction: A,B): the components observed at each point, comma-separated "
                    "[default: all].")
+@click.option("--plan", "plan_path", default=None, type=click.Path(dir_okay=False),
+              callback=lambda ctx, param, value: _existing_files(value) if value else None,
+              help="Observe at the points of an observation plan (.h5, from pdeinv design) instead of --points.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Observation file to write (.h5).")
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
 def simulate(equation, params, fields, u0_text, points, layout, grid_shape, noise, seed, n, dt, known, observe,
-             snapshot, snapshot_points, components_text, output, force):
+             snapshot, snapshot_points, components_text, plan_path, output, force):
     """Simulate EQUATION with pdeinv's solver and sample observations into an HDF5 file.
 
     The solve runs on a finer grid and step than fits use by default, so a fit on these data
@@ -101,10 +104,13 @@ def simulate(equation, params, fields, u0_text, points, layout, grid_shape, nois
 
     from ..expressions import parse_function
 
-    check_output(output, force)
+    check_output(output, force, inputs=(plan_path,) if plan_path else ())
     values = parse_assignments(params, "--param")
     grid = None
     given = _given_options()
+    if plan_path is not None and given & {"points", "layout", "grid_shape"}:
+        raise UserError("--plan sets the observation points; it cannot be combined with "
+                        + " and ".join(f"--{name.replace('_shape', '')}" for name in sorted(given & {"points", "layout", "grid_shape"})))
     if grid_shape is not None and given & {"points", "layout"}:
         raise UserError(f"--grid {grid_shape} sets the observation points; it cannot be combined with "
                         + " and ".join(f"--{name}" for name in sorted(given & {"points", "layout"})))
@@ -126,8 +132,13 @@ def simulate(equation, params, fields, u0_text, points, layout, grid_shape, nois
             except ValueError as err:
                 raise ValueError(f"--field {name.strip()}: {err}") from None
         u0 = parse_u0(u0_text)
+        at = None
+        if plan_path is not None:
+            from ..designs import load_plan
+
+            at = load_plan(plan_path)
         obs = simulate_obs(
-            equation, values, points=points, layout=layout, grid=grid, u0=u0,
+            equation, values, points=points, layout=layout, grid=grid, u0=u0, at=at,
             noise=noise, seed=seed, n=n, dt=dt, observable=observe, snapshot=snapshot, snapshot_points=snapshot_points,
             fixed=None if known is None else tuple(k.strip() for k in known.split(",") if k.strip()),
             components=None if components_text is None else [c.strip() for c in components_text.split(",") if c.strip()],
