@@ -183,19 +183,10 @@ class Observations:
             raw = np.array(self.component).ravel()
             if raw.shape != t.shape:
                 raise ObservationError(f"component must give one per point ({t.size}), got {raw.size}")
-            if not names:
-                raise ObservationError(f"{cls.name} has one field; observations of components cannot be fitted by it")
-            if raw.dtype.kind in "US":
-                lookup = {name: i for i, name in enumerate(names)}
-                unknown = sorted({str(v) for v in raw} - set(lookup))
-                if unknown:
-                    raise ObservationError(f"{cls.name} has no component {unknown[0]!r}; its components are "
-                                           f"{', '.join(names)}")
-                raw = np.array([lookup[str(v)] for v in raw])
-            if raw.dtype.kind not in "iu" or np.any(raw < 0) or np.any(raw >= len(names)):
-                raise ObservationError(f"component must hold indices 0..{len(names) - 1} ({', '.join(names)}) or those "
-                                       f"names")
-            raw = raw.astype(np.int64)
+            try:
+                raw = cls.component_indices(raw)
+            except ValueError as err:
+                raise ObservationError(str(err)) from None
             raw.setflags(write=False)
             set_("component", raw)
             if self.grid_shape is not None:

@@ -257,15 +257,14 @@ def _observed_components(cls, components) -> list[int] | None:
     if components is None:
         return list(range(len(names))) if names else None
     wanted = [components] if isinstance(components, str) else list(components)
-    if not names:
-        raise ObservationError(f"{cls.name} has one field; it has no components {wanted} to observe")
-    unknown = [c for c in wanted if c not in names]
-    if unknown or not wanted:
-        raise ObservationError(f"{cls.name} has no component {unknown[0]!r}; its components are {', '.join(names)}"
-                               if unknown else "components must name at least one component")
+    if not wanted:
+        raise ObservationError("components must name at least one component")
     if len(set(wanted)) != len(wanted):
         raise ObservationError(f"components repeat a name: {wanted}")
-    return [names.index(c) for c in wanted]
+    try:
+        return cls.component_indices(wanted).tolist()
+    except ValueError as err:
+        raise ObservationError(str(err)) from None
 
 
 def _given_points(at, cls, eq, components):

@@ -271,33 +271,37 @@ class SpectralEquation:
             return values.copy()
         return self.basis_type.resample(values, self.n)
 
+    @classmethod
+    def component_indices(cls, values) -> np.ndarray:
+        """Indices (0 ... C-1) of components given by name or by index; a ``ValueError`` names what
+        the equation does not have (the one rule for observations, point solvers and simulate)."""
+        names = tuple(cls.components)
+        values = np.asarray(values).ravel()
+        if not names:
+            raise ValueError(f"{cls.name} has one field; it has no components ({', '.join(map(str, sorted(set(values.tolist()))))})")
+        if values.dtype.kind in "USO":
+            lookup = {name: i for i, name in enumerate(names)}
+            unknown = sorted({str(v) for v in values} - set(lookup))
+            if unknown:
+                raise ValueError(f"{cls.name} has no component {unknown[0]!r}; its components are {', '.join(names)}")
+            values = np.array([lookup[str(v)] for v in values], dtype=np.int64)
+        if values.dtype.kind not in "iu" or np.any(values < 0) or np.any(values >= len(names)):
+            raise ValueError(f"component must hold indices 0..{len(names) - 1} ({', '.join(names)}) or those names")
+        return values.astype(np.int64)
+
     def component_index(self, components) -> np.ndarray:
         """Component indices (0 ... C-1) of observation points from names or indices; ``None`` for
         an equation of one field (all points measure it). A clear ``ValueError`` names what the
         equation does not have."""
-        names = self.components
         if components is None:
-            if names:
-                raise ValueError(f"{self.name} is a system of {', '.join(names)}: say which component each "
+            if self.components:
+                raise ValueError(f"{self.name} is a system of {', '.join(self.components)}: say which component each "
                                  "observation measures")
             return None
         values = np.asarray(components).ravel()
-        if not names:
-            if values.size and not np.all((values == 0) | (values == "u")):
-                raise ValueError(f"{self.name} has one field; observations of components {sorted(set(values.tolist()))} "
-                                 "cannot be fitted by it")
+        if not self.components and (not values.size or np.all((values == 0) | (values == "u"))):
             return None
-        if values.dtype.kind in "iu":
-            bad = values[(values < 0) | (values >= len(names))]
-            if bad.size:
-                raise ValueError(f"component index {int(bad[0])} is not one of {self.name}'s components 0..{len(names) - 1} "
-                                 f"({', '.join(names)})")
-            return values.astype(np.int64)
-        lookup = {name: i for i, name in enumerate(names)}
-        unknown = sorted({str(v) for v in values} - set(lookup))
-        if unknown:
-            raise ValueError(f"{self.name} has no component {unknown[0]!r}; its components are {', '.join(names)}")
-        return np.array([lookup[str(v)] for v in values], dtype=np.int64)
+        return self.component_indices(values)
 
     def check_params(self, params: Mapping[str, float], *, batch: bool = False) -> dict[str, float]:
         """Validate a parameter mapping, fill missing names from the defaults.
