@@ -348,9 +348,22 @@ def systems(root: Path) -> dict:
     return out
 
 
+def design(root: Path) -> dict:
+    """A design for Burgers nu with a measured u0 (fewer draws), and a bounded fit at its points."""
+    import pdeinv
+
+    plan = pdeinv.design("burgers", {"nu": 0.0048}, budget=16, draws=3, noise=0.01)
+    out = {"plan: predicted sd": float(plan.predicted_std["nu"]), "plan: random sd": float(plan.random_std["nu"]),
+           "plan: t": [float(v) for v in plan.t], "plan: x": [float(v) for v in plan.x]}
+    obs = pdeinv.simulate("burgers", at=plan, noise=0.01, seed=0, snapshot="exact")
+    out.update(_fit("fit", pdeinv.InverseProblem(obs, ["nu"], bounds={"nu": tuple(plan.settings["prior_box"]["nu"])}),
+                    {"nu": 0.0048}, seed=0))
+    return out
+
+
 FINGERPRINTS = {f.__name__: f for f in (solvers, fit, convergence, paper, pinn, fields, import_grid, multiparam,
                                         uncertainty, initial_condition, snapshot_coverage, regularization, undetermined,
-                                        penalty_order, distributed, walltime, bounded, systems)}
+                                        penalty_order, distributed, walltime, bounded, systems, design)}
 
 
 def differences(before: dict, after: dict, rtol: float = RTOL, atol: float = ATOL) -> list[str]:

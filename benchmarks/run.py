@@ -38,6 +38,7 @@ SCRIPTS = [
     ("walltime", "A fit in seconds: end-to-end wall time, compilations, --help, many observation times"),
     ("bounded", "Bounded domains: Chebyshev solves against scipy's stiff integrators, recovery on a rod"),
     ("systems", "Systems: two-species diffusion-reaction solves against scipy, D and k from both species or one"),
+    ("design", "Experiment design: designed against random observation points, over replicate experiments"),
 ]
 
 

@@ -462,7 +462,7 @@ def design(
             notes.append(f"{u} is barely determined by these points: predicted standard deviation {predicted[u]:.3g} "
                          f"against the prior's {prior_sd[i]:.3g}")
     u0_text = ("the equation's initial condition" if u0 is None else "the given initial condition")
-    u0_text = f"{u0_text} (measured)" if initial == "measured" else f"{u0_text} and"
+    u0_text = f"{u0_text} measured at t0 (estimated with the unknowns);" if initial == "measured" else f"{u0_text} and"
     box = ", ".join(f"{u} in [{(np.exp(lo[i]) if logs[i] else lo[i]):.4g}, {(np.exp(hi[i]) if logs[i] else hi[i]):.4g}]"
                     for i, u in enumerate(unknowns))
     if forced:

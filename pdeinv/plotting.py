@@ -546,6 +546,10 @@ def figure_for_file(path, kind: str = "summary", *, n: int | None = None):
     if kind not in FIGURE_KINDS:
         raise ValueError(f"kind must be one of {FIGURE_KINDS}, got {kind!r}")
     what, _ = load_any(path)
+    if what == "observation plan":
+        from .designs import load_plan
+
+        return plot_design(load_plan(path))
     if what == "fit result":
         result, obs = load_result(path)
         grid_n = n or result.grid.get("n")

@@ -161,6 +161,10 @@ def test_cli_design_simulate_fit(tmp_path):
     assert out.exit_code == 0, out.output
     assert "predicted sd" in out.output and "--bounds D=0.075:0.3" in out.output
     assert png.stat().st_size > 0
+    out = runner.invoke(cli, ["info", str(plan)])
+    assert out.exit_code == 0 and "observation plan" in out.output and "prior_box" in out.output
+    out = runner.invoke(cli, ["plot", str(plan), "-o", str(tmp_path / "again.png")])
+    assert out.exit_code == 0 and (tmp_path / "again.png").stat().st_size > 0
     out = runner.invoke(cli, ["simulate", "heat", "--plan", str(plan), "--noise", "0.01", "--snapshot", "exact",
                               "-o", str(data)])
     assert out.exit_code == 0, out.output

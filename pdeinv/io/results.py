@@ -116,8 +116,8 @@ def load_result(path):
 
 
 def load_any(path) -> tuple[str, dict]:
-    """Identify a pdeinv file and summarise it: ``("observations" | "fit result" | "checkpoint",
-    summary)``."""
+    """Identify a pdeinv file and summarise it: ``("observations" | "fit result" | "checkpoint" |
+    "observation plan", summary)``."""
     import h5py
 
     path = Path(path)
@@ -134,6 +134,10 @@ def load_any(path) -> tuple[str, dict]:
         return "fit result", load_result(path)[0].summary()
     if fmt == CHECKPOINT_FORMAT:
         return "checkpoint", checkpoint_summary(load_checkpoint(path))
+    from ..designs import PLAN_FORMAT, load_plan
+
+    if fmt == PLAN_FORMAT:
+        return "observation plan", load_plan(path).summary()
     return "observations", load_observations(path).summary()
 
 
