@@ -30,6 +30,7 @@ unknowns the chosen points barely determine.
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
@@ -188,22 +189,18 @@ def _slopes(eq, fields, columns) -> np.ndarray:
 
 
 def _spread(shape: tuple, count: int) -> list[int]:
-    """``count`` candidates spread evenly over a grid of candidates ``shape`` (times, ..., positions):
-    a near-square sub-grid of times by positions, other axes cycled."""
+    """``count`` candidates spread evenly over a grid of candidates ``shape`` ``(times, positions)``
+    or ``(times, components, positions)``: a near-square sub-grid of times by positions, the
+    components taken in turn. Indices into the flattened grid."""
     if count == 0:
         return []
-    nt, nx = shape[0], shape[-1]
+    nt, nc, nx = shape[0], int(np.prod(shape[1:-1])), shape[-1]
     rows = max(1, min(nt, int(round(np.sqrt(count)))))
     cols = int(np.ceil(count / rows))
     ti = np.floor((np.arange(rows) + 0.5) * nt / rows).astype(int)
     xi = np.floor((np.arange(cols) + 0.5) * nx / cols).astype(int)
-    picks = []
-    middle = int(np.prod(shape[1:-1]))
-    for j, (a, b) in enumerate((a, b) for a in ti for b in xi):
-        picks.append(np.ravel_multi_index((a,) + np.unravel_index(j % middle, shape[1:-1]) + (b,), shape)
-                     if middle > 1 else np.ravel_multi_index((a, b), (nt, nx)) if len(shape) == 2 else
-                     np.ravel_multi_index((a,) + (0,) * (len(shape) - 2) + (b,), shape))
-    return sorted(set(int(p) for p in picks))[:count]
+    cells = [(a, j % nc, b) for j, (a, b) in enumerate(itertools.product(ti, xi))]
+    return sorted({int(np.ravel_multi_index(cell, (nt, nc, nx))) for cell in cells})[:count]
 
 
 def _score(P: np.ndarray, d: int, criterion: str) -> np.ndarray:
