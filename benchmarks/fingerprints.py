@@ -361,9 +361,33 @@ def design(root: Path) -> dict:
     return out
 
 
+def design_sequential(root: Path) -> dict:
+    """A KdV pilot of 16 random points fitted, then 8 points designed given it, all fitted."""
+    import dataclasses
+
+    import numpy as np
+
+    import pdeinv
+
+    bounds = {"lambda2": (0.002, 0.0045)}
+    pilot = pdeinv.simulate("kdv", points=16, layout="random", noise=0.01, seed=0, snapshot="exact")
+    first = pdeinv.fit(pdeinv.InverseProblem(pilot, ["lambda2"], bounds=bounds), {"lambda2": 0.003}, seed=0)
+    plan = pdeinv.design("kdv", {"lambda2": first.params["lambda2"]}, budget=8, spread=1.05, draws=2, noise=0.01,
+                         initial="exact", given=pilot, explore=0.0)
+    second = pdeinv.simulate("kdv", at=plan, noise=0.01, seed=10_000, snapshot="exact")
+    both = dataclasses.replace(pilot, t=np.concatenate([pilot.t, second.t]), x=np.concatenate([pilot.x, second.x]),
+                               u=np.concatenate([pilot.u, second.u]), sigma=np.concatenate([pilot.sigma, second.sigma]),
+                               grid_shape=None)
+    out = _summary("pilot", first)
+    out.update({"plan: t": [float(v) for v in plan.t], "plan: x": [float(v) for v in plan.x]})
+    out.update(_fit("both", pdeinv.InverseProblem(both, ["lambda2"], bounds=bounds), {"lambda2": 0.003}, seed=0))
+    return out
+
+
 FINGERPRINTS = {f.__name__: f for f in (solvers, fit, convergence, paper, pinn, fields, import_grid, multiparam,
                                         uncertainty, initial_condition, snapshot_coverage, regularization, undetermined,
-                                        penalty_order, distributed, walltime, bounded, systems, design)}
+                                        penalty_order, distributed, walltime, bounded, systems, design,
+                                        design_sequential)}
 
 
 def differences(before: dict, after: dict, rtol: float = RTOL, atol: float = ATOL) -> list[str]:

@@ -39,6 +39,7 @@ SCRIPTS = [
     ("bounded", "Bounded domains: Chebyshev solves against scipy's stiff integrators, recovery on a rod"),
     ("systems", "Systems: two-species diffusion-reaction solves against scipy, D and k from both species or one"),
     ("design", "Experiment design: designed against random observation points, over replicate experiments"),
+    ("design_sequential", "Experiment design in two stages: a pilot, a fit, the rest designed; against random points"),
 ]
 
 
