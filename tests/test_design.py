@@ -188,3 +188,15 @@ def test_cli_design_simulate_fit(tmp_path):
         assert out.exit_code == 2 and message in out.output, (args, out.output)
         assert "Traceback" not in out.output
     assert not any((tmp_path / f"{c}.h5").exists() for c in "abcd")
+
+
+def test_simulate_at_given_arrays_and_bad_points():
+    t, x = np.array([0.25, 0.5, 1.0]), np.array([0.1, 0.5, 0.9])
+    obs = pdeinv.simulate("heat", {"D": D}, at=(t, x), u0=sine)
+    assert np.max(np.abs(obs.u - np.exp(-D * np.pi**2 * t) * np.sin(np.pi * x))) < 1e-8
+    with pytest.raises(ObservationError, match="positions must lie in"):
+        pdeinv.simulate("heat", at=(t, x + 1))
+    with pytest.raises(ObservationError, match="one t per x"):
+        pdeinv.simulate("heat", at=(t, x[:2]))
+    with pytest.raises(ObservationError, match="times must lie in"):
+        pdeinv.simulate("heat", at=(t + 1, x))
